@@ -1,0 +1,5 @@
+//! Shared by the integration tests: the test world (a real control plane, the cloud emulator,
+//! a real Keystone) and small helpers that poll with deadlines.
+#![allow(dead_code)]
+
+pub mod emulator;
