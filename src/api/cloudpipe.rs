@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{ManagementSpec, ResourceStatus, management_rules};
 
-/// A Nova cloudpipe: the VPN server of an OpenStack project (`POST /os-cloudpipe`).
+/// What the user asks for: how cloudlink manages the cloudpipe, and which cloudpipe it should be.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[kube(
     group = "cloudlink.dev",
@@ -16,6 +16,7 @@ use super::common::{ManagementSpec, ResourceStatus, management_rules};
     shortname = "cpipe",
     category = "cloudlink",
     namespaced,
+    doc = "A Nova cloudpipe: the VPN server of an OpenStack project, created with `POST /os-cloudpipe`.",
     status = "CloudpipeStatus",
     printcolumn = r#"{"name":"ID","type":"string","jsonPath":".status.id"}"#,
     printcolumn = r#"{"name":"SERVER","type":"string","description":"Nova status of the VPN server","jsonPath":".status.resource.serverStatus"}"#,

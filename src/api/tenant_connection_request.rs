@@ -16,7 +16,7 @@ pub const OWNER_TAG: &str = "cloudlink.dev/uid";
 /// The condition that says whether the network's owner has approved the request.
 pub const APPROVED: &str = "Approved";
 
-/// An ECL 2.0 tenant connection request (`POST /v2.0/tenant_connection_requests`).
+/// What the user asks for: how cloudlink manages the request, and which request it should be.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[kube(
     group = "cloudlink.dev",
@@ -26,6 +26,7 @@ pub const APPROVED: &str = "Approved";
     shortname = "tcr",
     category = "cloudlink",
     namespaced,
+    doc = "An ECL 2.0 tenant connection request: asks the owner of another tenant's network to let this tenant's devices connect to it.",
     status = "TenantConnectionRequestStatus",
     printcolumn = r#"{"name":"ID","type":"string","jsonPath":".status.id"}"#,
     printcolumn = r#"{"name":"STATUS","type":"string","description":"The cloud's status of the request","jsonPath":".status.resource.status"}"#,

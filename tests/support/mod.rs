@@ -2,4 +2,5 @@
 //! a real Keystone) and small helpers that poll with deadlines.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod emulator;

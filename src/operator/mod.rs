@@ -1,0 +1,3 @@
+//! `cloudlink run`: everything between the command line and the reconcilers.
+
+pub mod preflight;

@@ -1,0 +1,41 @@
+//! Checks made before the operator starts: a missing CRD is an installation mistake that the
+//! operator cannot fix, so it says how to fix it and exits instead of waiting forever.
+
+use kube::api::{Api, ListParams};
+use kube::{Client, Resource};
+
+use crate::api::{Cloudpipe, TenantConnectionRequest};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PreflightError {
+    #[error(
+        "the {kind} CRD ({plural}.{group}) is not installed in this cluster: install the CRDs with \
+         `kubectl apply --server-side -f crds/` (or `cloudlink crd | kubectl apply --server-side -f -`, or the Helm chart)"
+    )]
+    CrdMissing { kind: String, plural: String, group: String },
+    #[error("cannot reach the Kubernetes API server to check the CRDs: {0}")]
+    Kube(#[source] kube::Error),
+}
+
+/// Fails unless the API server serves both kinds. Needs only `list` on cloudlink's own kinds, which
+/// the operator has anyway (it does not need to read CRD objects).
+pub async fn check_crds_installed(client: &Client) -> Result<(), PreflightError> {
+    check_kind::<Cloudpipe>(client).await?;
+    check_kind::<TenantConnectionRequest>(client).await
+}
+
+async fn check_kind<K>(client: &Client) -> Result<(), PreflightError>
+where
+    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let api: Api<K> = Api::all(client.clone());
+    match api.list_metadata(&ListParams::default().limit(1)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Err(PreflightError::CrdMissing {
+            kind: K::kind(&()).into_owned(),
+            plural: K::plural(&()).into_owned(),
+            group: K::group(&()).into_owned(),
+        }),
+        Err(e) => Err(PreflightError::Kube(e)),
+    }
+}
