@@ -2,9 +2,9 @@
 # Builds (once) the cached venvs of the REAL Python cloud clients the integration tests drive, and
 # prints shell lines naming a wrapper for each:
 #
-#   eval "$(hack/python-clients.sh)"
-#     -> export CLOUDLINK_TEST_NOVA='.../venvs/novaclient-9.1.3/cloudlink-bin/nova'
-#        export CLOUDLINK_TEST_ECL='.../venvs/eclcli-4.8.0-eclsdk-1.10.0/cloudlink-bin/ecl'
+#   clients=$(hack/python-clients.sh) && set -a && eval "$clients" && set +a
+#     -> CLOUDLINK_TEST_NOVA='.../venvs/novaclient-9.1.3/cloudlink-bin/nova'
+#        CLOUDLINK_TEST_ECL='.../venvs/eclcli-4.8.0-eclsdk-1.10.0/cloudlink-bin/ecl'
 #
 #   python-novaclient 9.1.3   the last release with the cloudpipe commands (gone in 10.0.0)
 #   eclcli 4.8.0 + eclsdk 1.10.0
@@ -16,7 +16,8 @@
 #                             that copies the collections.abc names back onto collections.
 #
 # Venvs live under ${CLOUDLINK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cloudlink}/venvs/; a warm run
-# only checks two stamps. Everything but the export lines goes to stderr.
+# only checks two stamps. Everything but those two KEY=value lines goes to stderr (hack/test.sh
+# exports them: eval "$(hack/python-clients.sh | sed 's/^/export /')").
 # Needs: python3 >= 3.10 with venv (CLOUDLINK_PYTHON to choose another), gcc and Python headers
 # (netifaces and PrettyTable 0.7.2 are sdists), flock.
 set -euo pipefail
@@ -33,7 +34,7 @@ log() { printf 'python-clients.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
-[[ $# -eq 0 ]] || { echo "usage: eval \"\$($0)\"" >&2; exit 2; }
+[[ $# -eq 0 ]] || { echo 'usage: clients=$(hack/python-clients.sh) && set -a && eval "$clients" && set +a' >&2; exit 2; }
 command -v flock >/dev/null || die "'flock' is required"
 
 # Known-good sets on CPython 3.11 (pip freeze of working installs, 2026-11).
@@ -224,5 +225,5 @@ wait "$nova_build" || failed=1
 wait "$ecl_build" || failed=1
 (( failed == 0 )) || die "building the client venvs failed (see above)"
 
-printf "export CLOUDLINK_TEST_NOVA='%s'\n" "$NOVA_VENV/cloudlink-bin/nova"
-printf "export CLOUDLINK_TEST_ECL='%s'\n" "$ECL_VENV/cloudlink-bin/ecl"
+printf "CLOUDLINK_TEST_NOVA='%s'\n" "$NOVA_VENV/cloudlink-bin/nova"
+printf "CLOUDLINK_TEST_ECL='%s'\n" "$ECL_VENV/cloudlink-bin/ecl"
