@@ -1,0 +1,230 @@
+//! Nova: `os-cloudpipe` and the servers behind it (compute API v2.1).
+//!
+//! Cloudpipe works under every microversion up to its removal in 16.0.0 (Pike), and nothing
+//! cloudlink reads from a server changed in later microversions, so every call pins 2.1: the
+//! answer then has the same shape on every Nova that still has the API. Both version headers
+//! are sent; a Nova older than 2.27 ignores the newer one.
+//!
+//! There is no DELETE for a cloudpipe: it is removed by deleting its server.
+
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::error::CloudError;
+use super::serde_util::{de_opt_i64, de_opt_string, de_string, null_as_default};
+use super::session::{ApiCall, CloudSession, Service, require_id};
+
+/// The microversion every compute call asks for.
+pub const COMPUTE_MICROVERSION: &str = "2.1";
+pub(crate) const COMPUTE_MICROVERSION_HEADER: &str = "compute 2.1";
+
+/// Nova's cloudpipe API and the server calls a cloudpipe's lifecycle needs.
+#[async_trait]
+pub trait CloudpipeApi: Send + Sync {
+    /// The token's project: where a cloudpipe goes when no project is given, and the project
+    /// `configure_project` changes.
+    async fn project_id(&self) -> Result<String, CloudError>;
+
+    /// `GET /os-cloudpipe`: the cloudpipes of all projects (the API is admin-only).
+    async fn list_cloudpipes(&self) -> Result<Vec<Cloudpipe>, CloudError>;
+
+    /// `POST /os-cloudpipe`: launches the VPN server of `project_id` (the token's project if
+    /// `None`) and returns its instance id. Idempotent per project in Nova: if the project has a
+    /// VPN server already, its id comes back and nothing is launched. Never retried here.
+    async fn create_cloudpipe(&self, project_id: Option<&str>) -> Result<String, CloudError>;
+
+    /// `PUT /os-cloudpipe/configure-project`: sets the public address of the VPN of the
+    /// *token's* project (Nova takes no project in the body).
+    async fn configure_project(&self, vpn_ip: IpAddr, vpn_port: u16) -> Result<(), CloudError>;
+
+    /// `GET /servers/{id}`. `NotFound` once the server is gone.
+    async fn get_server(&self, server_id: &str) -> Result<Server, CloudError>;
+
+    /// `DELETE /servers/{id}` (asynchronous in Nova: poll `get_server` until `NotFound`).
+    async fn delete_server(&self, server_id: &str) -> Result<(), CloudError>;
+}
+
+/// An entry of `GET /os-cloudpipe`. Only the first three fields are always present: the
+/// addresses and `state` depend on the server's network state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Cloudpipe {
+    #[serde(deserialize_with = "de_string")]
+    pub project_id: String,
+    #[serde(deserialize_with = "de_string")]
+    pub instance_id: String,
+    #[serde(deserialize_with = "de_opt_string")]
+    pub created_at: Option<String>,
+    #[serde(deserialize_with = "de_opt_string")]
+    pub internal_ip: Option<String>,
+    #[serde(deserialize_with = "de_opt_string")]
+    pub public_ip: Option<String>,
+    #[serde(deserialize_with = "de_opt_i64")]
+    pub public_port: Option<i64>,
+    /// `running`, `down` or `invalid`.
+    #[serde(deserialize_with = "de_opt_string")]
+    pub state: Option<String>,
+}
+
+/// The fields of `GET /servers/{id}` cloudlink uses.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Server {
+    #[serde(deserialize_with = "de_string")]
+    pub id: String,
+    #[serde(deserialize_with = "de_string")]
+    pub name: String,
+    /// BUILD, ACTIVE, ERROR, DELETED, …
+    #[serde(deserialize_with = "de_string")]
+    pub status: String,
+    #[serde(deserialize_with = "de_opt_string")]
+    pub tenant_id: Option<String>,
+    #[serde(deserialize_with = "de_opt_string")]
+    pub user_id: Option<String>,
+    #[serde(deserialize_with = "de_opt_string")]
+    pub created: Option<String>,
+    #[serde(deserialize_with = "de_opt_string")]
+    pub updated: Option<String>,
+    #[serde(rename = "OS-EXT-STS:vm_state", deserialize_with = "de_opt_string")]
+    pub vm_state: Option<String>,
+    /// `deleting` while a delete runs.
+    #[serde(rename = "OS-EXT-STS:task_state", deserialize_with = "de_opt_string")]
+    pub task_state: Option<String>,
+    #[serde(rename = "OS-EXT-STS:power_state", deserialize_with = "de_opt_i64")]
+    pub power_state: Option<i64>,
+    /// Network name → addresses, as Nova returns it.
+    #[serde(deserialize_with = "null_as_default")]
+    pub addresses: serde_json::Map<String, serde_json::Value>,
+    /// Why the server is in ERROR, if Nova says.
+    #[serde(deserialize_with = "null_as_default")]
+    pub fault: Option<ServerFault>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerFault {
+    #[serde(deserialize_with = "de_opt_i64")]
+    pub code: Option<i64>,
+    #[serde(deserialize_with = "de_string")]
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+struct CloudpipeList {
+    cloudpipes: Vec<Cloudpipe>,
+}
+
+#[derive(Deserialize)]
+struct CreatedCloudpipe {
+    #[serde(deserialize_with = "de_string")]
+    instance_id: String,
+}
+
+#[derive(Deserialize)]
+struct ServerEnvelope {
+    server: Server,
+}
+
+/// [`CloudpipeApi`] over a [`CloudSession`].
+#[derive(Clone, Debug)]
+pub struct NovaClient {
+    session: CloudSession,
+}
+
+impl NovaClient {
+    pub fn new(session: CloudSession) -> Self {
+        NovaClient { session }
+    }
+}
+
+fn call<'a>(operation: &'static str, method: Method, path: &'a [&'a str], body: Option<serde_json::Value>) -> ApiCall<'a> {
+    ApiCall { service: Service::Compute, operation, method, path, query: Vec::new(), body }
+}
+
+#[async_trait]
+impl CloudpipeApi for NovaClient {
+    async fn project_id(&self) -> Result<String, CloudError> {
+        self.session.project_id().await
+    }
+
+    async fn list_cloudpipes(&self) -> Result<Vec<Cloudpipe>, CloudError> {
+        let r = self.session.call(call("list_cloudpipes", Method::GET, &["os-cloudpipe"], None)).await?;
+        Ok(r.json::<CloudpipeList>("a cloudpipe list ({\"cloudpipes\": [...]})")?.cloudpipes)
+    }
+
+    async fn create_cloudpipe(&self, project_id: Option<&str>) -> Result<String, CloudError> {
+        let body = match project_id {
+            Some(p) => json!({ "cloudpipe": { "project_id": p } }),
+            None => json!({ "cloudpipe": {} }),
+        };
+        let r = self.session.call(call("create_cloudpipe", Method::POST, &["os-cloudpipe"], Some(body))).await?;
+        let created: CreatedCloudpipe = r.json("the new cloudpipe's instance id ({\"instance_id\": ...})")?;
+        if created.instance_id.is_empty() {
+            return Err(CloudError::invalid(&r.request, "the answer has an empty instance_id"));
+        }
+        Ok(created.instance_id)
+    }
+
+    async fn configure_project(&self, vpn_ip: IpAddr, vpn_port: u16) -> Result<(), CloudError> {
+        // The port goes as a string, as in Nova's own sample and novaclient.
+        let body = json!({ "configure_project": { "vpn_ip": vpn_ip.to_string(), "vpn_port": vpn_port.to_string() } });
+        self.session.call(call("configure_project", Method::PUT, &["os-cloudpipe", "configure-project"], Some(body))).await?;
+        Ok(())
+    }
+
+    async fn get_server(&self, server_id: &str) -> Result<Server, CloudError> {
+        let id = require_id("server", server_id)?;
+        let r = self.session.call(call("get_server", Method::GET, &["servers", id], None)).await?;
+        Ok(r.json::<ServerEnvelope>("a server ({\"server\": {...}})")?.server)
+    }
+
+    async fn delete_server(&self, server_id: &str) -> Result<(), CloudError> {
+        let id = require_id("server", server_id)?;
+        self.session.call(call("delete_server", Method::DELETE, &["servers", id], None)).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_entries_tolerate_missing_fields() {
+        let list: CloudpipeList = serde_json::from_str(
+            r#"{"cloudpipes": [
+              {"project_id": "p1", "instance_id": "i1", "created_at": "2017-03-01T10:20:30Z",
+               "internal_ip": "10.0.0.3", "public_ip": "203.0.113.10", "public_port": 1194, "state": "running"},
+              {"project_id": "p2", "instance_id": "i2", "created_at": "2017-03-01T10:20:30Z"},
+              {"project_id": "p3", "instance_id": "i3", "public_ip": null, "public_port": null, "state": "invalid"}
+            ]}"#,
+        )
+        .unwrap();
+        assert_eq!(list.cloudpipes[0].public_port, Some(1194));
+        assert_eq!(list.cloudpipes[0].state.as_deref(), Some("running"));
+        assert_eq!(list.cloudpipes[1], Cloudpipe { project_id: "p2".into(), instance_id: "i2".into(), created_at: Some("2017-03-01T10:20:30Z".into()), ..Default::default() });
+        assert_eq!(list.cloudpipes[2].public_ip, None);
+    }
+
+    #[test]
+    fn server_fields() {
+        let s: ServerEnvelope = serde_json::from_str(
+            r#"{"server": {"id": "i1", "name": "p1-vpn", "status": "BUILD", "tenant_id": "p1",
+              "OS-EXT-STS:vm_state": "building", "OS-EXT-STS:task_state": "spawning", "OS-EXT-STS:power_state": 0,
+              "addresses": {"private": [{"addr": "10.0.0.3", "version": 4}]}, "links": [], "fault": null}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.server.status, "BUILD");
+        assert_eq!(s.server.task_state.as_deref(), Some("spawning"));
+        assert_eq!(s.server.power_state, Some(0));
+        assert!(s.server.addresses.contains_key("private"));
+        assert_eq!(s.server.fault, None);
+        let s: ServerEnvelope = serde_json::from_str(r#"{"server": {"id": "i1", "addresses": null, "fault": {"code": 500, "message": "No valid host"}}}"#).unwrap();
+        assert_eq!(s.server.fault.unwrap().message, "No valid host");
+        assert!(serde_json::from_str::<ServerEnvelope>(r#"{"servers": []}"#).is_err());
+    }
+}
