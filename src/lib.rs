@@ -2,8 +2,12 @@
 //!
 //! - [`api`]: the custom resources (`Cloudpipe`, `TenantConnectionRequest`).
 //! - [`cloud`]: narrow clients for Keystone, Nova and ECL.
+//! - [`engine`]: the generic reconcile engine every kind shares.
+//! - [`kinds`]: one adapter per kind.
 //! - [`operator`]: what `cloudlink run` starts.
 
 pub mod api;
 pub mod cloud;
+pub mod engine;
+pub mod kinds;
 pub mod operator;

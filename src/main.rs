@@ -19,32 +19,25 @@ enum Command {
         out_dir: Option<PathBuf>,
     },
     /// Run the operator against the cluster of the current kubeconfig (or in-cluster config).
-    Run,
+    Run(cloudlink::operator::run::RunArgs),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Crd { out_dir } => write_crds(out_dir),
-        Command::Run => run(),
+        Command::Run(args) => run(args),
     }
 }
 
 #[tokio::main]
-async fn run() -> ExitCode {
-    let client = match kube::Client::try_default().await {
-        Ok(client) => client,
+async fn run(args: cloudlink::operator::run::RunArgs) -> ExitCode {
+    match cloudlink::operator::run::run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("cloudlink: cannot configure a Kubernetes client: {e}");
-            return ExitCode::FAILURE;
+            eprintln!("cloudlink: {e}");
+            ExitCode::FAILURE
         }
-    };
-    if let Err(e) = cloudlink::operator::preflight::check_crds_installed(&client).await {
-        eprintln!("cloudlink: {e}");
-        return ExitCode::FAILURE;
     }
-    // The reconcilers are not part of this build yet: say so rather than idle as if working.
-    eprintln!("cloudlink: the CRDs are installed, but this build has no reconcilers yet");
-    ExitCode::FAILURE
 }
 
 fn write_crds(out_dir: Option<PathBuf>) -> ExitCode {

@@ -1,0 +1,83 @@
+//! The contract between the generic engine and a kind. The engine owns the lifecycle (finalizer,
+//! credentials, get by id, import, adoption, create, update, poll, delete, status, events); a kind
+//! supplies an [`Adapter`]: a few cloud calls and a pure assessment of what the cloud returned.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use k8s_openapi::NamespaceResourceScope;
+use kube::Resource;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::conditions::Desired;
+use super::outcome::Phase;
+use crate::api::common::{ManagementSpec, ResourceStatus};
+use crate::cloud::CloudError;
+
+/// A custom resource the engine can manage: the shared spec and status shape of `crate::api::common`.
+pub trait ManagedObject:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope> + Clone + Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// The kind's view of the cloud resource, stored in `status.resource`.
+    type CloudView: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static;
+
+    fn management(&self) -> &ManagementSpec;
+    fn status(&self) -> Option<&ResourceStatus<Self::CloudView>>;
+}
+
+/// What the engine learns from an adapter about one observed cloud resource.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assessment<V> {
+    /// Where the resource stands; drives `Ready` / `Reconciling` / `Stalled`.
+    pub phase: Phase,
+    /// What goes into `status.resource`.
+    pub view: V,
+    /// Kind-specific conditions (the request's `Approved`).
+    pub conditions: Vec<Desired>,
+}
+
+/// One kind's cloud operations. Implementations talk to the cloud through the narrow clients of
+/// `crate::cloud` and decide nothing about Kubernetes.
+#[async_trait]
+pub trait Adapter: Send + Sync + 'static {
+    type Object: ManagedObject;
+    /// The cloud resource as read from the cloud.
+    type Observed: Clone + Debug + Send + Sync;
+    /// The clients this kind needs, built once per credential and shared by every object using it.
+    type Cloud: Clone + Send + Sync + 'static;
+
+    /// Builds the kind's clients from a credential's session.
+    fn connect(&self, session: &crate::cloud::CloudSession) -> Self::Cloud;
+
+    /// The cloud's id of an observed resource (what goes into `status.id`).
+    fn id(observed: &Self::Observed) -> String;
+
+    /// Reads the resource by id; `Ok(None)` when the cloud says it does not exist.
+    async fn get(&self, cloud: &Self::Cloud, object: &Self::Object, id: &str) -> Result<Option<Self::Observed>, CloudError>;
+
+    /// Finds the resource an earlier attempt for this object created, if any: the answer to a crash
+    /// after the create, a lost response or a failed status write. Must match as exactly as the
+    /// cloud allows, so that nobody else's resource is adopted.
+    async fn find_own(&self, cloud: &Self::Cloud, object: &Self::Object) -> Result<Option<Self::Observed>, CloudError>;
+
+    /// Creates the resource and returns its id. Must do nothing that can fail after the cloud has
+    /// created it: the engine writes the id to status right after, and everything else happens in
+    /// later steps that can be retried.
+    async fn create(&self, cloud: &Self::Cloud, object: &Self::Object) -> Result<String, CloudError>;
+
+    /// Brings the updatable fields in line with the spec. Returns the resource as the cloud
+    /// reports it afterwards when something was changed, `None` when nothing needed changing.
+    async fn update(&self, cloud: &Self::Cloud, object: &Self::Object, observed: &Self::Observed) -> Result<Option<Self::Observed>, CloudError>;
+
+    /// Starts deleting the resource. The engine then polls [`Adapter::get`] until it is gone.
+    async fn delete(&self, cloud: &Self::Cloud, observed: &Self::Observed) -> Result<(), CloudError>;
+
+    /// Whether a deletion is already under way, so that polling does not delete again.
+    fn deleting(&self, _observed: &Self::Observed) -> bool {
+        false
+    }
+
+    /// Pure: what the observation means for the object's conditions and status.
+    fn assess(&self, object: &Self::Object, observed: &Self::Observed) -> Assessment<<Self::Object as ManagedObject>::CloudView>;
+}

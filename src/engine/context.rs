@@ -1,0 +1,69 @@
+//! What every reconcile of a kind shares: the Kubernetes client, the kind's adapter, credentials,
+//! events, backoff and settings. Tests build one with their own adapter or settings.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+
+use super::adapter::Adapter;
+use super::backoff::Backoff;
+use super::credentials::Sessions;
+
+/// Engine settings, from `cloudlink run`'s flags.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How often a Ready object is re-read from the cloud, unless its spec says otherwise.
+    pub resync: Duration,
+    /// First retry delay after a transient error; doubles per failure up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { resync: Duration::from_secs(600), base_backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(300) }
+    }
+}
+
+pub struct Context<A: Adapter> {
+    pub client: Client,
+    pub adapter: A,
+    pub sessions: std::sync::Arc<Sessions>,
+    pub recorder: Recorder,
+    pub backoff: Backoff<A::Object>,
+    pub settings: Settings,
+    /// Cloud ids this process wrote to status, by object UID. The controller's cache can lag behind
+    /// our own status patch; without this a reconcile that reads the stale copy would look for the
+    /// resource again (or, for a cloud without an adoption lookup, create it again).
+    known_ids: Mutex<HashMap<String, String>>,
+}
+
+impl<A: Adapter> Context<A> {
+    pub fn new(client: Client, adapter: A, sessions: std::sync::Arc<Sessions>, settings: Settings) -> Self {
+        let reporter = Reporter { controller: "cloudlink".into(), instance: std::env::var("POD_NAME").ok() };
+        Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            backoff: Backoff::new(settings.base_backoff, settings.max_backoff),
+            client,
+            adapter,
+            sessions,
+            settings,
+            known_ids: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(super) fn known_id(&self, uid: &str) -> Option<String> {
+        self.known_ids.lock().unwrap_or_else(|e| e.into_inner()).get(uid).cloned()
+    }
+
+    pub(super) fn remember_id(&self, uid: &str, id: Option<&str>) {
+        let mut ids = self.known_ids.lock().unwrap_or_else(|e| e.into_inner());
+        match id {
+            Some(id) => ids.insert(uid.to_owned(), id.to_owned()),
+            None => ids.remove(uid),
+        };
+    }
+}

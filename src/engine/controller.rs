@@ -1,0 +1,55 @@
+//! Runs the engine for one kind: watches the kind (in one namespace or all) and the Secrets its
+//! objects name, so that a created or changed Secret brings a stalled object back at once.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::ResourceExt;
+
+use super::adapter::{Adapter, ManagedObject};
+use super::context::Context;
+use super::reconcile::{error_policy, reconcile};
+
+/// Reconciles objects of `A::Object` until the process is asked to stop (SIGTERM or SIGINT):
+/// then no new reconcile starts, and running ones finish.
+pub async fn run<A: Adapter>(ctx: Arc<Context<A>>, namespace: Option<&str>, concurrency: u16) {
+    let (objects, secrets): (Api<A::Object>, Api<Secret>) = match namespace {
+        Some(ns) => (Api::namespaced(ctx.client.clone(), ns), Api::namespaced(ctx.client.clone(), ns)),
+        None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
+    };
+    let controller = Controller::new(objects, watcher::Config::default().any_semantic());
+    let store = controller.store();
+    controller
+        .with_config(controller::Config::default().concurrency(concurrency))
+        .watches(secrets, watcher::Config::default().any_semantic(), move |secret: Secret| {
+            let (namespace, name) = (secret.namespace(), secret.name_any());
+            store
+                .state()
+                .into_iter()
+                .filter(|o| o.namespace() == namespace && o.management().cloud_credentials_ref.secret_name == name)
+                .map(|o| ObjectRef::from(&*o))
+                .collect::<Vec<_>>()
+        })
+        .graceful_shutdown_on(shutdown_signal())
+        .run(reconcile::<A>, error_policy::<A>, ctx)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "reconcile error");
+            }
+        })
+        .await;
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+}

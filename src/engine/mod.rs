@@ -1,0 +1,17 @@
+//! The generic reconcile engine. One lifecycle for every kind (see [`reconcile`]); each kind plugs in
+//! an [`adapter::Adapter`] with its cloud calls and a pure assessment of what the cloud returned.
+//!
+//! Decisions are pure and unit-tested ([`conditions`], [`status::next`], [`failure`], [`backoff`]);
+//! the Kubernetes and cloud calls happen at the edges ([`reconcile`], [`credentials`], [`status`]).
+
+pub mod adapter;
+pub mod backoff;
+pub mod conditions;
+pub mod context;
+pub mod controller;
+pub mod credentials;
+pub mod failure;
+pub mod finalizers;
+pub mod outcome;
+pub mod reconcile;
+pub mod status;

@@ -1,0 +1,305 @@
+//! The lifecycle every kind shares (k-orc's order): finalizer → credentials → get by id → import →
+//! adoption lookup → create (id written at once) → update → assess → status; and on deletion:
+//! delete in the cloud, wait until gone, release the Secret, drop the finalizer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+
+use super::adapter::{Adapter, Assessment, ManagedObject};
+use super::context::Context;
+use super::credentials;
+use super::failure::Failure;
+use super::finalizers;
+use super::outcome::{Phase, Reason};
+use super::status;
+use crate::api::common::{ManagementPolicy, OnDelete};
+
+/// Put on every object before cloudlink writes anything to the cloud for it.
+pub const FINALIZER: &str = "cloudlink.dev/finalizer";
+
+/// How often a deletion in progress is checked.
+const DELETE_POLL: Duration = Duration::from_secs(1);
+
+/// Failures of the Kubernetes side of a reconcile; retried by the controller's error policy.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+pub async fn reconcile<A: Adapter>(object: Arc<A::Object>, ctx: Arc<Context<A>>) -> Result<Action, EngineError> {
+    let api: Api<A::Object> = Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
+    if object.meta().deletion_timestamp.is_some() {
+        let ours = object.finalizers().iter().any(|f| f == FINALIZER);
+        return if ours { cleanup(&api, &*object, &ctx).await } else { Ok(Action::await_change()) };
+    }
+    finalizers::add(&api, &*object, FINALIZER).await?;
+    apply(&api, &*object, &ctx).await
+}
+
+pub fn error_policy<A: Adapter>(object: Arc<A::Object>, error: &EngineError, ctx: Arc<Context<A>>) -> Action {
+    tracing::warn!(object = %ObjectRef::from(&*object), %error, "reconcile failed");
+    Action::requeue(ctx.backoff.failed(ObjectRef::from(&*object), None))
+}
+
+/// One pass over a live object.
+async fn apply<A: Adapter>(api: &Api<A::Object>, object: &A::Object, ctx: &Context<A>) -> Result<Action, EngineError> {
+    let current = object.status().cloned().unwrap_or_default();
+    let uid = object.uid().unwrap_or_default();
+    let mut id = current.id.clone().or_else(|| ctx.known_id(&uid));
+    let (phase, view, extra) = match converge(api, object, ctx, &mut id).await {
+        Ok(Assessment { phase, view, conditions }) => (phase, Some(view), conditions),
+        Err(failure) => {
+            publish(ctx, object, EventType::Warning, failure.reason().as_str(), "Reconcile", failure.message()).await;
+            (failure.phase(), None, Vec::new())
+        }
+    };
+    let now = Time(jiff::Timestamp::now());
+    let generation = object.meta().generation.unwrap_or_default();
+    let next = status::next(&current, generation, id, view, &phase, &extra, &now);
+    status::write(api, object, &next).await?;
+    Ok(next_action(ctx, object, &phase))
+}
+
+/// Reads, adopts or creates the cloud resource and brings it in line with the spec.
+async fn converge<A: Adapter>(
+    api: &Api<A::Object>,
+    object: &A::Object,
+    ctx: &Context<A>,
+    id: &mut Option<String>,
+) -> Result<Assessment<<A::Object as ManagedObject>::CloudView>, Failure> {
+    let management = object.management();
+    let managed = management.management_policy == ManagementPolicy::Managed;
+    let cloud = connect(object, ctx).await?;
+
+    let observed = match id.clone() {
+        Some(known) => match ctx.adapter.get(&cloud, object, &known).await? {
+            Some(observed) => observed,
+            None if managed && management.import.is_none() => {
+                let note = format!("cloud resource {known} no longer exists; creating it again");
+                publish(ctx, object, EventType::Warning, "Recreating", "Create", &note).await;
+                set_id(api, object, ctx, id, None).await?;
+                create_or_adopt(api, object, ctx, &cloud, id).await?
+            }
+            None => {
+                return Err(Failure::terminal(
+                    Reason::UnrecoverableError,
+                    format!("cloud resource {known} no longer exists; cloudlink does not recreate imported resources: delete this object, or import another id"),
+                ));
+            }
+        },
+        None => match &management.import {
+            Some(import) => {
+                let observed = ctx.adapter.get(&cloud, object, &import.id).await?.ok_or_else(|| {
+                    Failure::terminal(
+                        Reason::InvalidConfiguration,
+                        format!("spec.import.id {} does not exist in the cloud: correct it or remove spec.import", import.id),
+                    )
+                })?;
+                set_id(api, object, ctx, id, Some(A::id(&observed))).await?;
+                let (reason, note) = if managed {
+                    ("Adopted", format!("adopted cloud resource {}; cloudlink manages it from now on", import.id))
+                } else {
+                    ("Observing", format!("observing cloud resource {}; cloudlink will never change or delete it", import.id))
+                };
+                publish(ctx, object, EventType::Normal, reason, "Import", &note).await;
+                observed
+            }
+            None if managed => create_or_adopt(api, object, ctx, &cloud, id).await?,
+            None => return Err(Failure::terminal(Reason::InvalidConfiguration, "spec.import is required when spec.managementPolicy is unmanaged")),
+        },
+    };
+
+    let observed = if managed {
+        match ctx.adapter.update(&cloud, object, &observed).await? {
+            Some(updated) => {
+                publish(ctx, object, EventType::Normal, "Updated", "Update", &format!("updated cloud resource {}", A::id(&updated))).await;
+                updated
+            }
+            None => observed,
+        }
+    } else {
+        observed
+    };
+    Ok(ctx.adapter.assess(object, &observed))
+}
+
+/// The adoption lookup before every create, then the create itself.
+async fn create_or_adopt<A: Adapter>(
+    api: &Api<A::Object>,
+    object: &A::Object,
+    ctx: &Context<A>,
+    cloud: &A::Cloud,
+    id: &mut Option<String>,
+) -> Result<A::Observed, Failure> {
+    if let Some(found) = ctx.adapter.find_own(cloud, object).await? {
+        let found_id = A::id(&found);
+        set_id(api, object, ctx, id, Some(found_id.clone())).await?;
+        let note = format!("found cloud resource {found_id}, created by an earlier attempt for this object; adopted it instead of creating another");
+        publish(ctx, object, EventType::Normal, "Adopted", "Create", &note).await;
+        return Ok(found);
+    }
+    let created = ctx.adapter.create(cloud, object).await?;
+    set_id(api, object, ctx, id, Some(created.clone())).await?;
+    publish(ctx, object, EventType::Normal, "Created", "Create", &format!("created cloud resource {created}")).await;
+    ctx.adapter
+        .get(cloud, object, &created)
+        .await?
+        .ok_or_else(|| Failure::transient(format!("created cloud resource {created}, but the cloud does not show it yet")))
+}
+
+/// Records a cloud id in status (its own patch) and in memory.
+async fn set_id<A: Adapter>(
+    api: &Api<A::Object>,
+    object: &A::Object,
+    ctx: &Context<A>,
+    id: &mut Option<String>,
+    new: Option<String>,
+) -> Result<(), Failure> {
+    ctx.remember_id(&object.uid().unwrap_or_default(), new.as_deref());
+    status::write_id(api, object, new.as_deref()).await?;
+    *id = new;
+    Ok(())
+}
+
+async fn connect<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> Result<A::Cloud, Failure> {
+    let namespace = object.namespace().unwrap_or_default();
+    let (session, secret) = ctx.sessions.session(&namespace, &object.management().cloud_credentials_ref).await?;
+    ctx.sessions.guard(&secret).await?;
+    Ok(ctx.adapter.connect(&session))
+}
+
+/// Deletion: the cloud resource first (per policy), then the Secret's guard, then the finalizer.
+async fn cleanup<A: Adapter>(api: &Api<A::Object>, object: &A::Object, ctx: &Context<A>) -> Result<Action, EngineError> {
+    let management = object.management();
+    let deletes = management.management_policy == ManagementPolicy::Managed && management.on_delete == OnDelete::Delete;
+    if deletes {
+        match delete_in_cloud(object, ctx).await {
+            Ok(None) => {}
+            Ok(Some(still_there)) => {
+                let phase = Phase::progressing(Reason::Progressing, format!("deleting cloud resource {still_there}"), DELETE_POLL);
+                write_phase(api, object, &phase).await?;
+                return Ok(Action::requeue(DELETE_POLL));
+            }
+            Err(failure) => {
+                publish(ctx, object, EventType::Warning, failure.reason().as_str(), "Delete", failure.message()).await;
+                write_phase(api, object, &failure.phase()).await?;
+                return Ok(next_action(ctx, object, &failure.phase()));
+            }
+        }
+    }
+    let namespace = object.namespace().unwrap_or_default();
+    let secret = &management.cloud_credentials_ref.secret_name;
+    let still_used = credentials::in_use(&ctx.client, &namespace, secret, object.uid().as_deref()).await?;
+    ctx.sessions.release(&namespace, secret, still_used).await?;
+    finalizers::remove(api, object, FINALIZER).await?;
+    ctx.remember_id(&object.uid().unwrap_or_default(), None);
+    let id = object.status().and_then(|s| s.id.clone()).unwrap_or_else(|| "(none)".into());
+    let note = if deletes { format!("deleted cloud resource {id}") } else { format!("left cloud resource {id} in the cloud") };
+    publish(ctx, object, EventType::Normal, if deletes { "Deleted" } else { "Detached" }, "Delete", &note).await;
+    Ok(Action::await_change())
+}
+
+/// Deletes the object's cloud resource; `Ok(None)` once it is gone, `Ok(Some(id))` while it goes.
+async fn delete_in_cloud<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> Result<Option<String>, Failure> {
+    let namespace = object.namespace().unwrap_or_default();
+    // No Secret guard here: the object is going away, and its guard is what kept the Secret.
+    let (session, _) = ctx.sessions.session(&namespace, &object.management().cloud_credentials_ref).await?;
+    let cloud = ctx.adapter.connect(&session);
+    let known = object.status().and_then(|s| s.id.clone()).or_else(|| ctx.known_id(&object.uid().unwrap_or_default()));
+    let observed = match known {
+        Some(id) => ctx.adapter.get(&cloud, object, &id).await?,
+        // A crash between the create and the status write leaves no id: look for it.
+        None => ctx.adapter.find_own(&cloud, object).await?,
+    };
+    let Some(observed) = observed else { return Ok(None) };
+    if !ctx.adapter.deleting(&observed) {
+        match ctx.adapter.delete(&cloud, &observed).await {
+            Err(e) if e.is_not_found() => return Ok(None),
+            other => other?,
+        }
+    }
+    Ok(Some(A::id(&observed)))
+}
+
+/// A status write that changes only the standard conditions (used while deleting).
+async fn write_phase<K: ManagedObject>(api: &Api<K>, object: &K, phase: &Phase) -> Result<(), kube::Error> {
+    let current = object.status().cloned().unwrap_or_default();
+    let now = Time(jiff::Timestamp::now());
+    let next = status::next(&current, object.meta().generation.unwrap_or_default(), current.id.clone(), None, phase, &[], &now);
+    status::write(api, object, &next).await.map(|_| ())
+}
+
+fn next_action<A: Adapter>(ctx: &Context<A>, object: &A::Object, phase: &Phase) -> Action {
+    let reference = ObjectRef::from(object);
+    match phase {
+        Phase::Retrying { retry_after, .. } => return Action::requeue(ctx.backoff.failed(reference, *retry_after)),
+        _ => ctx.backoff.succeeded(&reference),
+    }
+    match phase {
+        Phase::Ready { recheck: Some(soon), .. } => Action::requeue(*soon),
+        Phase::Ready { recheck: None, .. } => {
+            let period = object.management().resync_period.as_deref().and_then(parse_duration).unwrap_or(ctx.settings.resync);
+            // Spread resyncs so that objects created together do not hit the cloud together.
+            Action::requeue(period.mul_f64(1.0 + rand::random::<f64>() * 0.2))
+        }
+        Phase::Progressing { poll, .. } => Action::requeue(*poll),
+        Phase::Stalled { .. } | Phase::Retrying { .. } => Action::await_change(),
+    }
+}
+
+async fn publish<A: Adapter>(ctx: &Context<A>, object: &A::Object, type_: EventType, reason: &str, action: &str, note: &str) {
+    let event = Event { type_, reason: reason.into(), note: Some(note.chars().take(1000).collect()), action: action.into(), secondary: None };
+    if let Err(error) = ctx.recorder.publish(&event, &object.object_ref(&())).await {
+        tracing::warn!(%error, reason, "cannot publish event");
+    }
+}
+
+/// Parses durations such as `10m`, `1h30m`, `45s`, `500ms` (the CRD's pattern).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let value: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let (unit, len) = if rest.starts_with("ms") {
+            (0.001, 2)
+        } else {
+            match rest.chars().next()? {
+                's' => (1.0, 1),
+                'm' => (60.0, 1),
+                'h' => (3600.0, 1),
+                _ => return None,
+            }
+        };
+        total += Duration::try_from_secs_f64(value * unit).ok()?;
+        rest = &rest[len..];
+    }
+    (total > Duration::ZERO).then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_as_the_crd_documents() {
+        assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("0s"), None);
+        assert_eq!(parse_duration("10"), None);
+        assert_eq!(parse_duration("10x"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+}

@@ -1,0 +1,83 @@
+//! `cloudlink run`: flags, logging, and one controller per kind (and per watched namespace).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use futures::future::join_all;
+
+use super::preflight;
+use crate::engine::context::{Context, Settings};
+use crate::engine::controller;
+use crate::engine::credentials::Sessions;
+use crate::engine::reconcile::parse_duration;
+use crate::kinds::{cloudpipe::CloudpipeAdapter, tenant_connection_request::TenantConnectionRequestAdapter};
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Namespace to watch; repeat for several. Default: all namespaces.
+    #[arg(long = "namespace", value_name = "NAMESPACE", env = "CLOUDLINK_NAMESPACES", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// Reconciles running at once, per kind.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// How often a Ready object is re-read from the cloud (jittered +0–20%); `spec.resyncPeriod` overrides it.
+    #[arg(long, default_value = "10m", value_parser = duration)]
+    pub resync: Duration,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "CLOUDLINK_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Log filter (tracing's EnvFilter syntax, e.g. `info` or `cloudlink=debug`).
+    #[arg(long, default_value = "info", env = "CLOUDLINK_LOG")]
+    pub log: String,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    parse_duration(text).ok_or_else(|| format!("{text:?} is not a duration such as 30s, 10m or 1h30m"))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot configure a Kubernetes client: {0}")]
+    Client(#[source] kube::Error),
+    #[error(transparent)]
+    Preflight(#[from] preflight::PreflightError),
+}
+
+pub async fn run(args: RunArgs) -> Result<(), RunError> {
+    init_logging(&args);
+    let client = kube::Client::try_default().await.map_err(RunError::Client)?;
+    preflight::check_crds_installed(&client).await?;
+
+    let settings = Settings { resync: args.resync, ..Settings::default() };
+    let sessions = Arc::new(Sessions::new(client.clone()));
+    let cloudpipes = Arc::new(Context::new(client.clone(), CloudpipeAdapter, sessions.clone(), settings.clone()));
+    let requests = Arc::new(Context::new(client.clone(), TenantConnectionRequestAdapter, sessions, settings));
+
+    let namespaces: Vec<Option<&str>> =
+        if args.namespaces.is_empty() { vec![None] } else { args.namespaces.iter().map(|n| Some(n.as_str())).collect() };
+    tracing::info!(namespaces = ?args.namespaces, concurrency = args.concurrency, "cloudlink starting");
+    let mut controllers = Vec::new();
+    for namespace in namespaces {
+        controllers.push(Box::pin(controller::run(cloudpipes.clone(), namespace, args.concurrency)) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>);
+        controllers.push(Box::pin(controller::run(requests.clone(), namespace, args.concurrency)));
+    }
+    join_all(controllers).await;
+    tracing::info!("cloudlink stopped");
+    Ok(())
+}
+
+fn init_logging(args: &RunArgs) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
