@@ -24,6 +24,7 @@ pub mod error;
 mod http;
 pub mod keystone;
 pub mod nova;
+pub mod rate_limit;
 pub mod secret;
 mod serde_util;
 mod session;

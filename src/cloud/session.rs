@@ -23,6 +23,7 @@ use super::error::CloudError;
 use super::http::{Inbound, Outbound, Transport};
 use super::keystone::{self, Token, TokenCache, TokenInfo};
 use super::nova::{self, NovaClient};
+use super::rate_limit::{RateLimit, TokenBucket};
 use super::sss::SssClient;
 use super::{ApprovalApi, CloudpipeApi, TenantConnectionApi};
 
@@ -58,11 +59,17 @@ pub struct SessionOptions {
     /// Deadline of each HTTP call, Keystone's included, from sending to the last byte.
     pub timeout: Duration,
     pub user_agent: String,
+    /// Calls per second this credential may send, shared by every object using it (None: no limit).
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { timeout: Duration::from_secs(30), user_agent: concat!("cloudlink/", env!("CARGO_PKG_VERSION")).to_owned() }
+        SessionOptions {
+            timeout: Duration::from_secs(30),
+            user_agent: concat!("cloudlink/", env!("CARGO_PKG_VERSION")).to_owned(),
+            rate_limit: None,
+        }
     }
 }
 
@@ -76,6 +83,7 @@ struct Inner {
     key: SessionKey,
     transport: Transport,
     tokens: TokenCache,
+    limiter: Option<TokenBucket>,
 }
 
 impl fmt::Debug for CloudSession {
@@ -155,7 +163,8 @@ impl CloudSession {
             }
         }
         let transport = Transport::new(config.verify, key.ca_pem.as_deref(), options.timeout, &options.user_agent)?;
-        Ok(CloudSession { inner: Arc::new(Inner { key, transport, tokens: TokenCache::default() }) })
+        let limiter = options.rate_limit.map(TokenBucket::new);
+        Ok(CloudSession { inner: Arc::new(Inner { key, transport, tokens: TokenCache::default(), limiter }) })
     }
 
     pub fn key(&self) -> &SessionKey {
@@ -246,6 +255,9 @@ impl CloudSession {
     /// Sends `call` with the shared token; returns the answer if its status is 2xx, the typed
     /// error otherwise. On a 401: renew the token once, and resend unless it is a POST.
     pub(crate) async fn call(&self, call: ApiCall<'_>) -> Result<Inbound, CloudError> {
+        if let Some(limiter) = &self.inner.limiter {
+            limiter.acquire().await;
+        }
         let body = match &call.body {
             Some(v) => Some(serde_json::to_vec(v).map_err(|e| CloudError::Config(format!("cannot encode the request: {e}")))?),
             None => None,

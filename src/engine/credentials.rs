@@ -16,7 +16,7 @@ use kube::{Client, ResourceExt};
 use super::finalizers;
 use crate::api::common::CloudCredentialsRef;
 use crate::api::{Cloudpipe, TenantConnectionRequest};
-use crate::cloud::CloudSession as Session;
+use crate::cloud::{CloudSession as Session, SessionKey, SessionOptions};
 
 pub const SECRET_FINALIZER: &str = "cloudlink.dev/credentials-in-use";
 
@@ -49,14 +49,15 @@ impl CredentialsError {
 /// dropped session only costs one more Keystone token.
 pub struct Sessions {
     client: Client,
+    options: SessionOptions,
     by_content: Mutex<HashMap<u64, Session>>,
 }
 
 const MAX_SESSIONS: usize = 256;
 
 impl Sessions {
-    pub fn new(client: Client) -> Self {
-        Sessions { client, by_content: Mutex::new(HashMap::new()) }
+    pub fn new(client: Client, options: SessionOptions) -> Self {
+        Sessions { client, options, by_content: Mutex::new(HashMap::new()) }
     }
 
     /// The session for `reference` in `namespace`, and the Secret it came from (for its finalizer).
@@ -82,7 +83,9 @@ impl Sessions {
         }
         let invalid = |problem: String| CredentialsError::Invalid { namespace: namespace.into(), name: name.clone(), problem };
         let text = std::str::from_utf8(&clouds_yaml.0).map_err(|_| invalid("clouds.yaml is not UTF-8 text".into()))?;
-        let session = Session::from_clouds_yaml(text, &reference.cloud_name, cacert).map_err(|e| invalid(e.to_string()))?;
+        let session = SessionKey::from_clouds_yaml(text, &reference.cloud_name, cacert)
+            .and_then(|key| Session::new(key, self.options.clone()))
+            .map_err(|e| invalid(e.to_string()))?;
         let mut sessions = self.by_content.lock().unwrap_or_else(|e| e.into_inner());
         if sessions.len() >= MAX_SESSIONS {
             sessions.clear();

@@ -7,6 +7,8 @@ use clap::{Args, ValueEnum};
 use futures::future::join_all;
 
 use super::preflight;
+use crate::cloud::SessionOptions;
+use crate::cloud::rate_limit::RateLimit;
 use crate::engine::context::{Context, Settings};
 use crate::engine::controller;
 use crate::engine::credentials::Sessions;
@@ -24,6 +26,15 @@ pub struct RunArgs {
     /// How often a Ready object is re-read from the cloud (jittered +0–20%); `spec.resyncPeriod` overrides it.
     #[arg(long, default_value = "10m", value_parser = duration)]
     pub resync: Duration,
+    /// Calls per second one credential may send to the cloud, shared by all objects using it.
+    #[arg(long, default_value_t = 20.0)]
+    pub cloud_rate: f64,
+    /// Calls one credential may send at once after a quiet spell.
+    #[arg(long, default_value_t = 40)]
+    pub cloud_burst: u32,
+    /// Deadline of each cloud call.
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    pub cloud_timeout: Duration,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "CLOUDLINK_LOG_FORMAT")]
     pub log_format: LogFormat,
@@ -56,7 +67,12 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     preflight::check_crds_installed(&client).await?;
 
     let settings = Settings { resync: args.resync, ..Settings::default() };
-    let sessions = Arc::new(Sessions::new(client.clone()));
+    let options = SessionOptions {
+        timeout: args.cloud_timeout,
+        rate_limit: Some(RateLimit { per_second: args.cloud_rate, burst: args.cloud_burst }),
+        ..SessionOptions::default()
+    };
+    let sessions = Arc::new(Sessions::new(client.clone(), options));
     let cloudpipes = Arc::new(Context::new(client.clone(), CloudpipeAdapter, sessions.clone(), settings.clone()));
     let requests = Arc::new(Context::new(client.clone(), TenantConnectionRequestAdapter, sessions, settings));
 

@@ -4,4 +4,5 @@
 
 pub mod cluster;
 pub mod emulator;
+pub mod operator;
 pub mod world;
