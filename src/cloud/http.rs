@@ -32,11 +32,26 @@ fn ensure_crypto_provider() {
     });
 }
 
+/// Told about every outbound call once it has ended: the operator counts them for `/metrics`.
+pub trait CallObserver: Send + Sync {
+    /// `outcome` is the HTTP status, or what went wrong before one arrived.
+    fn observed(&self, service: &str, operation: &str, outcome: CallOutcome, elapsed: Duration);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    Status(u16),
+    Timeout,
+    Connect,
+    Invalid,
+}
+
 /// An HTTP client bound to one credential's TLS settings, with a per-call deadline.
 #[derive(Clone)]
 pub(crate) struct Transport {
     client: reqwest::Client,
     timeout: Duration,
+    observer: Option<std::sync::Arc<dyn CallObserver>>,
 }
 
 /// One request, described completely so that [`Transport::execute`] needs nothing else.
@@ -115,7 +130,12 @@ impl Transport {
             builder = builder.tls_certs_merge(certs);
         }
         let client = builder.build().map_err(|e| CloudError::Config(format!("cannot set up the HTTPS client: {}", chain(&e))))?;
-        Ok(Transport { client, timeout })
+        Ok(Transport { client, timeout, observer: None })
+    }
+
+    pub fn observed_by(mut self, observer: Option<std::sync::Arc<dyn CallObserver>>) -> Self {
+        self.observer = observer;
+        self
     }
 
     pub fn timeout(&self) -> Duration {
@@ -132,6 +152,15 @@ impl Transport {
             Ok(result) => result,
             Err(_) => Err(CloudError::Timeout { request: request.clone(), after: self.timeout }),
         };
+        if let Some(observer) = &self.observer {
+            let outcome = match &result {
+                Ok(r) => CallOutcome::Status(r.status),
+                Err(CloudError::Timeout { .. }) => CallOutcome::Timeout,
+                Err(CloudError::Connect { .. }) => CallOutcome::Connect,
+                Err(_) => CallOutcome::Invalid,
+            };
+            observer.observed(service, operation, outcome, started.elapsed());
+        }
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(r) => tracing::debug!(service, operation, request = %request, status = r.status, elapsed_ms, "cloud call"),

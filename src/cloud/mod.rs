@@ -36,6 +36,7 @@ pub use ecl::{
     UpdateTenantConnectionRequest,
 };
 pub use error::CloudError;
+pub use http::{CallObserver, CallOutcome};
 pub use keystone::TokenInfo;
 pub use nova::{Cloudpipe, CloudpipeApi, NovaClient, Server};
 pub use secret::Secret;

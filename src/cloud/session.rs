@@ -20,7 +20,7 @@ use url::Url;
 use super::clouds_yaml::{CloudConfig, parse_clouds_yaml};
 use super::ecl::EclClient;
 use super::error::CloudError;
-use super::http::{Inbound, Outbound, Transport};
+use super::http::{CallObserver, Inbound, Outbound, Transport};
 use super::keystone::{self, Token, TokenCache, TokenInfo};
 use super::nova::{self, NovaClient};
 use super::rate_limit::{RateLimit, TokenBucket};
@@ -54,13 +54,26 @@ impl fmt::Debug for SessionKey {
 }
 
 /// Knobs that are not part of the credential.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SessionOptions {
     /// Deadline of each HTTP call, Keystone's included, from sending to the last byte.
     pub timeout: Duration,
     pub user_agent: String,
     /// Calls per second this credential may send, shared by every object using it (None: no limit).
     pub rate_limit: Option<RateLimit>,
+    /// Told about every call (metrics).
+    pub observer: Option<Arc<dyn CallObserver>>,
+}
+
+impl fmt::Debug for SessionOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionOptions")
+            .field("timeout", &self.timeout)
+            .field("user_agent", &self.user_agent)
+            .field("rate_limit", &self.rate_limit)
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
 }
 
 impl Default for SessionOptions {
@@ -69,6 +82,7 @@ impl Default for SessionOptions {
             timeout: Duration::from_secs(30),
             user_agent: concat!("cloudlink/", env!("CARGO_PKG_VERSION")).to_owned(),
             rate_limit: None,
+            observer: None,
         }
     }
 }
@@ -162,7 +176,8 @@ impl CloudSession {
                 )));
             }
         }
-        let transport = Transport::new(config.verify, key.ca_pem.as_deref(), options.timeout, &options.user_agent)?;
+        let transport =
+            Transport::new(config.verify, key.ca_pem.as_deref(), options.timeout, &options.user_agent)?.observed_by(options.observer.clone());
         let limiter = options.rate_limit.map(TokenBucket::new);
         Ok(CloudSession { inner: Arc::new(Inner { key, transport, tokens: TokenCache::default(), limiter }) })
     }

@@ -11,6 +11,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use super::adapter::Adapter;
 use super::backoff::Backoff;
 use super::credentials::Sessions;
+use super::observe::{ReconcileObserver, Unobserved};
 
 /// Engine settings, from `cloudlink run`'s flags.
 #[derive(Clone, Debug)]
@@ -35,6 +36,7 @@ pub struct Context<A: Adapter> {
     pub recorder: Recorder,
     pub backoff: Backoff<A::Object>,
     pub settings: Settings,
+    pub observer: std::sync::Arc<dyn ReconcileObserver>,
     /// Cloud ids this process wrote to status, by object UID. The controller's cache can lag behind
     /// our own status patch; without this a reconcile that reads the stale copy would look for the
     /// resource again (or, for a cloud without an adoption lookup, create it again).
@@ -51,8 +53,14 @@ impl<A: Adapter> Context<A> {
             adapter,
             sessions,
             settings,
+            observer: std::sync::Arc::new(Unobserved),
             known_ids: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub fn observed_by(mut self, observer: std::sync::Arc<dyn ReconcileObserver>) -> Self {
+        self.observer = observer;
+        self
     }
 
     pub(super) fn known_id(&self, uid: &str) -> Option<String> {

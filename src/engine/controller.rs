@@ -16,14 +16,21 @@ use super::context::Context;
 use super::reconcile::{error_policy, reconcile};
 
 /// Reconciles objects of `A::Object` until the process is asked to stop (SIGTERM or SIGINT):
-/// then no new reconcile starts, and running ones finish.
-pub async fn run<A: Adapter>(ctx: Arc<Context<A>>, namespace: Option<&str>, concurrency: u16) {
+/// then no new reconcile starts, and running ones finish. `synced` is called once the objects
+/// have been listed.
+pub async fn run<A: Adapter>(ctx: Arc<Context<A>>, namespace: Option<&str>, concurrency: u16, synced: Box<dyn FnOnce() + Send>) {
     let (objects, secrets): (Api<A::Object>, Api<Secret>) = match namespace {
         Some(ns) => (Api::namespaced(ctx.client.clone(), ns), Api::namespaced(ctx.client.clone(), ns)),
         None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
     };
     let controller = Controller::new(objects, watcher::Config::default().any_semantic());
     let store = controller.store();
+    let ready = store.clone();
+    tokio::spawn(async move {
+        if ready.wait_until_ready().await.is_ok() {
+            synced();
+        }
+    });
     controller
         .with_config(controller::Config::default().concurrency(concurrency))
         .watches(secrets, watcher::Config::default().any_semantic(), move |secret: Secret| {

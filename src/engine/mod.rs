@@ -12,6 +12,7 @@ pub mod controller;
 pub mod credentials;
 pub mod failure;
 pub mod finalizers;
+pub mod observe;
 pub mod outcome;
 pub mod reconcile;
 pub mod status;

@@ -67,4 +67,14 @@ impl Phase {
     pub fn stalled(reason: Reason, message: impl Into<String>) -> Self {
         Phase::Stalled { reason, message: message.into() }
     }
+
+    /// One word for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Phase::Ready { .. } => "ready",
+            Phase::Progressing { .. } => "progressing",
+            Phase::Retrying { .. } => "retrying",
+            Phase::Stalled { .. } => "stalled",
+        }
+    }
 }

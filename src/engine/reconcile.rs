@@ -35,13 +35,25 @@ pub enum EngineError {
 }
 
 pub async fn reconcile<A: Adapter>(object: Arc<A::Object>, ctx: Arc<Context<A>>) -> Result<Action, EngineError> {
+    let started = std::time::Instant::now();
+    let result = reconcile_once(&object, &ctx).await;
+    let kind = A::Object::kind(&());
+    match &result {
+        Ok((_, label)) => ctx.observer.reconciled(&kind, label, started.elapsed()),
+        Err(_) => ctx.observer.reconciled(&kind, "error", started.elapsed()),
+    }
+    result.map(|(action, _)| action)
+}
+
+/// One reconcile, and a word for how it ended (for metrics).
+async fn reconcile_once<A: Adapter>(object: &Arc<A::Object>, ctx: &Arc<Context<A>>) -> Result<(Action, &'static str), EngineError> {
     let api: Api<A::Object> = Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
     if object.meta().deletion_timestamp.is_some() {
         let ours = object.finalizers().iter().any(|f| f == FINALIZER);
-        return if ours { cleanup(&api, &*object, &ctx).await } else { Ok(Action::await_change()) };
+        return if ours { cleanup(&api, &**object, ctx).await } else { Ok((Action::await_change(), "deleted")) };
     }
-    finalizers::add(&api, &*object, FINALIZER).await?;
-    apply(&api, &*object, &ctx).await
+    finalizers::add(&api, &**object, FINALIZER).await?;
+    apply(&api, &**object, ctx).await
 }
 
 pub fn error_policy<A: Adapter>(object: Arc<A::Object>, error: &EngineError, ctx: Arc<Context<A>>) -> Action {
@@ -50,7 +62,7 @@ pub fn error_policy<A: Adapter>(object: Arc<A::Object>, error: &EngineError, ctx
 }
 
 /// One pass over a live object.
-async fn apply<A: Adapter>(api: &Api<A::Object>, object: &A::Object, ctx: &Context<A>) -> Result<Action, EngineError> {
+async fn apply<A: Adapter>(api: &Api<A::Object>, object: &A::Object, ctx: &Context<A>) -> Result<(Action, &'static str), EngineError> {
     let current = object.status().cloned().unwrap_or_default();
     let uid = object.uid().unwrap_or_default();
     let mut id = current.id.clone().or_else(|| ctx.known_id(&uid));
@@ -65,7 +77,8 @@ async fn apply<A: Adapter>(api: &Api<A::Object>, object: &A::Object, ctx: &Conte
     let generation = object.meta().generation.unwrap_or_default();
     let next = status::next(&current, generation, id, view, &phase, &extra, &now);
     status::write(api, object, &next).await?;
-    Ok(next_action(ctx, object, &phase))
+    ctx.observer.ready(&A::Object::kind(&()), &uid, Some(matches!(phase, Phase::Ready { .. })));
+    Ok((next_action(ctx, object, &phase), phase.label()))
 }
 
 /// Reads, adopts or creates the cloud resource and brings it in line with the spec.
@@ -177,7 +190,7 @@ async fn connect<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> Result<A::
 }
 
 /// Deletion: the cloud resource first (per policy), then the Secret's guard, then the finalizer.
-async fn cleanup<A: Adapter>(api: &Api<A::Object>, object: &A::Object, ctx: &Context<A>) -> Result<Action, EngineError> {
+async fn cleanup<A: Adapter>(api: &Api<A::Object>, object: &A::Object, ctx: &Context<A>) -> Result<(Action, &'static str), EngineError> {
     let management = object.management();
     let deletes = management.management_policy == ManagementPolicy::Managed && management.on_delete == OnDelete::Delete;
     if deletes {
@@ -186,12 +199,12 @@ async fn cleanup<A: Adapter>(api: &Api<A::Object>, object: &A::Object, ctx: &Con
             Ok(Some(still_there)) => {
                 let phase = Phase::progressing(Reason::Progressing, format!("deleting cloud resource {still_there}"), DELETE_POLL);
                 write_phase(api, object, &phase).await?;
-                return Ok(Action::requeue(DELETE_POLL));
+                return Ok((Action::requeue(DELETE_POLL), "deleting"));
             }
             Err(failure) => {
                 publish(ctx, object, EventType::Warning, failure.reason().as_str(), "Delete", failure.message()).await;
                 write_phase(api, object, &failure.phase()).await?;
-                return Ok(next_action(ctx, object, &failure.phase()));
+                return Ok((next_action(ctx, object, &failure.phase()), failure.phase().label()));
             }
         }
     }
@@ -204,7 +217,8 @@ async fn cleanup<A: Adapter>(api: &Api<A::Object>, object: &A::Object, ctx: &Con
     let id = object.status().and_then(|s| s.id.clone()).unwrap_or_else(|| "(none)".into());
     let note = if deletes { format!("deleted cloud resource {id}") } else { format!("left cloud resource {id} in the cloud") };
     publish(ctx, object, EventType::Normal, if deletes { "Deleted" } else { "Detached" }, "Delete", &note).await;
-    Ok(Action::await_change())
+    ctx.observer.ready(&A::Object::kind(&()), &object.uid().unwrap_or_default(), None);
+    Ok((Action::await_change(), "deleted"))
 }
 
 /// Deletes the object's cloud resource; `Ok(None)` once it is gone, `Ok(Some(id))` while it goes.

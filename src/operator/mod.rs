@@ -1,4 +1,6 @@
 //! `cloudlink run`: everything between the command line and the reconcilers.
 
+pub mod http;
+pub mod metrics;
 pub mod preflight;
 pub mod run;

@@ -6,6 +6,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use futures::future::join_all;
 
+use super::http::{self, Readiness};
+use super::metrics::Metrics;
 use super::preflight;
 use crate::cloud::SessionOptions;
 use crate::cloud::rate_limit::RateLimit;
@@ -35,6 +37,9 @@ pub struct RunArgs {
     /// Deadline of each cloud call.
     #[arg(long, default_value = "30s", value_parser = duration)]
     pub cloud_timeout: Duration,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    #[arg(long, default_value = "0.0.0.0:8080", env = "CLOUDLINK_METRICS_ADDR")]
+    pub metrics_addr: std::net::SocketAddr,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "CLOUDLINK_LOG_FORMAT")]
     pub log_format: LogFormat,
@@ -59,6 +64,12 @@ pub enum RunError {
     Client(#[source] kube::Error),
     #[error(transparent)]
     Preflight(#[from] preflight::PreflightError),
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub async fn run(args: RunArgs) -> Result<(), RunError> {
@@ -66,23 +77,30 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let client = kube::Client::try_default().await.map_err(RunError::Client)?;
     preflight::check_crds_installed(&client).await?;
 
+    let metrics = Arc::new(Metrics::default());
     let settings = Settings { resync: args.resync, ..Settings::default() };
     let options = SessionOptions {
         timeout: args.cloud_timeout,
         rate_limit: Some(RateLimit { per_second: args.cloud_rate, burst: args.cloud_burst }),
+        observer: Some(metrics.clone()),
         ..SessionOptions::default()
     };
     let sessions = Arc::new(Sessions::new(client.clone(), options));
-    let cloudpipes = Arc::new(Context::new(client.clone(), CloudpipeAdapter, sessions.clone(), settings.clone()));
-    let requests = Arc::new(Context::new(client.clone(), TenantConnectionRequestAdapter, sessions, settings));
+    let cloudpipes = Arc::new(Context::new(client.clone(), CloudpipeAdapter, sessions.clone(), settings.clone()).observed_by(metrics.clone()));
+    let requests = Arc::new(Context::new(client.clone(), TenantConnectionRequestAdapter, sessions, settings).observed_by(metrics.clone()));
 
     let namespaces: Vec<Option<&str>> =
         if args.namespaces.is_empty() { vec![None] } else { args.namespaces.iter().map(|n| Some(n.as_str())).collect() };
+    let readiness = Arc::new(Readiness::new(namespaces.len() * 2));
+    let listener = tokio::net::TcpListener::bind(args.metrics_addr).await.map_err(|source| RunError::Metrics { addr: args.metrics_addr, source })?;
+    tokio::spawn(http::serve(listener, metrics, readiness.clone()));
+
     tracing::info!(namespaces = ?args.namespaces, concurrency = args.concurrency, "cloudlink starting");
-    let mut controllers = Vec::new();
+    let mut controllers: Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>> = Vec::new();
     for namespace in namespaces {
-        controllers.push(Box::pin(controller::run(cloudpipes.clone(), namespace, args.concurrency)) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>);
-        controllers.push(Box::pin(controller::run(requests.clone(), namespace, args.concurrency)));
+        let (r1, r2) = (readiness.clone(), readiness.clone());
+        controllers.push(Box::pin(controller::run(cloudpipes.clone(), namespace, args.concurrency, Box::new(move || r1.synced()))));
+        controllers.push(Box::pin(controller::run(requests.clone(), namespace, args.concurrency, Box::new(move || r2.synced()))));
     }
     join_all(controllers).await;
     tracing::info!("cloudlink stopped");

@@ -11,15 +11,24 @@ pub struct Operator {
     log: PathBuf,
     namespace: String,
     extra: Vec<String>,
+    metrics_port: u16,
 }
 
 impl Operator {
     /// Starts an operator watching `namespace`, with extra `cloudlink run` flags.
     pub fn start(namespace: &str, extra: &[&str]) -> Operator {
         let log = std::env::temp_dir().join(format!("cloudlink-operator-{namespace}-{:08x}.log", rand::random::<u32>()));
-        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        // Each operator of a test run serves its metrics on a port of its own.
+        let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        extra.extend(["--metrics-addr".to_owned(), format!("127.0.0.1:{metrics_port}")]);
         let child = spawn(namespace, &extra, &log);
-        Operator { child, log, namespace: namespace.to_owned(), extra }
+        Operator { child, log, namespace: namespace.to_owned(), extra, metrics_port }
+    }
+
+    /// Base URL of `/metrics`, `/healthz` and `/readyz`.
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.metrics_port)
     }
 
     /// SIGKILL: no shutdown, no cleanup, exactly like a crash or an OOM kill.
