@@ -2,7 +2,7 @@
 //! (every controller has listed its objects once, so reconciles act on a complete picture).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::extract::State;
@@ -11,14 +11,20 @@ use axum::routing::get;
 
 use super::metrics::Metrics;
 
-/// Counts controllers whose caches are still filling.
+/// Counts controllers whose caches are still filling. A replica waiting for the leader Lease is
+/// ready too: it is healthy, and a rollout of several replicas must not wait for it.
 pub struct Readiness {
     pending: AtomicUsize,
+    standby: AtomicBool,
 }
 
 impl Readiness {
     pub fn new(controllers: usize) -> Self {
-        Readiness { pending: AtomicUsize::new(controllers) }
+        Readiness { pending: AtomicUsize::new(controllers), standby: AtomicBool::new(false) }
+    }
+
+    pub fn set_standby(&self, standby: bool) {
+        self.standby.store(standby, Ordering::SeqCst);
     }
 
     pub fn synced(&self) {
@@ -26,7 +32,7 @@ impl Readiness {
     }
 
     pub fn is_ready(&self) -> bool {
-        self.pending.load(Ordering::SeqCst) == 0
+        self.standby.load(Ordering::SeqCst) || self.pending.load(Ordering::SeqCst) == 0
     }
 }
 

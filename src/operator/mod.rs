@@ -1,6 +1,7 @@
 //! `cloudlink run`: everything between the command line and the reconcilers.
 
 pub mod http;
+pub mod leader;
 pub mod metrics;
 pub mod preflight;
 pub mod run;

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use futures::future::join_all;
 
 use super::http::{self, Readiness};
+use super::leader::{self, LeaseConfig};
 use super::metrics::Metrics;
 use super::preflight;
 use crate::cloud::SessionOptions;
@@ -40,6 +41,18 @@ pub struct RunArgs {
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     #[arg(long, default_value = "0.0.0.0:8080", env = "CLOUDLINK_METRICS_ADDR")]
     pub metrics_addr: std::net::SocketAddr,
+    /// Run only while holding a Lease, so that of several replicas only one reconciles.
+    #[arg(long, env = "CLOUDLINK_LEADER_ELECT")]
+    pub leader_elect: bool,
+    /// Name of the Lease.
+    #[arg(long, default_value = "cloudlink-leader")]
+    pub lease_name: String,
+    /// Namespace of the Lease (in a cluster: the operator's own).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+    /// How long a Lease holds without renewal; a successor takes over within this time.
+    #[arg(long, default_value = "15s", value_parser = duration)]
+    pub lease_duration: Duration,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "CLOUDLINK_LOG_FORMAT")]
     pub log_format: LogFormat,
@@ -95,6 +108,18 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let listener = tokio::net::TcpListener::bind(args.metrics_addr).await.map_err(|source| RunError::Metrics { addr: args.metrics_addr, source })?;
     tokio::spawn(http::serve(listener, metrics, readiness.clone()));
 
+    let leadership = if args.leader_elect {
+        let identity = std::env::var("POD_NAME").unwrap_or_else(|_| format!("cloudlink-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+        tracing::info!(lease = %args.lease_name, %identity, "waiting to become leader");
+        let config = LeaseConfig { name: args.lease_name.clone(), namespace: args.lease_namespace.clone(), identity, duration: args.lease_duration };
+        readiness.set_standby(true);
+        let guard = leader::acquire(client.clone(), config).await;
+        readiness.set_standby(false);
+        Some(guard)
+    } else {
+        None
+    };
+
     tracing::info!(namespaces = ?args.namespaces, concurrency = args.concurrency, "cloudlink starting");
     let mut controllers: Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>> = Vec::new();
     for namespace in namespaces {
@@ -103,6 +128,9 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         controllers.push(Box::pin(controller::run(requests.clone(), namespace, args.concurrency, Box::new(move || r2.synced()))));
     }
     join_all(controllers).await;
+    if let Some(leadership) = leadership {
+        leadership.release().await;
+    }
     tracing::info!("cloudlink stopped");
     Ok(())
 }
