@@ -277,6 +277,10 @@ free_port() {
   "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# One worker process (the memory cache is per process) with ONE thread: SQLite answers concurrent
+# writes with "database is locked" (seen with 4 threads when tests deleted endpoints side by side).
+# Requests are short (token issue ~15 ms, validation ~5 ms), so serving them in turn is enough.
+# --no-control-socket: gunicorn 27 otherwise binds ~/.gunicorn/gunicorn.ctl, shared by every instance.
 start_server() {
   local attempt port pid t0 deadline
   cat > "$DIR/cloudlink_keystone_wsgi.py" <<'EOF'
@@ -289,8 +293,8 @@ EOF
     port=$(free_port)
     t0=$(now)
     OS_KEYSTONE_CONFIG_FILES=$CONF setsid "$VENV/bin/gunicorn" \
-      --bind "127.0.0.1:$port" --workers 1 --worker-class gthread --threads 4 \
-      --timeout 120 --graceful-timeout 3 --chdir "$DIR" --pythonpath "$DIR" \
+      --bind "127.0.0.1:$port" --workers 1 --worker-class gthread --threads 1 \
+      --timeout 120 --graceful-timeout 3 --no-control-socket --chdir "$DIR" --pythonpath "$DIR" \
       --access-logfile "$LOGDIR/access.log" --error-logfile "$LOGDIR/server.log" \
       cloudlink_keystone_wsgi:application < /dev/null >> "$LOGDIR/server.log" 2>&1 8>&- 9>&- &
     pid=$!   # setsid did not fork (a background job is no group leader): $! is gunicorn and its group

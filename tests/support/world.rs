@@ -205,6 +205,26 @@ impl RealKeystone {
         send(http().get(format!("{}/auth/projects", self.url)).header("X-Auth-Token", token)).await
     }
 
+    /// A clouds.yaml with one cloud, `real`: `account` by password (user and project by name, the
+    /// domains by id), endpoints of `region`.
+    pub fn clouds_yaml_password(&self, account: &Account, region: &str) -> String {
+        format!(
+            "clouds:\n  real:\n    auth:\n      auth_url: '{}'\n      username: '{}'\n      password: '{}'\n      \
+             project_name: '{}'\n      user_domain_id: '{}'\n      project_domain_id: '{}'\n    region_name: '{region}'\n    \
+             interface: public\n    identity_api_version: 3\n",
+            self.url, account.user, account.password, account.project, self.domain, self.domain
+        )
+    }
+
+    /// A clouds.yaml with one cloud, `real`: an application credential, endpoints of `region`.
+    pub fn clouds_yaml_appcred(&self, credential: &AppCredential, region: &str) -> String {
+        format!(
+            "clouds:\n  real:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: '{}'\n      \
+             application_credential_id: '{}'\n      application_credential_secret: '{}'\n    region_name: '{region}'\n",
+            self.url, credential.id, credential.secret
+        )
+    }
+
     fn service_id(&self, service_type: &str) -> &str {
         &self
             .service_ids
@@ -258,18 +278,26 @@ impl Drop for CatalogRegion {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async move {
                 let admin = keystone.token(&keystone.admin.clone()).await;
-                for id in endpoints {
-                    let _ = http()
-                        .delete(format!("{}/endpoints/{id}", keystone.url))
-                        .header("X-Auth-Token", &admin)
-                        .send()
-                        .await;
+                let mut paths: Vec<String> = endpoints.iter().map(|id| format!("/endpoints/{id}")).collect();
+                paths.push(format!("/regions/{region}"));
+                for path in paths {
+                    // a few tries: a busy SQLite may answer 500 "database is locked"
+                    let mut last = String::new();
+                    for _ in 0..5 {
+                        match http().delete(format!("{}{path}", keystone.url)).header("X-Auth-Token", &admin).send().await {
+                            Ok(r) if r.status().is_success() || r.status().as_u16() == 404 => {
+                                last.clear();
+                                break;
+                            }
+                            Ok(r) => last = format!("HTTP {}", r.status()),
+                            Err(e) => last = e.to_string(),
+                        }
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    if !last.is_empty() {
+                        eprintln!("warning: could not delete {path} from the test Keystone: {last}");
+                    }
                 }
-                let _ = http()
-                    .delete(format!("{}/regions/{region}", keystone.url))
-                    .header("X-Auth-Token", &admin)
-                    .send()
-                    .await;
             });
         });
         let _ = cleanup.join();
