@@ -1,0 +1,460 @@
+//! Everything the emulated clouds hold, and the clock-driven transitions between states.
+//!
+//! Transitions (a server finishing its build, a TCR becoming `registered`, …) are kept in a
+//! timeline and applied by [`World::advance`] whenever the world is next looked at, so a reader
+//! always sees exactly the state the configured delays imply, with no background task racing it.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::nova::NovaRelease;
+
+/// How long the asynchronous steps take.
+#[derive(Clone, Copy, Debug)]
+pub struct Lifecycle {
+    pub server_build: Duration,
+    pub server_delete: Duration,
+    /// `creating` → `registering` (the approval request id is assigned).
+    pub tcr_registering: Duration,
+    /// `registering` → `registered` (the SSS approval request becomes visible).
+    pub tcr_registered: Duration,
+    pub auto_approve_after: Option<Duration>,
+    /// After this an unanswered approval request is `expired` and its TCR `unavailable`.
+    pub approval_deadline: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VmState {
+    Building,
+    Active,
+}
+
+/// A cloudpipe's VPN server (the only kind of server the emulator runs).
+#[derive(Clone, Debug, Serialize)]
+pub struct Server {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+    pub vm_state: VmState,
+    pub task_state: Option<&'static str>,
+    pub internal_ip: String,
+    #[serde(skip)]
+    sequence: u64,
+}
+
+/// What `configure-project` stored for a project's networks.
+#[derive(Clone, Debug, Serialize)]
+pub struct VpnEndpoint {
+    pub public_ip: String,
+    /// Nova keeps the port in an integer column, so a digit string reads back as a number.
+    pub public_port: Value,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TcrStatus {
+    Creating,
+    Registering,
+    Registered,
+    Approved,
+    Denied,
+    Cancelled,
+    Unavailable,
+}
+
+impl TcrStatus {
+    pub const ALL: [TcrStatus; 7] = [
+        TcrStatus::Creating,
+        TcrStatus::Registering,
+        TcrStatus::Registered,
+        TcrStatus::Approved,
+        TcrStatus::Denied,
+        TcrStatus::Cancelled,
+        TcrStatus::Unavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcrStatus::Creating => "creating",
+            TcrStatus::Registering => "registering",
+            TcrStatus::Registered => "registered",
+            TcrStatus::Approved => "approved",
+            TcrStatus::Denied => "denied",
+            TcrStatus::Cancelled => "cancelled",
+            TcrStatus::Unavailable => "unavailable",
+        }
+    }
+
+    /// Still on its way, or approved: a second identical request would conflict with it.
+    pub fn is_live(self) -> bool {
+        matches!(self, TcrStatus::Creating | TcrStatus::Registering | TcrStatus::Registered | TcrStatus::Approved)
+    }
+}
+
+/// A tenant connection request. Field order is the wire order of eclcloud's fixtures; the
+/// serialised form (minus the skipped fields) is exactly the API object.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tcr {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub tags: BTreeMap<String, String>,
+    pub tenant_id: String,
+    pub name_other: String,
+    pub description_other: String,
+    pub tags_other: BTreeMap<String, String>,
+    pub tenant_id_other: String,
+    pub network_id: String,
+    pub status: TcrStatus,
+    pub approval_request_id: String,
+    #[serde(skip)]
+    pub requester_user_id: String,
+    #[serde(skip)]
+    sequence: u64,
+}
+
+/// What a create request carries.
+pub struct NewTcr {
+    pub tenant_id: String,
+    pub requester_user_id: String,
+    pub tenant_id_other: String,
+    pub network_id: String,
+    pub name: String,
+    pub description: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalStatus {
+    Registered,
+    Approved,
+    Denied,
+    Cancelled,
+    Expired,
+}
+
+impl ApprovalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::Registered => "registered",
+            ApprovalStatus::Approved => "approved",
+            ApprovalStatus::Denied => "denied",
+            ApprovalStatus::Cancelled => "cancelled",
+            ApprovalStatus::Expired => "expired",
+        }
+    }
+}
+
+/// An SSS approval request for one TCR; the network owner (`approver_tenant`) decides it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Approval {
+    pub request_id: String,
+    pub tcr_id: String,
+    pub requester_tenant: String,
+    pub approver_tenant: String,
+    pub request_user_id: String,
+    pub network_id: String,
+    pub registered: Timestamp,
+    pub updated: Option<Timestamp>,
+    pub deadline: Timestamp,
+    pub status: ApprovalStatus,
+    #[serde(skip)]
+    sequence: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Deny,
+    Cancel,
+}
+
+#[derive(Debug)]
+pub enum DecisionError {
+    NotFound,
+    NotPending(ApprovalStatus),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Event {
+    ServerBuilt(String),
+    ServerGone(String),
+    TcrRegistering(String),
+    TcrRegistered(String),
+    AutoApprove(String),
+    ApprovalExpired(String),
+}
+
+pub struct World {
+    pub servers: HashMap<String, Server>,
+    pub vpn_endpoints: BTreeMap<String, VpnEndpoint>,
+    pub tcrs: HashMap<String, Tcr>,
+    pub approvals: HashMap<String, Approval>,
+    pub nova_release: NovaRelease,
+    startup_release: NovaRelease,
+    lifecycle: Lifecycle,
+    timeline: BinaryHeap<Reverse<(Instant, u64, Event)>>,
+    /// Creation order (lists are sorted by it) and tie-break for simultaneous events.
+    sequence: u64,
+    approvals_issued: u64,
+}
+
+impl World {
+    pub fn new(lifecycle: Lifecycle, nova_release: NovaRelease) -> World {
+        World {
+            servers: HashMap::new(),
+            vpn_endpoints: BTreeMap::new(),
+            tcrs: HashMap::new(),
+            approvals: HashMap::new(),
+            nova_release,
+            startup_release: nova_release,
+            lifecycle,
+            timeline: BinaryHeap::new(),
+            sequence: 0,
+            approvals_issued: 0,
+        }
+    }
+
+    /// Back to how it started: no resources, the Nova release given on the command line.
+    pub fn reset(&mut self) {
+        *self = World::new(self.lifecycle, self.startup_release);
+    }
+
+    fn next_sequence(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    fn schedule(&mut self, at: Instant, event: Event) {
+        let sequence = self.next_sequence();
+        self.timeline.push(Reverse((at, sequence, event)));
+    }
+
+    /// Applies every transition due by `now`, oldest first.
+    pub fn advance(&mut self, now: Instant) {
+        while self.timeline.peek().is_some_and(|Reverse((at, _, _))| *at <= now) {
+            if let Some(Reverse((at, _, event))) = self.timeline.pop() {
+                self.apply(at, event);
+            }
+        }
+    }
+
+    /// `at` is when the event was due: follow-up steps are timed from it, not from whenever
+    /// somebody happened to look.
+    fn apply(&mut self, at: Instant, event: Event) {
+        let now = Timestamp::now();
+        match event {
+            Event::ServerBuilt(id) => {
+                if let Some(server) = self.servers.get_mut(&id).filter(|s| s.vm_state == VmState::Building) {
+                    server.vm_state = VmState::Active;
+                    if server.task_state != Some("deleting") {
+                        server.task_state = None;
+                    }
+                    server.updated = now;
+                }
+            }
+            Event::ServerGone(id) => {
+                self.servers.remove(&id);
+            }
+            Event::TcrRegistering(id) => {
+                let request_id = format!("req{:010}", self.approvals_issued + 1);
+                if let Some(tcr) = self.tcrs.get_mut(&id).filter(|t| t.status == TcrStatus::Creating) {
+                    tcr.status = TcrStatus::Registering;
+                    tcr.approval_request_id = request_id;
+                    self.approvals_issued += 1;
+                    self.schedule(at + self.lifecycle.tcr_registered, Event::TcrRegistered(id));
+                }
+            }
+            Event::TcrRegistered(id) => self.register_approval(at, now, &id),
+            Event::AutoApprove(request_id) => {
+                // The request may have been decided, cancelled or expired meanwhile: nothing to do then.
+                let _ = self.decide(&request_id, Decision::Approve);
+            }
+            Event::ApprovalExpired(request_id) => {
+                if let Some(approval) =
+                    self.approvals.get_mut(&request_id).filter(|a| a.status == ApprovalStatus::Registered)
+                {
+                    approval.status = ApprovalStatus::Expired;
+                    approval.updated = Some(now);
+                    let tcr_id = approval.tcr_id.clone();
+                    // What an expired approval does to the TCR is not documented; `unavailable` is
+                    // the one documented status nothing else explains (cloud-apis.md §3.5, §6.1).
+                    if let Some(tcr) = self.tcrs.get_mut(&tcr_id).filter(|t| t.status == TcrStatus::Registered) {
+                        tcr.status = TcrStatus::Unavailable;
+                    }
+                }
+            }
+        }
+    }
+
+    fn register_approval(&mut self, at: Instant, now: Timestamp, tcr_id: &str) {
+        if !self.tcrs.get(tcr_id).is_some_and(|t| t.status == TcrStatus::Registering) {
+            return;
+        }
+        let sequence = self.next_sequence();
+        let Some(tcr) = self.tcrs.get(tcr_id) else {
+            return;
+        };
+        let deadline = now.checked_add(self.lifecycle.approval_deadline).unwrap_or(Timestamp::MAX);
+        let approval = Approval {
+            request_id: tcr.approval_request_id.clone(),
+            tcr_id: tcr.id.clone(),
+            requester_tenant: tcr.tenant_id.clone(),
+            approver_tenant: tcr.tenant_id_other.clone(),
+            request_user_id: tcr.requester_user_id.clone(),
+            network_id: tcr.network_id.clone(),
+            registered: now,
+            updated: None,
+            deadline,
+            status: ApprovalStatus::Registered,
+            sequence,
+        };
+        let request_id = approval.request_id.clone();
+        self.approvals.insert(request_id.clone(), approval);
+        if let Some(tcr) = self.tcrs.get_mut(tcr_id) {
+            tcr.status = TcrStatus::Registered;
+        }
+        self.schedule(at + self.lifecycle.approval_deadline, Event::ApprovalExpired(request_id.clone()));
+        if let Some(delay) = self.lifecycle.auto_approve_after {
+            self.schedule(at + delay, Event::AutoApprove(request_id));
+        }
+    }
+
+    // ----- Nova
+
+    /// The project's live VPN server, as Nova's cloudpipe lookup finds it (first created wins).
+    pub fn vpn_server_of(&self, project_id: &str) -> Option<&Server> {
+        self.servers.values().filter(|s| s.project_id == project_id).min_by_key(|s| s.sequence)
+    }
+
+    /// Every VPN server, oldest first.
+    pub fn vpn_servers(&self) -> Vec<&Server> {
+        let mut servers: Vec<&Server> = self.servers.values().collect();
+        servers.sort_by_key(|s| s.sequence);
+        servers
+    }
+
+    pub fn launch_vpn_server(&mut self, project_id: &str, now: Instant) -> String {
+        let sequence = self.next_sequence();
+        let id = uuid::Uuid::new_v4().to_string();
+        let created = Timestamp::now();
+        let server = Server {
+            id: id.clone(),
+            project_id: project_id.to_owned(),
+            name: format!("{project_id}-vpn"),
+            created,
+            updated: created,
+            vm_state: VmState::Building,
+            task_state: Some("spawning"),
+            internal_ip: format!("10.0.{}.{}", (sequence / 250) % 256, sequence % 250 + 3),
+            sequence,
+        };
+        self.servers.insert(id.clone(), server);
+        self.schedule(now + self.lifecycle.server_build, Event::ServerBuilt(id.clone()));
+        id
+    }
+
+    /// Starts an asynchronous delete (`task_state: deleting`, then gone). False if unknown.
+    pub fn delete_server(&mut self, id: &str, now: Instant) -> bool {
+        let Some(server) = self.servers.get_mut(id) else {
+            return false;
+        };
+        if server.task_state != Some("deleting") {
+            server.task_state = Some("deleting");
+            server.updated = Timestamp::now();
+            self.schedule(now + self.lifecycle.server_delete, Event::ServerGone(id.to_owned()));
+        }
+        true
+    }
+
+    /// Removes a server at once (out of band, as an operator of the cloud would).
+    pub fn remove_server(&mut self, id: &str) -> bool {
+        self.servers.remove(id).is_some()
+    }
+
+    // ----- ECL
+
+    pub fn create_tcr(&mut self, new: NewTcr, now: Instant) -> &Tcr {
+        let sequence = self.next_sequence();
+        let id = uuid::Uuid::new_v4().to_string();
+        let tcr = Tcr {
+            id: id.clone(),
+            name: new.name,
+            description: new.description,
+            tags: new.tags,
+            tenant_id: new.tenant_id,
+            name_other: String::new(),
+            description_other: String::new(),
+            tags_other: BTreeMap::new(),
+            tenant_id_other: new.tenant_id_other,
+            network_id: new.network_id,
+            status: TcrStatus::Creating,
+            approval_request_id: String::new(),
+            requester_user_id: new.requester_user_id,
+            sequence,
+        };
+        self.schedule(now + self.lifecycle.tcr_registering, Event::TcrRegistering(id.clone()));
+        self.tcrs.entry(id).or_insert(tcr)
+    }
+
+    /// Every TCR, oldest first.
+    pub fn tcrs_in_order(&self) -> Vec<&Tcr> {
+        let mut tcrs: Vec<&Tcr> = self.tcrs.values().collect();
+        tcrs.sort_by_key(|t| t.sequence);
+        tcrs
+    }
+
+    /// Every approval request, oldest first.
+    pub fn approvals_in_order(&self) -> Vec<&Approval> {
+        let mut approvals: Vec<&Approval> = self.approvals.values().collect();
+        approvals.sort_by_key(|a| a.sequence);
+        approvals
+    }
+
+    /// Deletes a TCR; a still pending approval request for it is cancelled (nobody could act on
+    /// it any more).
+    pub fn remove_tcr(&mut self, id: &str) -> bool {
+        let Some(tcr) = self.tcrs.remove(id) else {
+            return false;
+        };
+        if let Some(approval) = self
+            .approvals
+            .get_mut(&tcr.approval_request_id)
+            .filter(|a| a.status == ApprovalStatus::Registered)
+        {
+            approval.status = ApprovalStatus::Cancelled;
+            approval.updated = Some(Timestamp::now());
+        }
+        true
+    }
+
+    /// Approves, denies or cancels a pending approval request; its TCR takes the same status.
+    /// Who may do it is the caller's business.
+    pub fn decide(&mut self, request_id: &str, decision: Decision) -> Result<(), DecisionError> {
+        let approval = self.approvals.get_mut(request_id).ok_or(DecisionError::NotFound)?;
+        if approval.status != ApprovalStatus::Registered {
+            return Err(DecisionError::NotPending(approval.status));
+        }
+        let (approval_status, tcr_status) = match decision {
+            Decision::Approve => (ApprovalStatus::Approved, TcrStatus::Approved),
+            Decision::Deny => (ApprovalStatus::Denied, TcrStatus::Denied),
+            Decision::Cancel => (ApprovalStatus::Cancelled, TcrStatus::Cancelled),
+        };
+        approval.status = approval_status;
+        approval.updated = Some(Timestamp::now());
+        let tcr_id = approval.tcr_id.clone();
+        if let Some(tcr) = self.tcrs.get_mut(&tcr_id).filter(|t| t.status == TcrStatus::Registered) {
+            tcr.status = tcr_status;
+        }
+        Ok(())
+    }
+}
