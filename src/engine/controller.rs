@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
 use kube::ResourceExt;
 
 use super::adapter::{Adapter, ManagedObject};
@@ -23,8 +23,16 @@ pub async fn run<A: Adapter>(ctx: Arc<Context<A>>, namespace: Option<&str>, conc
         Some(ns) => (Api::namespaced(ctx.client.clone(), ns), Api::namespaced(ctx.client.clone(), ns)),
         None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
     };
-    let controller = Controller::new(objects, watcher::Config::default().any_semantic());
-    let store = controller.store();
+    // Reconcile on spec changes and deletions (both move metadata.generation), not on the
+    // engine's own status and finalizer patches: polling is driven by the requeue each reconcile
+    // asks for, so self-triggered reconciles would only repeat cloud calls. The cache still sees
+    // every update.
+    let (store, writer) = reflector::store();
+    let changes = reflector(writer, watcher::watcher(objects, watcher::Config::default().any_semantic()))
+        .default_backoff()
+        .touched_objects()
+        .predicate_filter(predicates::generation, Default::default());
+    let controller = Controller::for_stream(changes, store.clone());
     let ready = store.clone();
     tokio::spawn(async move {
         if ready.wait_until_ready().await.is_ok() {

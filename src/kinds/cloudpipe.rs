@@ -84,7 +84,9 @@ impl Adapter for CloudpipeAdapter {
 
     async fn update(&self, nova: &Self::Cloud, object: &Cloudpipe, observed: &ObservedCloudpipe) -> Result<Option<ObservedCloudpipe>, CloudError> {
         let Some(vpn) = object.spec.resource.as_ref().and_then(|r| r.vpn.as_ref()) else { return Ok(None) };
-        let Some(entry) = &observed.entry else { return Ok(None) };
+        // Nova lists a VPN's addresses only once its server is ACTIVE (before, it has no network
+        // info), so an address set earlier could not be seen to have taken.
+        let Some(entry) = observed.entry.as_ref().filter(|_| observed.server.status == "ACTIVE") else { return Ok(None) };
         if vpn_matches(entry, &vpn.public_ip, vpn.public_port) {
             return Ok(None);
         }
