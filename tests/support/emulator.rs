@@ -1,1 +1,278 @@
-//! Starts the cloud emulator binary for a test (filled in with the emulator).
+//! Starts the cloud emulator binary for a test and drives its admin API.
+//!
+//! ```ignore
+//! let emulator = Emulator::start(&["--server-build-delay", "200ms"]);
+//! let token = emulator.token(&emulator::ADMIN).await;
+//! emulator.set_fault("ecl.tcr.create", json!({"commit_then_fail": "error", "times": 1})).await;
+//! assert_eq!(emulator.count("ecl.tcr.create", "500").await, 1);
+//! ```
+//! The process is killed when the `Emulator` is dropped; its log (stderr) is printed if it fails
+//! to start, and is kept in [`Emulator::log`] otherwise.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// How long the emulator may take to print its listening line.
+const START_DEADLINE: Duration = Duration::from_secs(15);
+
+/// A user of the emulator's built-in identity (its defaults, `directory.rs`).
+#[derive(Clone, Copy, Debug)]
+pub struct Account {
+    pub user: &'static str,
+    pub user_id: &'static str,
+    pub password: &'static str,
+    pub project: &'static str,
+    pub project_id: &'static str,
+}
+
+/// Role admin on the admin project: may use os-cloudpipe; the requester side of ECL requests.
+pub const ADMIN: Account = Account {
+    user: "admin",
+    user_id: "ee4dfb6e5540447cb3741905149d9b6e",
+    password: "AdminPass123",
+    project: "admin",
+    project_id: "6b7f3c2a9d8e4f10a1b2c3d4e5f60718",
+};
+
+/// Role member on the admin project: cloudpipe answers it 403.
+pub const DEMO: Account = Account {
+    user: "demo",
+    user_id: "5b2a7c19d0e84f6a9c3e1d7b8a6f4e21",
+    password: "DemoPass123",
+    project: "admin",
+    project_id: "6b7f3c2a9d8e4f10a1b2c3d4e5f60718",
+};
+
+/// Role member on the network-owner project: the tenant that approves ECL requests.
+pub const OWNER: Account = Account {
+    user: "owner",
+    user_id: "0c4e8a2f6b1d4e9a8f7c3b5d2e1a6f90",
+    password: "OwnerPass123",
+    project: "network-owner",
+    project_id: "9a1b2c3d4e5f60718293a4b5c6d7e8f9",
+};
+
+/// ADMIN's application credential.
+pub const APPCRED_ID: &str = "423f19a4ac1e4f48bbb4180756e6eb6c";
+pub const APPCRED_SECRET: &str = "AppCredSecret123";
+
+pub struct Emulator {
+    child: Child,
+    url: String,
+    log: tempfile::NamedTempFile,
+    http: reqwest::Client,
+}
+
+impl Emulator {
+    /// Starts `cloudlink-emulator` with these extra flags on a free loopback port and waits for
+    /// its listening line. `RUST_LOG` is passed on (default `warn`).
+    pub fn start(args: &[&str]) -> Emulator {
+        let log = tempfile::NamedTempFile::new().expect("emulator log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cloudlink-emulator"))
+            .args(args)
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log.reopen().expect("emulator log file"))
+            .spawn()
+            .expect("spawn cloudlink-emulator");
+        let stdout = child.stdout.take().expect("emulator stdout");
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let line = receiver.recv_timeout(START_DEADLINE).unwrap_or_default();
+        let Some(url) = line.trim().strip_prefix("cloudlink-emulator listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
+            panic!("cloudlink-emulator {args:?} did not start within {START_DEADLINE:?}: stdout {line:?}\n{stderr}");
+        };
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("reqwest client");
+        Emulator { url: url.to_owned(), child, log, http }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The Keystone v3 URL (`OS_AUTH_URL`, clouds.yaml `auth_url`).
+    pub fn auth_url(&self) -> String {
+        format!("{}/v3", self.url)
+    }
+
+    /// The compute endpoint as the catalog gives it (with the project id).
+    pub fn compute_url(&self, project_id: &str) -> String {
+        format!("{}/compute/v2.1/{project_id}", self.url)
+    }
+
+    pub fn provider_connectivity_url(&self) -> String {
+        format!("{}/provider-connectivity", self.url)
+    }
+
+    /// The SSS v1 endpoint (catalog type `sss`).
+    pub fn sss_url(&self) -> String {
+        format!("{}/sss/api/v1.0", self.url)
+    }
+
+    /// The process id, e.g. to stop it mid-test.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the emulator logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// A clouds.yaml with one cloud named `emulator` for a password account.
+    pub fn clouds_yaml(&self, account: &Account) -> String {
+        format!(
+            "clouds:\n  emulator:\n    auth:\n      auth_url: '{}'\n      username: '{}'\n      password: '{}'\n      \
+             project_id: '{}'\n      user_domain_id: default\n      project_domain_id: default\n    region_name: RegionOne\n",
+            self.auth_url(),
+            account.user,
+            account.password,
+            account.project_id
+        )
+    }
+
+    /// A clouds.yaml with one cloud named `emulator` for ADMIN's application credential.
+    pub fn clouds_yaml_appcred(&self) -> String {
+        format!(
+            "clouds:\n  emulator:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: '{}'\n      \
+             application_credential_id: '{APPCRED_ID}'\n      application_credential_secret: '{APPCRED_SECRET}'\n    \
+             region_name: RegionOne\n",
+            self.auth_url()
+        )
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// A project-scoped token for a built-in account.
+    pub async fn token(&self, account: &Account) -> String {
+        let body = json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": account.user, "domain": {"id": "default"}, "password": account.password}}},
+            "scope": {"project": {"id": account.project_id}},
+        }});
+        let response =
+            self.http.post(format!("{}/v3/auth/tokens?nocatalog", self.url)).json(&body).send().await.expect("token request");
+        assert_eq!(response.status().as_u16(), 201, "token for {}", account.user);
+        response.headers()["x-subject-token"].to_str().expect("token header").to_owned()
+    }
+
+    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.request(method.clone(), format!("{}/_admin{path}", self.url));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap_or_else(|e| panic!("admin {method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Calls the admin API and expects `expected`; returns the body.
+    async fn admin_expect(&self, method: reqwest::Method, path: &str, body: Option<Value>, expected: u16) -> Value {
+        let (status, body) = self.admin(method.clone(), path, body).await;
+        assert_eq!(status, expected, "admin {method} {path}: {body}");
+        body
+    }
+
+    /// Everything the emulator holds.
+    pub async fn state(&self) -> Value {
+        self.admin_expect(reqwest::Method::GET, "/state", None, 200).await
+    }
+
+    /// `{"route": {"200": n, "reset": n}}`.
+    pub async fn counters(&self) -> Value {
+        self.admin_expect(reqwest::Method::GET, "/counters", None, 200).await
+    }
+
+    /// Requests seen on `route` with `outcome` (a status code like `"201"`, or `"reset"`).
+    pub async fn count(&self, route: &str, outcome: &str) -> u64 {
+        self.counters().await[route][outcome].as_u64().unwrap_or(0)
+    }
+
+    /// Requests seen on `route`, whatever the outcome.
+    pub async fn total(&self, route: &str) -> u64 {
+        self.counters().await[route].as_object().map(|m| m.values().filter_map(Value::as_u64).sum()).unwrap_or(0)
+    }
+
+    /// Sets a fault (see the emulator's `faults.rs` for the spec) on a route name or `family.*`.
+    pub async fn set_fault(&self, pattern: &str, spec: Value) {
+        self.admin_expect(reqwest::Method::PUT, &format!("/faults/{pattern}"), Some(spec), 204).await;
+    }
+
+    pub async fn clear_faults(&self) {
+        self.admin_expect(reqwest::Method::DELETE, "/faults", None, 204).await;
+    }
+
+    pub async fn set_nova_release(&self, release: &str) {
+        self.admin_expect(reqwest::Method::PUT, "/nova-release", Some(json!({"release": release})), 204).await;
+    }
+
+    /// Approves a TCR's approval request as the network owner.
+    pub async fn approve(&self, tcr_id: &str) {
+        self.admin_expect(reqwest::Method::POST, &format!("/tenant_connection_requests/{tcr_id}/approve"), None, 204).await;
+    }
+
+    /// Denies a TCR's approval request as the network owner.
+    pub async fn deny(&self, tcr_id: &str) {
+        self.admin_expect(reqwest::Method::POST, &format!("/tenant_connection_requests/{tcr_id}/deny"), None, 204).await;
+    }
+
+    /// Deletes a TCR out of band (as if someone removed it in the portal).
+    pub async fn delete_tcr(&self, tcr_id: &str) {
+        self.admin_expect(reqwest::Method::DELETE, &format!("/tenant_connection_requests/{tcr_id}"), None, 204).await;
+    }
+
+    /// Deletes a server out of band, at once.
+    pub async fn delete_server(&self, server_id: &str) {
+        self.admin_expect(reqwest::Method::DELETE, &format!("/servers/{server_id}"), None, 204).await;
+    }
+
+    /// Makes every token issued so far invalid (clients must authenticate again).
+    pub async fn revoke_tokens(&self) {
+        self.admin_expect(reqwest::Method::DELETE, "/tokens", None, 204).await;
+    }
+
+    /// Resources, counters, faults and Nova release back to how the emulator started.
+    pub async fn reset(&self) {
+        self.admin_expect(reqwest::Method::POST, "/reset", None, 204).await;
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `deadline`.
+pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(start.elapsed() < deadline, "{what}: not within {deadline:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

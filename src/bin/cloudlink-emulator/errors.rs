@@ -24,8 +24,14 @@ pub fn keystone(status: StatusCode, message: &str) -> Response {
 /// The 401 of Keystone and of keystonemiddleware in front of every other service (§1.7, §2.3):
 /// the same body, plus `WWW-Authenticate: Keystone uri="…"` naming the identity service.
 pub fn unauthorized(identity_uri: &str) -> Response {
-    let mut response = keystone(StatusCode::UNAUTHORIZED, "The request you have made requires authentication.");
-    if let Ok(value) = HeaderValue::from_str(&format!("Keystone uri=\"{identity_uri}\"")) {
+    challenge(keystone(StatusCode::UNAUTHORIZED, "The request you have made requires authentication."), identity_uri)
+}
+
+/// Adds Keystone's `WWW-Authenticate` challenge, which it sends with every 401.
+pub fn challenge(mut response: Response, identity_uri: &str) -> Response {
+    if response.status() == StatusCode::UNAUTHORIZED
+        && let Ok(value) = HeaderValue::from_str(&format!("Keystone uri=\"{identity_uri}\""))
+    {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
     }
     response
@@ -109,14 +115,17 @@ fn keystone_injected_message(status: StatusCode) -> &'static str {
     }
 }
 
-/// A body over the size limit, in the service's shape.
+/// A body over the size limit, in the service's shape. The rest of the body is not read, so the
+/// connection cannot carry another request: say so, or a client would reuse it and fail.
 pub fn too_large(service: Service) -> Response {
     let status = StatusCode::PAYLOAD_TOO_LARGE;
-    match service {
+    let mut response = match service {
         Service::Nova => nova(status, "Request is too large."),
         Service::Identity => keystone(status, "Request is too large."),
         Service::Ecl | Service::Sss => cause(status, "Request is too large."),
-    }
+    };
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn body(status: StatusCode, value: Value) -> Response {

@@ -205,7 +205,7 @@ pub async fn issue_token(State(identity): State<Arc<Identity>>, RawQuery(query):
     };
     let grant = match authenticate(&identity.directory, &request) {
         Ok(grant) => grant,
-        Err(response) => return response,
+        Err(response) => return errors::challenge(response, &identity.base_url),
     };
     let (id, token) = identity.issue(grant);
     let body = identity.token_body(&token, !asks_no_catalog(query.as_deref()));
