@@ -169,7 +169,8 @@ fn phase(observed: &ObservedRequest) -> (Phase, Desired) {
     match request.status.as_str() {
         "creating" | "registering" => (
             Phase::progressing(Reason::Progressing, format!("request {id} is {}", request.status), REGISTER_POLL),
-            waiting(format!("request {id} is not registered yet")),
+            // No approval request exists before registration: nothing to ask the owner yet.
+            Desired::new(APPROVED, false, Reason::Progressing, format!("request {id} is not registered yet")),
         ),
         "registered" if matches!(approval_status, Some("expired" | "approval_expired")) => {
             let message = format!("approval request {approval_id} expired before tenant {other} decided; delete this object and create it again to ask again");
@@ -261,8 +262,10 @@ mod tests {
     }
 
     #[test]
-    fn creating_is_progressing() {
-        assert!(matches!(phase(&request("creating")).0, Phase::Progressing { .. }));
+    fn creating_is_progressing_and_not_yet_awaiting_approval() {
+        let (phase, approved) = phase(&request("creating"));
+        assert!(matches!(phase, Phase::Progressing { .. }));
+        assert_eq!(approved.reason, Reason::Progressing);
     }
 
     #[test]

@@ -1,0 +1,379 @@
+//! The operator against a real API server and the cloud emulator: what a user sees in status,
+//! conditions and Events, and what the cloud holds — exactly one resource per object, whatever fails.
+//! Each test has its own namespace, emulator and operator process.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::cluster::{TestNamespace, install_crds, kubectl, kubectl_ok};
+use support::emulator::{self, ADMIN, Emulator, OWNER, eventually};
+use support::operator::Operator;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+struct World {
+    ns: TestNamespace,
+    cloud: Emulator,
+    operator: Operator,
+}
+
+impl World {
+    /// A namespace with a Secret `cloud` (cloud `emulator`, the ADMIN account), an emulator and an operator.
+    fn start(prefix: &str, emulator_args: &[&str], operator_args: &[&str]) -> World {
+        install_crds();
+        let ns = TestNamespace::new(prefix);
+        let mut args = vec!["--server-build-delay", "300ms", "--tcr-registering-delay", "200ms", "--tcr-registered-delay", "200ms"];
+        args.extend_from_slice(emulator_args);
+        let cloud = Emulator::start(&args);
+        let world = World { operator: Operator::start(&ns.name, operator_args), ns, cloud };
+        world.secret("cloud", &world.cloud.clouds_yaml(&ADMIN));
+        world
+    }
+
+    fn secret(&self, name: &str, clouds_yaml: &str) {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": {"clouds.yaml": clouds_yaml}});
+        self.apply(&secret);
+    }
+
+    fn apply(&self, object: &Value) {
+        kubectl_ok(&["apply", "-n", &self.ns.name, "-f", "-"], Some(&object.to_string()));
+    }
+
+    fn patch(&self, kind: &str, name: &str, patch: &Value) {
+        kubectl_ok(&["patch", "-n", &self.ns.name, kind, name, "--type=merge", "-p", &patch.to_string()], None);
+    }
+
+    fn get(&self, kind: &str, name: &str) -> Option<Value> {
+        let out = kubectl(&["get", "-n", &self.ns.name, kind, name, "-o", "json"], None);
+        out.status.success().then(|| serde_json::from_slice(&out.stdout).expect("kubectl prints JSON"))
+    }
+
+    fn delete(&self, kind: &str, name: &str) {
+        kubectl_ok(&["delete", "-n", &self.ns.name, kind, name, "--wait=false"], None);
+    }
+
+    /// Waits until condition `type_` of the object has `status` (and `reason`, if given); returns the object.
+    async fn condition(&self, kind: &str, name: &str, type_: &str, status: &str, reason: Option<&str>) -> Value {
+        let what = format!("{kind}/{name} {type_}={status} {}", reason.unwrap_or(""));
+        eventually(DEADLINE, &what, || async {
+            let object = self.get(kind, name)?;
+            let found = condition_of(&object, type_)?;
+            (found["status"] == status && reason.is_none_or(|r| found["reason"] == r)).then_some(object)
+        })
+        .await
+    }
+
+    async fn gone(&self, kind: &str, name: &str) {
+        eventually(DEADLINE, &format!("{kind}/{name} to be deleted"), || async { self.get(kind, name).is_none().then_some(()) }).await;
+    }
+
+    /// The emulator's tenant connection requests / servers.
+    async fn cloud_list(&self, what: &str) -> Vec<Value> {
+        match &self.cloud.state().await[what] {
+            Value::Array(items) => items.clone(),
+            Value::Object(map) => map.values().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn events(&self) -> String {
+        kubectl_ok(&["get", "events.events.k8s.io", "-n", &self.ns.name, "-o", "custom-columns=REASON:.reason,NOTE:.note"], None)
+    }
+}
+
+fn condition_of<'a>(object: &'a Value, type_: &str) -> Option<&'a Value> {
+    object["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == type_)
+}
+
+fn cloudpipe(name: &str, resource: Value) -> Value {
+    json!({"apiVersion": "cloudlink.dev/v1alpha1", "kind": "Cloudpipe", "metadata": {"name": name},
+           "spec": {"cloudCredentialsRef": {"secretName": "cloud", "cloudName": "emulator"}, "resource": resource}})
+}
+
+fn request(name: &str, extra_spec: Value) -> Value {
+    let mut object = json!({"apiVersion": "cloudlink.dev/v1alpha1", "kind": "TenantConnectionRequest", "metadata": {"name": name},
+        "spec": {"cloudCredentialsRef": {"secretName": "cloud", "cloudName": "emulator"},
+                 "resource": {"tenantIdOther": OWNER.project_id, "networkId": network_id(), "name": name, "tags": {"team": "a"}}}});
+    if let Value::Object(extra) = extra_spec {
+        for (k, v) in extra {
+            object["spec"][k] = v;
+        }
+    }
+    object
+}
+
+fn network_id() -> String {
+    format!("5d2c0e7a-3b41-4f6e-8c9d-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
+
+/// Creates a request in the cloud directly, as someone outside Kubernetes would.
+async fn request_made_elsewhere(cloud: &Emulator, name: &str) -> String {
+    let token = cloud.token(&ADMIN).await;
+    let body = json!({"tenant_connection_request": {"tenant_id_other": OWNER.project_id, "network_id": network_id(), "name": name}});
+    let response = cloud
+        .http()
+        .post(format!("{}/v2.0/tenant_connection_requests", cloud.provider_connectivity_url()))
+        .header("x-auth-token", token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let created: Value = response.json().await.unwrap();
+    created["tenant_connection_request"]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_cloudpipe_becomes_ready_and_its_deletion_deletes_the_server() {
+    let w = World::start("cpipe", &[], &[]);
+    w.apply(&cloudpipe("vpn", json!({"vpn": {"publicIp": "203.0.113.10", "publicPort": 1194}})));
+    let object = w.condition("cloudpipe", "vpn", "Ready", "True", Some("Success")).await;
+    let servers = w.cloud_list("servers").await;
+    assert_eq!(servers.len(), 1, "exactly one VPN server: {servers:?}");
+    let status = &object["status"];
+    assert_eq!(status["id"], servers[0]["id"]);
+    assert_eq!(status["resource"]["serverStatus"], "ACTIVE");
+    assert_eq!(status["resource"]["projectId"], ADMIN.project_id);
+    assert_eq!((status["resource"]["publicIp"].as_str(), status["resource"]["publicPort"].as_i64()), (Some("203.0.113.10"), Some(1194)));
+    assert_eq!(status["observedGeneration"], object["metadata"]["generation"]);
+    assert_eq!(w.cloud.total("nova.cloudpipe.create").await, 1);
+    let secret = w.get("secret", "cloud").unwrap();
+    assert_eq!(secret["metadata"]["finalizers"], json!(["cloudlink.dev/credentials-in-use"]), "the Secret is guarded while used");
+    assert!(w.events().contains("Created"), "{}", w.events());
+
+    w.delete("cloudpipe", "vpn");
+    w.gone("cloudpipe", "vpn").await;
+    assert!(w.cloud_list("servers").await.is_empty(), "the server is deleted with the object");
+    let secret = w.get("secret", "cloud").unwrap();
+    assert!(secret["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty()), "the Secret's guard is lifted: {secret}");
+}
+
+#[tokio::test]
+async fn a_request_waits_for_approval_is_approved_and_updates_reach_the_cloud() {
+    let w = World::start("tcr", &[], &[]);
+    w.apply(&request("to-shared", json!({})));
+    let object = w.condition("tcr", "to-shared", "Approved", "False", Some("AwaitingApproval")).await;
+    let object = if condition_of(&object, "Ready").is_some_and(|c| c["status"] == "True") {
+        object
+    } else {
+        w.condition("tcr", "to-shared", "Ready", "True", Some("Success")).await
+    };
+    let id = object["status"]["id"].as_str().expect("status.id").to_owned();
+    let approval = object["status"]["resource"]["approvalRequestId"].as_str().expect("approvalRequestId").to_owned();
+    assert_eq!(object["status"]["resource"]["status"], "registered");
+    let approved = condition_of(&object, "Approved").unwrap();
+    assert!(approved["message"].as_str().unwrap().contains(&approval), "the condition names the approval request: {approved}");
+
+    w.cloud.approve(&id).await;
+    let object = w.condition("tcr", "to-shared", "Approved", "True", Some("Success")).await;
+    assert_eq!(object["status"]["resource"]["status"], "approved");
+
+    w.patch("tcr", "to-shared", &json!({"spec": {"resource": {"name": "renamed", "tags": {"team": "b", "cost": "x1"}}}}));
+    let in_cloud = eventually(DEADLINE, "the new name and tags in the cloud", || async {
+        let requests = w.cloud_list("tenant_connection_requests").await;
+        requests.into_iter().find(|r| r["name"] == "renamed" && r["tags"]["team"] == "b")
+    })
+    .await;
+    assert_eq!(in_cloud["tags"]["cost"], "x1");
+    assert!(in_cloud["tags"]["cloudlink.dev/uid"].is_string(), "cloudlink's own tag is kept: {in_cloud}");
+    let object = eventually(DEADLINE, "status to show the new name", || async {
+        w.get("tcr", "to-shared").filter(|o| o["status"]["resource"]["name"] == "renamed")
+    })
+    .await;
+    assert_eq!(object["status"]["resource"]["tags"], json!({"team": "b", "cost": "x1"}), "status hides cloudlink's tag");
+
+    w.delete("tcr", "to-shared");
+    w.gone("tcr", "to-shared").await;
+    assert!(w.cloud_list("tenant_connection_requests").await.is_empty(), "deleted from the cloud");
+    assert_eq!(w.cloud.total("ecl.tcr.create").await, 1);
+}
+
+#[tokio::test]
+async fn a_denied_request_stalls() {
+    let w = World::start("denied", &[], &[]);
+    w.apply(&request("asks", json!({})));
+    let object = w.condition("tcr", "asks", "Approved", "False", Some("AwaitingApproval")).await;
+    let id = object["status"]["id"].as_str().unwrap().to_owned();
+    w.cloud.deny(&id).await;
+    let object = w.condition("tcr", "asks", "Stalled", "True", Some("UnrecoverableError")).await;
+    assert!(condition_of(&object, "Stalled").unwrap()["message"].as_str().unwrap().contains("denied"));
+    assert_eq!(condition_of(&object, "Approved").unwrap()["status"], "False");
+}
+
+#[tokio::test]
+async fn detach_leaves_the_cloud_resource() {
+    let w = World::start("detach", &[], &[]);
+    w.apply(&request("kept", json!({"onDelete": "detach"})));
+    w.condition("tcr", "kept", "Ready", "True", None).await;
+    w.delete("tcr", "kept");
+    w.gone("tcr", "kept").await;
+    assert_eq!(w.cloud_list("tenant_connection_requests").await.len(), 1, "detach leaves the request in the cloud");
+    assert_eq!(w.cloud.total("ecl.tcr.delete").await, 0);
+}
+
+#[tokio::test]
+async fn import_adopts_an_existing_request_and_manages_it() {
+    let w = World::start("import", &[], &[]);
+    let id = request_made_elsewhere(&w.cloud, "made-elsewhere").await;
+    let mut object = request("adopted", json!({"import": {"id": id}}));
+    object["spec"]["resource"]["networkId"] = json!(w.cloud_list("tenant_connection_requests").await[0]["network_id"]);
+    w.apply(&object);
+    let seen = w.condition("tcr", "adopted", "Ready", "True", None).await;
+    assert_eq!(seen["status"]["id"], id.as_str());
+    let in_cloud = eventually(DEADLINE, "the adopted request renamed", || async {
+        w.cloud_list("tenant_connection_requests").await.into_iter().find(|r| r["name"] == "adopted")
+    })
+    .await;
+    assert_eq!(in_cloud["id"], id.as_str());
+    assert_eq!(w.cloud.total("ecl.tcr.create").await, 1, "only the request made elsewhere was created");
+    assert!(w.events().contains("Adopted"), "{}", w.events());
+}
+
+#[tokio::test]
+async fn unmanaged_observes_and_never_writes() {
+    let w = World::start("observe", &[], &[]);
+    let id = request_made_elsewhere(&w.cloud, "theirs").await;
+    let object = json!({"apiVersion": "cloudlink.dev/v1alpha1", "kind": "TenantConnectionRequest", "metadata": {"name": "watched"},
+        "spec": {"cloudCredentialsRef": {"secretName": "cloud", "cloudName": "emulator"}, "managementPolicy": "unmanaged", "import": {"id": id}}});
+    w.apply(&object);
+    let seen = w.condition("tcr", "watched", "Ready", "True", None).await;
+    assert_eq!(seen["status"]["id"], id.as_str());
+    assert_eq!(seen["status"]["resource"]["name"], "theirs");
+    w.delete("tcr", "watched");
+    w.gone("tcr", "watched").await;
+    assert_eq!(w.cloud_list("tenant_connection_requests").await.len(), 1, "an observed request is never deleted");
+    for route in ["ecl.tcr.update", "ecl.tcr.delete"] {
+        assert_eq!(w.cloud.total(route).await, 0, "cloudlink wrote to an unmanaged resource ({route})");
+    }
+    assert_eq!(w.cloud.total("ecl.tcr.create").await, 1, "only the request made elsewhere");
+}
+
+#[tokio::test]
+async fn a_missing_secret_stalls_until_it_is_created() {
+    let w = World::start("nosecret", &[], &[]);
+    let mut object = cloudpipe("waits", json!({}));
+    object["spec"]["cloudCredentialsRef"]["secretName"] = json!("later");
+    w.apply(&object);
+    let stalled = w.condition("cloudpipe", "waits", "Stalled", "True", Some("InvalidConfiguration")).await;
+    let message = condition_of(&stalled, "Stalled").unwrap()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("later") && message.contains("does not exist"), "{message}");
+    assert_eq!(condition_of(&stalled, "Ready").unwrap()["status"], "False");
+    assert_eq!(stalled["status"]["observedGeneration"], stalled["metadata"]["generation"]);
+    w.secret("later", &w.cloud.clouds_yaml(&ADMIN));
+    w.condition("cloudpipe", "waits", "Ready", "True", None).await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_stalls_with_a_clear_message_and_no_secret_in_it() {
+    let w = World::start("badpass", &[], &[]);
+    let wrong = w.cloud.clouds_yaml(&ADMIN).replace(ADMIN.password, "WrongPassword987");
+    w.secret("cloud", &wrong);
+    w.apply(&cloudpipe("denied", json!({})));
+    let stalled = w.condition("cloudpipe", "denied", "Stalled", "True", Some("InvalidConfiguration")).await;
+    let message = condition_of(&stalled, "Stalled").unwrap()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("401") && message.contains("credentials"), "{message}");
+    let everything = format!("{stalled} {} {}", w.events(), w.operator.log());
+    assert!(!everything.contains("WrongPassword987"), "the password leaked: {everything}");
+    assert!(w.cloud_list("servers").await.is_empty());
+}
+
+#[tokio::test]
+async fn nova_without_cloudpipe_is_api_removed() {
+    let w = World::start("pike", &["--nova-release", "pike"], &[]);
+    w.apply(&cloudpipe("old", json!({})));
+    let stalled = w.condition("cloudpipe", "old", "Stalled", "True", Some("APIRemoved")).await;
+    let message = condition_of(&stalled, "Stalled").unwrap()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("410"), "{message}");
+}
+
+#[tokio::test]
+async fn a_create_that_commits_then_fails_still_makes_exactly_one_resource() {
+    let w = World::start("commitfail", &[], &[]);
+    w.cloud.set_fault("ecl.tcr.create", json!({"commit_then_fail": "error", "times": 1})).await;
+    w.cloud.set_fault("nova.cloudpipe.create", json!({"commit_then_fail": "error", "times": 1})).await;
+    w.apply(&request("once", json!({})));
+    w.apply(&cloudpipe("once", json!({})));
+    w.condition("tcr", "once", "Ready", "True", None).await;
+    w.condition("cloudpipe", "once", "Ready", "True", None).await;
+    assert_eq!(w.cloud.count("ecl.tcr.create", "500").await, 1, "the fault fired");
+    assert_eq!(w.cloud_list("tenant_connection_requests").await.len(), 1, "no duplicate request");
+    assert_eq!(w.cloud_list("servers").await.len(), 1, "no duplicate server");
+    assert_eq!(w.cloud.total("ecl.tcr.create").await, 1, "the adoption lookup found it: no second POST");
+}
+
+#[tokio::test]
+async fn an_operator_killed_right_after_the_post_makes_exactly_one_resource() {
+    let mut w = World::start("sigkill", &[], &[]);
+    // The create is committed, but its answer never comes in time.
+    w.cloud.set_fault("ecl.tcr.create", json!({"commit_then_fail": "timeout", "hang_ms": 60000, "times": 1})).await;
+    w.apply(&request("survives", json!({})));
+    eventually(DEADLINE, "the create to reach the cloud", || async {
+        (w.cloud_list("tenant_connection_requests").await.len() == 1).then_some(())
+    })
+    .await;
+    w.operator.restart();
+    let object = w.condition("tcr", "survives", "Ready", "True", None).await;
+    let requests = w.cloud_list("tenant_connection_requests").await;
+    assert_eq!(requests.len(), 1, "exactly one request after the crash: {requests:?}");
+    assert_eq!(object["status"]["id"], requests[0]["id"]);
+}
+
+#[tokio::test]
+async fn a_resource_deleted_out_of_band_is_created_again() {
+    let w = World::start("recreate", &[], &["--resync", "1s"]);
+    w.apply(&cloudpipe("phoenix", json!({})));
+    let first = w.condition("cloudpipe", "phoenix", "Ready", "True", None).await;
+    let old = first["status"]["id"].as_str().unwrap().to_owned();
+    w.cloud.delete_server(&old).await;
+    let again = eventually(DEADLINE, "a new server", || async {
+        w.get("cloudpipe", "phoenix").filter(|o| o["status"]["id"].as_str().is_some_and(|id| id != old))
+    })
+    .await;
+    w.condition("cloudpipe", "phoenix", "Ready", "True", None).await;
+    let servers = w.cloud_list("servers").await;
+    assert_eq!(servers.len(), 1);
+    assert_eq!(again["status"]["id"], servers[0]["id"]);
+    assert!(w.events().contains("Recreating"), "{}", w.events());
+}
+
+#[tokio::test]
+async fn the_cloud_failing_for_a_while_converges() {
+    let w = World::start("flaky", &[], &[]);
+    w.cloud.set_fault("nova.*", json!({"error_status": 500})).await;
+    w.apply(&cloudpipe("patient", json!({})));
+    let failing = w.condition("cloudpipe", "patient", "Reconciling", "True", Some("TransientError")).await;
+    assert_eq!(condition_of(&failing, "Stalled").unwrap()["status"], "False", "a transient error does not stall");
+    w.cloud.clear_faults().await;
+    w.condition("cloudpipe", "patient", "Ready", "True", None).await;
+    assert_eq!(w.cloud_list("servers").await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_steady_state_writes_no_status() {
+    let w = World::start("steady", &[], &["--resync", "1s"]);
+    w.apply(&cloudpipe("quiet", json!({})));
+    w.condition("cloudpipe", "quiet", "Ready", "True", None).await;
+    // Let the last writes of the create settle, then watch two resyncs.
+    let before = eventually(DEADLINE, "the status to settle", || async {
+        let a = w.get("cloudpipe", "quiet")?["metadata"]["resourceVersion"].clone();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let b = w.get("cloudpipe", "quiet")?["metadata"]["resourceVersion"].clone();
+        (a == b).then_some(b)
+    })
+    .await;
+    let reads = w.cloud.total("nova.server.get").await;
+    eventually(DEADLINE, "two resyncs", || async { (w.cloud.total("nova.server.get").await >= reads + 2).then_some(()) }).await;
+    let after = w.get("cloudpipe", "quiet").unwrap()["metadata"]["resourceVersion"].clone();
+    assert_eq!(before, after, "a resync that found nothing new wrote status");
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_operator_cleanly() {
+    let mut w = World::start("sigterm", &[], &[]);
+    w.apply(&cloudpipe("vpn", json!({})));
+    w.condition("cloudpipe", "vpn", "Ready", "True", None).await;
+    assert!(w.operator.terminate(), "cloudlink run exits 0 on SIGTERM:\n{}", w.operator.log());
+    let _ = emulator::ADMIN;
+}
