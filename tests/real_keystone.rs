@@ -4,7 +4,12 @@
 
 mod support;
 
-use cloudlink::cloud::{CloudError, CloudSession};
+use std::time::Duration;
+
+use cloudlink::cloud::{
+    ApprovalDecision, CloudError, CloudSession, CreateTenantConnectionRequest, TenantConnectionRequestFilter,
+};
+use support::emulator::eventually;
 use support::world;
 
 /// Endpoints nobody listens on: enough for tests that only look at the token and its catalog.
@@ -101,4 +106,179 @@ async fn the_catalog_names_what_is_missing_in_another_region() {
     let text = error.to_string();
     assert!(matches!(error, CloudError::Config(_)), "{error:?}");
     assert!(text.contains("compute") && text.contains("no-such-region"), "{text}");
+}
+
+// ------------------------------------------------------------------------------------------------
+// The emulator in --keystone-url mode: the real Keystone decides who may do what.
+
+#[tokio::test]
+async fn emulator_accepts_real_keystone_tokens_for_nova_with_the_roles_keystone_gives() {
+    let keystone = world::keystone();
+    let emulator = world::emulator_on(&keystone, &["--server-build-delay", "300ms"]);
+    let region = keystone.register_emulator(&emulator).await;
+
+    // admin by password: cloudpipe needs the admin role, which only Keystone can vouch for here
+    let admin = session(&keystone.clouds_yaml_password(&keystone.admin, &region.region)).cloudpipes();
+    let instance_id = admin.create_cloudpipe(None).await.expect("create a cloudpipe with a real Keystone token");
+    let listed = admin.list_cloudpipes().await.expect("list cloudpipes");
+    assert!(
+        listed.iter().any(|c| c.project_id == keystone.admin.project_id && c.instance_id == instance_id),
+        "{listed:?}"
+    );
+    let server = eventually(Duration::from_secs(20), "the VPN server turns ACTIVE", || {
+        let admin = admin.clone();
+        let id = instance_id.clone();
+        async move { admin.get_server(&id).await.ok().filter(|s| s.status == "ACTIVE") }
+    })
+    .await;
+    assert_eq!(server.name, format!("{}-vpn", keystone.admin.project_id));
+    assert_eq!(server.tenant_id.as_deref(), Some(keystone.admin.project_id.as_str()));
+
+    // the same project through admin's application credential: same cloudpipe (create is idempotent)
+    let by_appcred = session(&keystone.clouds_yaml_appcred(&keystone.admin_appcred, &region.region)).cloudpipes();
+    assert_eq!(by_appcred.create_cloudpipe(None).await.expect("create via application credential"), instance_id);
+    by_appcred
+        .configure_project("192.0.2.10".parse().unwrap(), 1194)
+        .await
+        .expect("configure-project via application credential");
+    let configured = by_appcred.list_cloudpipes().await.unwrap();
+    let ours = configured.iter().find(|c| c.project_id == keystone.admin.project_id).expect("our cloudpipe");
+    assert_eq!(ours.public_ip.as_deref(), Some("192.0.2.10"));
+    assert_eq!(ours.public_port, Some(1194));
+
+    // demo has only member (and the implied reader) in the real Keystone: Nova's policy says no
+    let demo = session(&keystone.clouds_yaml_password(&keystone.demo, &region.region)).cloudpipes();
+    let error = demo.list_cloudpipes().await.unwrap_err();
+    assert!(matches!(error, CloudError::Forbidden { .. }), "{error:?}");
+    assert!(error.to_string().contains("Policy doesn't allow os_compute_api:os-cloudpipe to be performed."), "{error}");
+
+    admin.delete_server(&instance_id).await.expect("delete the VPN server");
+}
+
+#[tokio::test]
+async fn emulator_accepts_real_keystone_tokens_for_ecl_and_sss_across_two_tenants() {
+    let keystone = world::keystone();
+    let emulator = world::emulator_on(&keystone, &["--tcr-registering-delay", "100ms", "--tcr-registered-delay", "100ms"]);
+    let region = keystone.register_emulator(&emulator).await;
+
+    // demo (by application credential) asks for admin's network; admin (by password) owns it
+    let requester = session(&keystone.clouds_yaml_appcred(&keystone.appcred, &region.region));
+    let owner = session(&keystone.clouds_yaml_password(&keystone.admin, &region.region));
+    let network_id = uuid::Uuid::new_v4().to_string();
+    let created = requester
+        .tenant_connections()
+        .create_request(&CreateTenantConnectionRequest {
+            tenant_id_other: keystone.admin.project_id.clone(),
+            network_id: network_id.clone(),
+            name: Some("real-keystone".into()),
+            description: None,
+            tags: None,
+        })
+        .await
+        .expect("create a tenant connection request with a real Keystone token");
+    assert_eq!(created.tenant_id, keystone.demo.project_id, "the tenant is the token's project, from Keystone");
+    assert_eq!(created.tenant_id_other, keystone.admin.project_id);
+
+    let registered = eventually(Duration::from_secs(20), "the request is registered", || {
+        let api = requester.tenant_connections();
+        let id = created.id.clone();
+        async move { api.show_request(&id).await.ok().filter(|r| r.status == "registered") }
+    })
+    .await;
+    let approval_id = registered.approval_request_id.clone().expect("an approval request once registered");
+
+    // the owner sees it too, and approves it through SSS
+    let seen_by_owner = owner
+        .tenant_connections()
+        .list_requests(&TenantConnectionRequestFilter { network_id: Some(network_id.clone()), ..Default::default() })
+        .await
+        .expect("the owner lists requests made to it");
+    assert_eq!(seen_by_owner.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec![created.id.as_str()]);
+    let approval = owner.approvals().show_approval(&approval_id).await.expect("the owner shows the approval");
+    assert!(approval.approver && !approval.request_user, "{approval:?}");
+    owner.approvals().update_approval(&approval_id, ApprovalDecision::Approve).await.expect("approve");
+    eventually(Duration::from_secs(20), "the request is approved", || {
+        let api = requester.tenant_connections();
+        let id = created.id.clone();
+        async move { api.show_request(&id).await.ok().filter(|r| r.status == "approved") }
+    })
+    .await;
+
+    requester.tenant_connections().delete_request(&created.id).await.expect("delete");
+    let gone = requester.tenant_connections().show_request(&created.id).await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone:?}");
+}
+
+/// GET on the emulator's cloudpipe list with `token` (or none): status, WWW-Authenticate, JSON body.
+async fn emulator_get(emulator: &support::emulator::Emulator, project_id: &str, token: Option<&str>) -> world::Reply {
+    let mut request = world::http().get(format!("{}/compute/v2.1/{project_id}/os-cloudpipe", emulator.url()));
+    if let Some(token) = token {
+        request = request.header("X-Auth-Token", token);
+    }
+    let response = request.send().await.expect("request to the emulator");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap();
+    world::Reply { status, headers, body }
+}
+
+fn assert_keystone_401(reply: &world::Reply, keystone_reply: &world::Reply, keystone: &world::RealKeystone, what: &str) {
+    assert_eq!(reply.status, 401, "{what}: {reply:?}");
+    assert_eq!(keystone_reply.status, 401, "Keystone itself: {keystone_reply:?}");
+    // exactly the body Keystone answers an unusable token with
+    assert_eq!(reply.json(), keystone_reply.json(), "{what}: the emulator's 401 body differs from Keystone's");
+    assert_eq!(
+        reply.json(),
+        serde_json::json!({"error": {"code": 401, "title": "Unauthorized",
+            "message": "The request you have made requires authentication."}})
+    );
+    let keystone_root = keystone.url.trim_end_matches("/v3");
+    let challenge = reply.header("www-authenticate").unwrap_or_default();
+    assert!(challenge.starts_with(&format!("Keystone uri=\"{keystone_root}")), "{what}: WWW-Authenticate {challenge:?}");
+}
+
+#[tokio::test]
+async fn emulator_refuses_a_forged_token_with_keystones_401() {
+    let keystone = world::keystone();
+    let emulator = world::emulator_on(&keystone, &[]);
+    let project = &keystone.admin.project_id;
+
+    let genuine = keystone.token(&keystone.admin).await;
+    assert_eq!(emulator_get(&emulator, project, Some(&genuine)).await.status, 200, "a genuine admin token works");
+
+    // a token Keystone never issued: a fernet-looking string, and the genuine one with a byte changed
+    let mut tampered = genuine.clone().into_bytes();
+    let middle = tampered.len() / 2;
+    tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    for forged in ["gAAAAABforgedforgedforgedforgedforgedforgedforgedforged", tampered.as_str()] {
+        let reply = emulator_get(&emulator, project, Some(forged)).await;
+        let keystone_reply = keystone.unauthorized_reply(forged).await;
+        assert_keystone_401(&reply, &keystone_reply, &keystone, "forged token");
+    }
+    let reply = emulator_get(&emulator, project, None).await;
+    assert_keystone_401(&reply, &keystone.unauthorized_reply("").await, &keystone, "no token");
+}
+
+#[tokio::test]
+async fn emulator_refuses_a_revoked_token_with_keystones_401() {
+    let keystone = world::keystone();
+    let emulator = world::emulator_on(&keystone, &[]);
+    let project = &keystone.admin.project_id;
+    let token = keystone.token(&keystone.admin).await;
+    assert_eq!(emulator_get(&emulator, project, Some(&token)).await.status, 200);
+
+    keystone.revoke(&token).await;
+    assert_eq!(keystone.validate(&token).await.status, 404, "Keystone no longer knows the revoked token");
+    // the emulator may reuse a positive answer for --keystone-cache-ttl (2 s): refused within that
+    let reply = eventually(Duration::from_secs(10), "the emulator refuses the revoked token", || {
+        let (emulator, token) = (&emulator, &token);
+        async move { Some(emulator_get(emulator, project, Some(token)).await).filter(|r| r.status != 200) }
+    })
+    .await;
+    assert_keystone_401(&reply, &keystone.unauthorized_reply(&token).await, &keystone, "revoked token");
+
+    // a new token for the same user works again
+    let fresh = keystone.token(&keystone.admin).await;
+    assert_eq!(emulator_get(&emulator, project, Some(&fresh)).await.status, 200);
 }

@@ -260,6 +260,38 @@ impl RealKeystone {
     }
 }
 
+/// The emulator in `--keystone-url` mode: no identity of its own, every token is validated
+/// against the real Keystone with the service user `hack/keystone.sh` made.
+pub fn emulator_on(keystone: &RealKeystone, extra: &[&str]) -> super::emulator::Emulator {
+    let mut args = vec![
+        "--keystone-url",
+        keystone.url.as_str(),
+        "--keystone-service-user",
+        keystone.service.user.as_str(),
+        "--keystone-service-project",
+        keystone.service.project.as_str(),
+        "--keystone-service-password",
+        keystone.service.password.as_str(),
+    ];
+    args.extend_from_slice(extra);
+    super::emulator::Emulator::start(&args)
+}
+
+impl RealKeystone {
+    /// Registers `emulator`'s services (compute, provider-connectivity, sss, sssv2) in a region of
+    /// this test's own, with the URLs the emulator's built-in catalog uses.
+    pub async fn register_emulator(&self, emulator: &super::emulator::Emulator) -> CatalogRegion {
+        let base = emulator.url();
+        self.register_catalog(&[
+            ("compute", format!("{base}/compute/v2.1/%(tenant_id)s")),
+            ("provider-connectivity", emulator.provider_connectivity_url()),
+            ("sss", emulator.sss_url()),
+            ("sssv2", format!("{base}/sss/api/v2")),
+        ])
+        .await
+    }
+}
+
 /// Endpoints registered for one test in a region of its own; deleted on drop.
 pub struct CatalogRegion {
     keystone: RealKeystone,
