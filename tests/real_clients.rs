@@ -351,3 +351,47 @@ async fn ecl_reports_a_wrong_password() {
     assert_eq!(ecl_error(&out), "The request you have made requires authentication. (HTTP 401)");
     assert!(!format!("{out}").contains("not-the-password"));
 }
+
+/// eclcli against the real Keystone: it authenticates twice per command (eclcli, then eclsdk,
+/// keystoneauth1 3.4.0 against Keystone 30), finds the emulator through the real catalog and gets
+/// its tenant from the real token. eclsdk cannot choose a region, so the two tenants are projects
+/// of this test's own whose catalogs hold only this test's endpoints.
+#[tokio::test]
+async fn ecl_through_the_real_keystone() {
+    let keystone = world::keystone();
+    let emulator = world::emulator_on(&keystone, &["--tcr-registering-delay", "100ms", "--tcr-registered-delay", "100ms"]);
+    let region = keystone.register_emulator(&emulator).await;
+    let requester_project = keystone.isolated_project(&region, &keystone.demo).await;
+    let owner_project = keystone.isolated_project(&region, &keystone.demo).await;
+    let env = |project_id: &str| {
+        vec![
+            ("OS_AUTH_URL", keystone.url.clone()),
+            ("OS_USERNAME", keystone.demo.user.clone()),
+            ("OS_PASSWORD", keystone.demo.password.clone()),
+            ("OS_TENANT_ID", project_id.to_owned()),
+            ("OS_USER_DOMAIN_ID", keystone.domain.clone()),
+            ("OS_PROJECT_DOMAIN_ID", keystone.domain.clone()),
+        ]
+    };
+    let (requester, owner) = (env(&requester_project.id), env(&owner_project.id));
+    let network_id = uuid::Uuid::new_v4().to_string();
+
+    let created = ecl_fields(
+        &ecl(&requester, &["create", "--network-id", &network_id, "--tenant-id-other", &owner_project.id, "--name", "via-keystone"])
+            .await,
+    );
+    assert_eq!(created["tenant_id"], requester_project.id, "the tenant comes from the real token: {created:?}");
+    assert_eq!(created["tenant_id_other"], owner_project.id);
+    let id = created["id"].clone();
+
+    let listed = ecl_list(&ecl(&owner, &["list"]).await);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!((listed[0]["ID"].as_str(), listed[0]["Name"].as_str()), (id.as_str(), "via-keystone"));
+
+    let deleted = ecl(&requester, &["delete", &id]).await;
+    assert!(deleted.success(), "{deleted}");
+    assert_eq!(
+        ecl_error(&ecl(&requester, &["show", &id]).await),
+        format!("NotFoundException: Tenant Connection Request {id} not found.")
+    );
+}

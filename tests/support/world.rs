@@ -302,38 +302,93 @@ pub struct CatalogRegion {
 
 impl Drop for CatalogRegion {
     fn drop(&mut self) {
-        let keystone = self.keystone.clone();
-        let region = self.region.clone();
-        let endpoints = std::mem::take(&mut self.endpoint_ids);
-        // Drop cannot await and may run inside a runtime: clean up on a thread of its own.
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(async move {
-                let admin = keystone.token(&keystone.admin.clone()).await;
-                let mut paths: Vec<String> = endpoints.iter().map(|id| format!("/endpoints/{id}")).collect();
-                paths.push(format!("/regions/{region}"));
-                for path in paths {
-                    // a few tries: a busy SQLite may answer 500 "database is locked"
-                    let mut last = String::new();
-                    for _ in 0..5 {
-                        match http().delete(format!("{}{path}", keystone.url)).header("X-Auth-Token", &admin).send().await {
-                            Ok(r) if r.status().is_success() || r.status().as_u16() == 404 => {
-                                last.clear();
-                                break;
-                            }
-                            Ok(r) => last = format!("HTTP {}", r.status()),
-                            Err(e) => last = e.to_string(),
-                        }
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                    }
-                    if !last.is_empty() {
-                        eprintln!("warning: could not delete {path} from the test Keystone: {last}");
-                    }
-                }
-            });
-        });
-        let _ = cleanup.join();
+        let mut paths: Vec<String> = self.endpoint_ids.iter().map(|id| format!("/endpoints/{id}")).collect();
+        paths.push(format!("/regions/{}", self.region));
+        delete_all(&self.keystone, paths);
     }
+}
+
+/// A project of one test's own whose token catalog holds only that test's endpoints (Keystone's
+/// endpoint filter: a project with endpoint associations sees only those). For clients that
+/// cannot choose a region — eclcli/eclsdk take the first provider-connectivity endpoint — while
+/// other tests register theirs beside it. Deleted on drop.
+pub struct IsolatedProject {
+    keystone: RealKeystone,
+    pub id: String,
+    pub name: String,
+}
+
+impl RealKeystone {
+    /// Creates the project, gives `member` the member role on it, and associates the endpoints
+    /// of `catalog` with it.
+    pub async fn isolated_project(&self, catalog: &CatalogRegion, member: &Account) -> IsolatedProject {
+        let admin = self.token(&self.admin.clone()).await;
+        let name = format!("cltest-{:08x}", rand::random::<u32>());
+        let reply = send(http().post(format!("{}/projects", self.url)).header("X-Auth-Token", &admin).json(
+            &json!({"project": {"name": name, "domain_id": self.domain, "description": "cloudlink test (isolated catalog)"}}),
+        ))
+        .await;
+        assert_eq!(reply.status, 201, "creating project {name}: {}", reply.body);
+        let id = reply.json()["project"]["id"].as_str().expect("project id").to_string();
+        let project = IsolatedProject { keystone: self.clone(), id: id.clone(), name };
+        let roles = send(http().get(format!("{}/roles?name=member", self.url)).header("X-Auth-Token", &admin)).await;
+        let role = roles.json()["roles"][0]["id"].as_str().expect("the member role").to_string();
+        let reply = send(
+            http()
+                .put(format!("{}/projects/{id}/users/{}/roles/{role}", self.url, member.user_id))
+                .header("X-Auth-Token", &admin),
+        )
+        .await;
+        assert_eq!(reply.status, 204, "granting member on {id}: {}", reply.body);
+        for endpoint in &catalog.endpoint_ids {
+            let reply = send(
+                http()
+                    .put(format!("{}/OS-EP-FILTER/projects/{id}/endpoints/{endpoint}", self.url))
+                    .header("X-Auth-Token", &admin),
+            )
+            .await;
+            assert_eq!(reply.status, 204, "associating endpoint {endpoint} with {id}: {}", reply.body);
+        }
+        project
+    }
+}
+
+impl Drop for IsolatedProject {
+    fn drop(&mut self) {
+        // role assignments and endpoint associations go with the project
+        delete_all(&self.keystone, vec![format!("/projects/{}", self.id)]);
+    }
+}
+
+/// DELETEs `paths` (relative to the Keystone URL) as admin, in order, from Drop: Drop cannot
+/// await and may run inside a runtime, so this runs on a thread of its own.
+fn delete_all(keystone: &RealKeystone, paths: Vec<String>) {
+    let keystone = keystone.clone();
+    let cleanup = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            let admin = keystone.token(&keystone.admin.clone()).await;
+            for path in paths {
+                // a few tries: a busy SQLite may answer 500 "database is locked"
+                let mut last = String::new();
+                for _ in 0..5 {
+                    match http().delete(format!("{}{path}", keystone.url)).header("X-Auth-Token", &admin).send().await {
+                        Ok(r) if r.status().is_success() || r.status().as_u16() == 404 => {
+                            last.clear();
+                            break;
+                        }
+                        Ok(r) => last = format!("HTTP {}", r.status()),
+                        Err(e) => last = e.to_string(),
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                if !last.is_empty() {
+                    eprintln!("warning: could not delete {path} from the test Keystone: {last}");
+                }
+            }
+        });
+    });
+    let _ = cleanup.join();
 }
 
 /// What a CLI run printed.
