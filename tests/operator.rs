@@ -6,124 +6,9 @@ mod support;
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use support::cluster::{TestNamespace, install_crds, kubectl, kubectl_ok};
-use support::emulator::{self, ADMIN, Emulator, OWNER, eventually};
-use support::operator::Operator;
-
-const DEADLINE: Duration = Duration::from_secs(60);
-
-struct World {
-    ns: TestNamespace,
-    cloud: Emulator,
-    operator: Operator,
-}
-
-impl World {
-    /// A namespace with a Secret `cloud` (cloud `emulator`, the ADMIN account), an emulator and an operator.
-    fn start(prefix: &str, emulator_args: &[&str], operator_args: &[&str]) -> World {
-        install_crds();
-        let ns = TestNamespace::new(prefix);
-        let mut args = vec!["--server-build-delay", "300ms", "--tcr-registering-delay", "200ms", "--tcr-registered-delay", "200ms"];
-        args.extend_from_slice(emulator_args);
-        let cloud = Emulator::start(&args);
-        let world = World { operator: Operator::start(&ns.name, operator_args), ns, cloud };
-        world.secret("cloud", &world.cloud.clouds_yaml(&ADMIN));
-        world
-    }
-
-    fn secret(&self, name: &str, clouds_yaml: &str) {
-        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": {"clouds.yaml": clouds_yaml}});
-        self.apply(&secret);
-    }
-
-    fn apply(&self, object: &Value) {
-        kubectl_ok(&["apply", "-n", &self.ns.name, "-f", "-"], Some(&object.to_string()));
-    }
-
-    fn patch(&self, kind: &str, name: &str, patch: &Value) {
-        kubectl_ok(&["patch", "-n", &self.ns.name, kind, name, "--type=merge", "-p", &patch.to_string()], None);
-    }
-
-    fn get(&self, kind: &str, name: &str) -> Option<Value> {
-        let out = kubectl(&["get", "-n", &self.ns.name, kind, name, "-o", "json"], None);
-        out.status.success().then(|| serde_json::from_slice(&out.stdout).expect("kubectl prints JSON"))
-    }
-
-    fn delete(&self, kind: &str, name: &str) {
-        kubectl_ok(&["delete", "-n", &self.ns.name, kind, name, "--wait=false"], None);
-    }
-
-    /// Waits until condition `type_` of the object has `status` (and `reason`, if given); returns the object.
-    async fn condition(&self, kind: &str, name: &str, type_: &str, status: &str, reason: Option<&str>) -> Value {
-        let what = format!("{kind}/{name} {type_}={status} {}", reason.unwrap_or(""));
-        eventually(DEADLINE, &what, || async {
-            let object = self.get(kind, name)?;
-            let found = condition_of(&object, type_)?;
-            (found["status"] == status && reason.is_none_or(|r| found["reason"] == r)).then_some(object)
-        })
-        .await
-    }
-
-    async fn gone(&self, kind: &str, name: &str) {
-        eventually(DEADLINE, &format!("{kind}/{name} to be deleted"), || async { self.get(kind, name).is_none().then_some(()) }).await;
-    }
-
-    /// The emulator's tenant connection requests / servers.
-    async fn cloud_list(&self, what: &str) -> Vec<Value> {
-        match &self.cloud.state().await[what] {
-            Value::Array(items) => items.clone(),
-            Value::Object(map) => map.values().cloned().collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    fn events(&self) -> String {
-        kubectl_ok(&["get", "events.events.k8s.io", "-n", &self.ns.name, "-o", "custom-columns=REASON:.reason,NOTE:.note"], None)
-    }
-}
-
-fn condition_of<'a>(object: &'a Value, type_: &str) -> Option<&'a Value> {
-    object["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == type_)
-}
-
-fn cloudpipe(name: &str, resource: Value) -> Value {
-    json!({"apiVersion": "cloudlink.dev/v1alpha1", "kind": "Cloudpipe", "metadata": {"name": name},
-           "spec": {"cloudCredentialsRef": {"secretName": "cloud", "cloudName": "emulator"}, "resource": resource}})
-}
-
-fn request(name: &str, extra_spec: Value) -> Value {
-    let mut object = json!({"apiVersion": "cloudlink.dev/v1alpha1", "kind": "TenantConnectionRequest", "metadata": {"name": name},
-        "spec": {"cloudCredentialsRef": {"secretName": "cloud", "cloudName": "emulator"},
-                 "resource": {"tenantIdOther": OWNER.project_id, "networkId": network_id(), "name": name, "tags": {"team": "a"}}}});
-    if let Value::Object(extra) = extra_spec {
-        for (k, v) in extra {
-            object["spec"][k] = v;
-        }
-    }
-    object
-}
-
-fn network_id() -> String {
-    format!("5d2c0e7a-3b41-4f6e-8c9d-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
-}
-
-/// Creates a request in the cloud directly, as someone outside Kubernetes would.
-async fn request_made_elsewhere(cloud: &Emulator, name: &str) -> String {
-    let token = cloud.token(&ADMIN).await;
-    let body = json!({"tenant_connection_request": {"tenant_id_other": OWNER.project_id, "network_id": network_id(), "name": name}});
-    let response = cloud
-        .http()
-        .post(format!("{}/v2.0/tenant_connection_requests", cloud.provider_connectivity_url()))
-        .header("x-auth-token", token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let created: Value = response.json().await.unwrap();
-    created["tenant_connection_request"]["id"].as_str().unwrap().to_owned()
-}
+use serde_json::json;
+use support::emulator::{ADMIN, eventually};
+use support::scenario::{DEADLINE, World, cloudpipe, condition_of, request, request_made_elsewhere};
 
 #[tokio::test]
 async fn a_cloudpipe_becomes_ready_and_its_deletion_deletes_the_server() {
@@ -375,5 +260,4 @@ async fn sigterm_stops_the_operator_cleanly() {
     w.apply(&cloudpipe("vpn", json!({})));
     w.condition("cloudpipe", "vpn", "Ready", "True", None).await;
     assert!(w.operator.terminate(), "cloudlink run exits 0 on SIGTERM:\n{}", w.operator.log());
-    let _ = emulator::ADMIN;
 }

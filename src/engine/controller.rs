@@ -35,8 +35,15 @@ pub async fn run<A: Adapter>(ctx: Arc<Context<A>>, namespace: Option<&str>, conc
     let controller = Controller::for_stream(changes, store.clone());
     let ready = store.clone();
     tokio::spawn(async move {
-        if ready.wait_until_ready().await.is_ok() {
-            synced();
+        // kube-runtime's readiness signal wakes only the last task that waited on it (a oneshot
+        // receiver keeps one waker), and the controller waits on it too: ask again every 100 ms
+        // instead of waiting once. Once the store is ready, every ask answers at once.
+        loop {
+            match tokio::time::timeout(std::time::Duration::from_millis(100), ready.wait_until_ready()).await {
+                Ok(Ok(())) => return synced(),
+                Ok(Err(_)) => return,
+                Err(_) => continue,
+            }
         }
     });
     controller

@@ -5,4 +5,5 @@
 pub mod cluster;
 pub mod emulator;
 pub mod operator;
+pub mod scenario;
 pub mod world;

@@ -26,6 +26,10 @@ impl Operator {
         Operator { child, log, namespace: namespace.to_owned(), extra, metrics_port }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Base URL of `/metrics`, `/healthz` and `/readyz`.
     pub fn http_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.metrics_port)
