@@ -44,7 +44,10 @@ pub struct TokenInfo {
 pub(crate) struct Token {
     pub id: Secret,
     pub info: Arc<TokenInfo>,
+    /// From here on, callers ask for a new token.
     refresh_at: Instant,
+    /// Until here the token still works, so it can stand in if renewal fails.
+    expires: Instant,
 }
 
 impl std::fmt::Debug for Token {
@@ -177,9 +180,11 @@ pub(crate) fn parse_token(response: &Inbound, cloud: &str) -> Result<Token, Clou
     let lifetime = expires_at.duration_since(issued_at).max(jiff::SignedDuration::ZERO);
     let lifetime = Duration::try_from(lifetime).unwrap_or(Duration::ZERO);
     let margin = (lifetime / 10).min(MAX_RENEW_MARGIN);
+    let now = Instant::now();
     Ok(Token {
         id: Secret::new(id),
-        refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+        refresh_at: now + lifetime.saturating_sub(margin),
+        expires: now + lifetime,
         info: Arc::new(TokenInfo {
             project_id: body.project.id,
             project_name: body.project.name,
@@ -231,6 +236,8 @@ struct CacheState {
 
 impl TokenCache {
     /// The current token, authenticating with `issue` if there is none or it is due for renewal.
+    /// If renewal fails while the current token has not expired yet, the current token is used
+    /// (a short Keystone outage near the end of a token's life costs nothing).
     pub async fn get<F, Fut>(&self, issue: F) -> Result<Arc<Token>, CloudError>
     where
         F: FnOnce() -> Fut,
@@ -246,7 +253,7 @@ impl TokenCache {
         if self.attempts.load(Ordering::SeqCst) != seen {
             if let Some(e) = &state.last_error {
                 // The attempt we waited for failed; failing alike beats a queue of doomed retries.
-                return Err(e.clone());
+                return still_valid(&state.token).ok_or_else(|| e.clone());
             }
         }
         let result = issue().await;
@@ -260,9 +267,17 @@ impl TokenCache {
                 Ok(token)
             }
             Err(e) => {
-                state.token = None;
                 state.last_error = Some(e.clone());
-                Err(e)
+                match still_valid(&state.token) {
+                    Some(token) => {
+                        tracing::warn!(error = %e, "could not renew the token; using the current one until it expires");
+                        Ok(token)
+                    }
+                    None => {
+                        state.token = None;
+                        Err(e)
+                    }
+                }
             }
         }
     }
@@ -278,6 +293,10 @@ impl TokenCache {
     pub fn issued(&self) -> u64 {
         self.issued.load(Ordering::SeqCst)
     }
+}
+
+fn still_valid(token: &Option<Arc<Token>>) -> Option<Arc<Token>> {
+    token.as_ref().filter(|t| Instant::now() < t.expires).cloned()
 }
 
 #[cfg(test)]
@@ -380,9 +399,14 @@ mod tests {
     }
 
     fn token(life: Duration) -> Token {
+        token_expiring(life, life)
+    }
+
+    fn token_expiring(refresh_in: Duration, expires_in: Duration) -> Token {
         Token {
             id: Secret::new("t"),
-            refresh_at: Instant::now() + life,
+            refresh_at: Instant::now() + refresh_in,
+            expires: Instant::now() + expires_in,
             info: Arc::new(TokenInfo {
                 project_id: "p".into(),
                 project_name: String::new(),
@@ -454,5 +478,26 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         // A later call tries again.
         assert!(cache.get(|| async { Ok(token(Duration::from_secs(60))) }).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_failed_renewal_keeps_a_token_that_has_not_expired() {
+        let cache = TokenCache::default();
+        let due = cache.get(|| async { Ok(token_expiring(Duration::ZERO, Duration::from_secs(60))) }).await.unwrap();
+        let unavailable = || async { Err(CloudError::Unavailable { request: "r".into(), status: 503, message: "down".into(), retry_after: None }) };
+        let kept = cache.get(unavailable).await.expect("the due but unexpired token stands in");
+        assert!(Arc::ptr_eq(&due, &kept));
+        // Renewal is tried again on the next call, and succeeds when Keystone is back.
+        let fresh = cache.get(|| async { Ok(token(Duration::from_secs(60))) }).await.unwrap();
+        assert!(!Arc::ptr_eq(&due, &fresh));
+
+        // A token the cloud refused is never brought back.
+        cache.invalidate(&fresh).await;
+        assert!(cache.get(unavailable).await.is_err());
+
+        // Nor one that has expired.
+        let cache = TokenCache::default();
+        cache.get(|| async { Ok(token_expiring(Duration::ZERO, Duration::ZERO)) }).await.unwrap();
+        assert!(cache.get(unavailable).await.is_err());
     }
 }
