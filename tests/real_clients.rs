@@ -245,7 +245,7 @@ fn ecl_list(out: &CliOutput) -> Vec<std::collections::BTreeMap<String, String>> 
 
 fn ecl_error(out: &CliOutput) -> String {
     assert_eq!(out.code, Some(1), "ecl should have failed:\n{out}");
-    out.stderr.lines().chain(out.stdout.lines()).filter(|l| !l.trim().is_empty()).next_back().unwrap_or_default().to_owned()
+    out.stderr.lines().chain(out.stdout.lines()).rfind(|l| !l.trim().is_empty()).unwrap_or_default().to_owned()
 }
 
 #[tokio::test]
