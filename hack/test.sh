@@ -25,6 +25,9 @@ set -a
 # shellcheck disable=SC1091
 source "$WORK/keystone/keystone.env"
 set +a
-eval "$(hack/python-clients.sh | sed 's/^/export /')"
+clients=$(hack/python-clients.sh)
+set -a
+eval "$clients"
+set +a
 
 cargo test --locked "$@"
