@@ -178,10 +178,10 @@ impl Cloud<'_> {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(self.err("has an auth.auth_url that is neither http nor https"));
         }
-        if let Some(v) = self.string(self.entry, "identity_api_version", "")? {
-            if !v.starts_with('3') {
-                return Err(self.err("sets identity_api_version to something other than 3; only Keystone v3 is supported"));
-            }
+        if let Some(v) = self.string(self.entry, "identity_api_version", "")?
+            && !v.starts_with('3')
+        {
+            return Err(self.err("sets identity_api_version to something other than 3; only Keystone v3 is supported"));
         }
 
         let auth_type = self.string(self.entry, "auth_type", "")?;

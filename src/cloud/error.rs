@@ -183,10 +183,10 @@ fn message_from_json(v: &serde_json::Value) -> Option<String> {
     if let Some(s) = text(obj.get("cause")) {
         return Some(clean(&s));
     }
-    if let Some(err) = obj.get("error").and_then(|e| e.as_object()) {
-        if let Some(s) = text(err.get("message")).or_else(|| text(err.get("title"))) {
-            return Some(clean(&s));
-        }
+    if let Some(err) = obj.get("error").and_then(|e| e.as_object())
+        && let Some(s) = text(err.get("message")).or_else(|| text(err.get("title")))
+    {
+        return Some(clean(&s));
     }
     if let Some(s) = text(obj.get("error")) {
         return Some(clean(&s));

@@ -59,7 +59,7 @@ impl std::fmt::Debug for Token {
 /// `{auth_url}/auth/tokens`, accepting auth URLs with or without `/v3` and a trailing slash.
 pub(crate) fn token_url(auth_url: &str) -> Result<Url, CloudError> {
     let mut url = Url::parse(auth_url).map_err(|_| CloudError::Config("clouds.yaml: auth.auth_url is not a URL".into()))?;
-    let last = url.path_segments().and_then(|s| s.filter(|p| !p.is_empty()).next_back().map(str::to_owned));
+    let last = url.path_segments().and_then(|mut s| s.rfind(|p| !p.is_empty()).map(str::to_owned));
     {
         let mut segs = url
             .path_segments_mut()
@@ -245,16 +245,16 @@ impl TokenCache {
     {
         let seen = self.attempts.load(Ordering::SeqCst);
         let mut state = self.state.lock().await;
-        if let Some(token) = &state.token {
-            if Instant::now() < token.refresh_at {
-                return Ok(token.clone());
-            }
+        if let Some(token) = &state.token
+            && Instant::now() < token.refresh_at
+        {
+            return Ok(token.clone());
         }
-        if self.attempts.load(Ordering::SeqCst) != seen {
-            if let Some(e) = &state.last_error {
-                // The attempt we waited for failed; failing alike beats a queue of doomed retries.
-                return still_valid(&state.token).ok_or_else(|| e.clone());
-            }
+        if self.attempts.load(Ordering::SeqCst) != seen
+            && let Some(e) = &state.last_error
+        {
+            // The attempt we waited for failed; failing alike beats a queue of doomed retries.
+            return still_valid(&state.token).ok_or_else(|| e.clone());
         }
         let result = issue().await;
         self.attempts.fetch_add(1, Ordering::SeqCst);

@@ -167,14 +167,16 @@ impl CloudSession {
     pub fn new(key: SessionKey, options: SessionOptions) -> Result<Self, CloudError> {
         let config = &key.config;
         let https = config.auth_url.starts_with("https:") || config.endpoint_overrides.values().any(|u| u.starts_with("https:"));
-        if config.verify && https && key.ca_pem.is_none() {
-            if let Some(path) = &config.cacert_path {
-                return Err(CloudError::Config(format!(
-                    "clouds.yaml: cloud '{}' sets cacert to the file {path}, which cloudlink cannot read; \
-                     put the PEM bundle itself into the Secret under the key cacert",
-                    config.cloud_name
-                )));
-            }
+        if config.verify
+            && https
+            && key.ca_pem.is_none()
+            && let Some(path) = &config.cacert_path
+        {
+            return Err(CloudError::Config(format!(
+                "clouds.yaml: cloud '{}' sets cacert to the file {path}, which cloudlink cannot read; \
+                 put the PEM bundle itself into the Secret under the key cacert",
+                config.cloud_name
+            )));
         }
         let transport =
             Transport::new(config.verify, key.ca_pem.as_deref(), options.timeout, &options.user_agent)?.observed_by(options.observer.clone());
