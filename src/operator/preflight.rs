@@ -17,18 +17,22 @@ pub enum PreflightError {
     Kube(#[source] kube::Error),
 }
 
-/// Fails unless the API server serves both kinds. Needs only `list` on cloudlink's own kinds, which
-/// the operator has anyway (it does not need to read CRD objects).
-pub async fn check_crds_installed(client: &Client) -> Result<(), PreflightError> {
-    check_kind::<Cloudpipe>(client).await?;
-    check_kind::<TenantConnectionRequest>(client).await
+/// Fails unless the API server serves both kinds. Needs only `list` on cloudlink's own kinds in
+/// `namespace` (or cluster-wide when `None`), which the operator has anyway: it does not need to
+/// read CRD objects.
+pub async fn check_crds_installed(client: &Client, namespace: Option<&str>) -> Result<(), PreflightError> {
+    check_kind::<Cloudpipe>(client, namespace).await?;
+    check_kind::<TenantConnectionRequest>(client, namespace).await
 }
 
-async fn check_kind<K>(client: &Client) -> Result<(), PreflightError>
+async fn check_kind<K>(client: &Client, namespace: Option<&str>) -> Result<(), PreflightError>
 where
-    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    let api: Api<K> = Api::all(client.clone());
+    let api: Api<K> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
     match api.list_metadata(&ListParams::default().limit(1)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(status)) if status.code == 404 => Err(PreflightError::CrdMissing {

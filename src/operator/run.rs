@@ -88,7 +88,7 @@ pub enum RunError {
 pub async fn run(args: RunArgs) -> Result<(), RunError> {
     init_logging(&args);
     let client = kube::Client::try_default().await.map_err(RunError::Client)?;
-    preflight::check_crds_installed(&client).await?;
+    preflight::check_crds_installed(&client, args.namespaces.first().map(String::as_str)).await?;
 
     let metrics = Arc::new(Metrics::default());
     let settings = Settings { resync: args.resync, ..Settings::default() };
