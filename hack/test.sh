@@ -19,6 +19,7 @@ trap cleanup EXIT
 
 hack/control-plane.sh up "$WORK/control-plane"
 export CLOUDLINK_TEST_KUBECONFIG=$WORK/control-plane/kubeconfig
+export CLOUDLINK_TEST_AUDIT_LOG=$WORK/control-plane/logs/audit.log
 
 hack/keystone.sh up "$WORK/keystone"
 set -a

@@ -1,7 +1,7 @@
-//! Runs `cloudlink run` as a real process against the test control plane, watching one test's
-//! namespace, with its log in a file the test can show on failure. Killed when dropped.
+//! Runs `cloudlink run` as a real process against the test control plane, with its log in a file
+//! the test can show on failure. Killed when dropped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use super::cluster::kubeconfig;
@@ -9,30 +9,31 @@ use super::cluster::kubeconfig;
 pub struct Operator {
     child: Child,
     log: PathBuf,
-    namespace: String,
-    extra: Vec<String>,
+    kubeconfig: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
     metrics_port: u16,
 }
 
 impl Operator {
-    /// Starts an operator watching `namespace`, with extra `cloudlink run` flags.
+    /// Starts an operator watching `namespace`, with extra `cloudlink run` flags, as admin.
     pub fn start(namespace: &str, extra: &[&str]) -> Operator {
-        let log = std::env::temp_dir().join(format!("cloudlink-operator-{namespace}-{:08x}.log", rand::random::<u32>()));
+        let mut args = vec!["--namespace", namespace, "--log", "info,cloudlink=debug"];
+        args.extend_from_slice(extra);
+        Operator::start_as(&kubeconfig(), &args, &[])
+    }
+
+    /// Starts `cloudlink run ARGS` with this kubeconfig and environment (a ServiceAccount's token,
+    /// as the Helm chart's Deployment runs it). The metrics port is chosen here.
+    pub fn start_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Operator {
+        let log = std::env::temp_dir().join(format!("cloudlink-operator-{:08x}.log", rand::random::<u32>()));
         // Each operator of a test run serves its metrics on a port of its own.
         let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        extra.extend(["--metrics-addr".to_owned(), format!("127.0.0.1:{metrics_port}")]);
-        let child = spawn(namespace, &extra, &log);
-        Operator { child, log, namespace: namespace.to_owned(), extra, metrics_port }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Base URL of `/metrics`, `/healthz` and `/readyz`.
-    pub fn http_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.metrics_port)
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.extend(["--metrics-addr".to_owned(), format!("127.0.0.1:{metrics_port}")]);
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let child = spawn(kubeconfig, &args, &env, &log);
+        Operator { child, log, kubeconfig: kubeconfig.to_owned(), args, env, metrics_port }
     }
 
     /// SIGKILL: no shutdown, no cleanup, exactly like a crash or an OOM kill.
@@ -44,7 +45,7 @@ impl Operator {
     /// Kills the process and starts a new one with the same flags (its log is appended).
     pub fn restart(&mut self) {
         self.kill();
-        self.child = spawn(&self.namespace, &self.extra, &self.log);
+        self.child = spawn(&self.kubeconfig, &self.args, &self.env, &self.log);
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited successfully.
@@ -56,14 +57,24 @@ impl Operator {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Base URL of `/metrics`, `/healthz` and `/readyz`.
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.metrics_port)
+    }
 }
 
-fn spawn(namespace: &str, extra: &[String], log: &PathBuf) -> Child {
+fn spawn(kubeconfig: &Path, args: &[String], env: &Vec<(String, String)>, log: &Path) -> Child {
     let out = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("operator log file");
     Command::new(env!("CARGO_BIN_EXE_cloudlink"))
-        .args(["run", "--namespace", namespace, "--log", "info,cloudlink=debug"])
-        .args(extra)
-        .env("KUBECONFIG", kubeconfig())
+        .arg("run")
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(out)
         .spawn()
