@@ -122,8 +122,10 @@ async fn password_token_carries_roles_project_and_a_catalog_pointing_at_the_emul
     assert!(lifetime > jiff::SignedDuration::from_mins(59) && lifetime <= jiff::SignedDuration::from_mins(60));
 
     let url_of = |kind: &str| {
-        let service = token["catalog"].as_array().unwrap().iter().find(|s| s["type"] == kind).unwrap_or_else(|| panic!("{kind}"));
-        let public: Vec<&Value> = service["endpoints"].as_array().unwrap().iter().filter(|e| e["interface"] == "public").collect();
+        let service =
+            token["catalog"].as_array().unwrap().iter().find(|s| s["type"] == kind).unwrap_or_else(|| panic!("{kind}"));
+        let public: Vec<&Value> =
+            service["endpoints"].as_array().unwrap().iter().filter(|e| e["interface"] == "public").collect();
         assert_eq!(public.len(), 1, "one public {kind} endpoint");
         public[0]["url"].as_str().unwrap().to_owned()
     };
@@ -179,7 +181,8 @@ async fn bad_credentials_get_keystones_401_and_malformed_requests_a_400() {
     assert_eq!(reply.status, 400);
     assert!(reply.json()["error"]["message"].as_str().unwrap().starts_with("Expecting to find domain in project."));
 
-    let garbage = emulator.http().post(format!("{}/v3/auth/tokens", emulator.url())).body("{not json").send().await.unwrap();
+    let garbage =
+        emulator.http().post(format!("{}/v3/auth/tokens", emulator.url())).body("{not json").send().await.unwrap();
     assert_eq!(garbage.status().as_u16(), 400);
 }
 
@@ -200,7 +203,11 @@ async fn tokens_validate_and_revoke_as_keystone_does() {
     assert_eq!(reply.status().as_u16(), 200);
     assert_eq!(reply.headers()["x-subject-token"], demo.as_str());
     assert_eq!(reply.json::<Value>().await.unwrap()["token"]["user"]["name"], "demo");
-    assert_eq!(validate(demo.clone(), admin.clone()).await.status().as_u16(), 403, "demo may not validate admin's token");
+    assert_eq!(
+        validate(demo.clone(), admin.clone()).await.status().as_u16(),
+        403,
+        "demo may not validate admin's token"
+    );
     assert_eq!(validate(demo.clone(), demo.clone()).await.status().as_u16(), 200, "anyone may validate their own");
     assert_eq!(validate(admin.clone(), "forged".into()).await.status().as_u16(), 404);
 
@@ -224,7 +231,10 @@ async fn tokens_expire_after_the_configured_ttl() {
     let emulator = Emulator::start(&["--token-ttl", "300ms"]);
     let token = emulator.token(&ADMIN).await;
     assert_eq!(get(&emulator, TCRS, &token).await.status, 200);
-    eventually(DEADLINE, "the token expires", || async { (get(&emulator, TCRS, &token).await.status == 401).then_some(()) }).await;
+    eventually(DEADLINE, "the token expires", || async {
+        (get(&emulator, TCRS, &token).await.status == 401).then_some(())
+    })
+    .await;
     assert_eq!(get(&emulator, TCRS, &emulator.token(&ADMIN).await).await.status, 200, "a new token works");
 }
 
@@ -249,8 +259,14 @@ async fn an_identity_config_file_defines_the_users() {
         json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
             "name": name, "domain": {"id": "default"}, "password": password}}}}})
     };
-    assert_eq!(call(&emulator, Method::POST, "/v3/auth/tokens", None, Some(login("alice", "a-secret"))).await.status, 201);
-    assert_eq!(call(&emulator, Method::POST, "/v3/auth/tokens", None, Some(login("admin", ADMIN.password))).await.status, 401);
+    assert_eq!(
+        call(&emulator, Method::POST, "/v3/auth/tokens", None, Some(login("alice", "a-secret"))).await.status,
+        201
+    );
+    assert_eq!(
+        call(&emulator, Method::POST, "/v3/auth/tokens", None, Some(login("admin", ADMIN.password))).await.status,
+        401
+    );
 
     std::fs::write(&config, "projects: []\nusers: [{name: x, password: y, project: nowhere}]\n").unwrap();
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_cloudlink-emulator"))
@@ -269,7 +285,8 @@ async fn cloudpipe_create_is_idempotent_and_its_server_builds_then_gets_configur
     let token = emulator.token(&ADMIN).await;
     let base = format!("/compute/v2.1/{}", ADMIN.project_id);
     let create = json!({"cloudpipe": {"project_id": OWNER.project_id}});
-    let first = call(&emulator, Method::POST, &format!("{base}/os-cloudpipe"), Some(&token), Some(create.clone())).await;
+    let first =
+        call(&emulator, Method::POST, &format!("{base}/os-cloudpipe"), Some(&token), Some(create.clone())).await;
     assert_eq!(first.status, 200, "{}", first.text);
     let instance_id = first.json()["instance_id"].as_str().unwrap().to_owned();
     // the URL form without the project id reaches the same cloud
@@ -298,16 +315,25 @@ async fn cloudpipe_create_is_idempotent_and_its_server_builds_then_gets_configur
 
     // configure-project sets the caller's own project's endpoint: give the admin project a VPN
     // server of its own and configure that.
-    let own = call(&emulator, Method::POST, &format!("{base}/os-cloudpipe"), Some(&token), Some(json!({"cloudpipe": {}}))).await;
+    let own =
+        call(&emulator, Method::POST, &format!("{base}/os-cloudpipe"), Some(&token), Some(json!({"cloudpipe": {}})))
+            .await;
     let own_id = own.json()["instance_id"].as_str().unwrap().to_owned();
     assert_ne!(own_id, instance_id);
     let configure = json!({"configure_project": {"vpn_ip": "203.0.113.10", "vpn_port": "1194"}});
-    let reply = call(&emulator, Method::PUT, &format!("{base}/os-cloudpipe/configure-project"), Some(&token), Some(configure)).await;
+    let reply =
+        call(&emulator, Method::PUT, &format!("{base}/os-cloudpipe/configure-project"), Some(&token), Some(configure))
+            .await;
     assert_eq!(reply.status, 202);
     assert_eq!(reply.text, "");
     let own_entry = eventually(DEADLINE, "the admin project's VPN server is listed as running", || async {
         let list = get(&emulator, &format!("{base}/os-cloudpipe"), &token).await.json();
-        list["cloudpipes"].as_array().unwrap().iter().find(|e| e["instance_id"] == own_id.as_str() && e["state"] == "running").cloned()
+        list["cloudpipes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["instance_id"] == own_id.as_str() && e["state"] == "running")
+            .cloned()
     })
     .await;
     assert_eq!(own_entry["public_ip"], "203.0.113.10");
@@ -321,7 +347,8 @@ async fn cloudpipe_refuses_non_admins_and_foreign_project_urls_exactly_as_nova()
     let forbidden = json!({"forbidden": {"code": 403, "message": "Policy doesn't allow os_compute_api:os-cloudpipe to be performed."}});
     let list = get(&emulator, "/compute/v2.1/os-cloudpipe", &demo).await;
     assert_eq!((list.status, list.json()), (403, forbidden.clone()));
-    let create = call(&emulator, Method::POST, "/compute/v2.1/os-cloudpipe", Some(&demo), Some(json!({"cloudpipe": {}}))).await;
+    let create =
+        call(&emulator, Method::POST, "/compute/v2.1/os-cloudpipe", Some(&demo), Some(json!({"cloudpipe": {}}))).await;
     assert_eq!((create.status, create.json()), (403, forbidden));
     // validation comes before policy on create (the schema decorator runs first)
     let invalid = call(&emulator, Method::POST, "/compute/v2.1/os-cloudpipe", Some(&demo), Some(json!({}))).await;
@@ -381,7 +408,9 @@ async fn cloudpipe_validation_messages_follow_nova() {
         async move { call(emulator, Method::PUT, &path, Some(token), Some(body)).await }
     };
     assert_eq!(
-        message(put("configure-project", json!({"configure_project": {"vpn_ip": "203.0.113.1", "vpn_port": 65536}})).await),
+        message(
+            put("configure-project", json!({"configure_project": {"vpn_ip": "203.0.113.1", "vpn_port": 65536}})).await
+        ),
         "Invalid input for field/attribute vpn_port. Value: 65536. 65536 is greater than the maximum of 65535"
     );
     assert_eq!(
@@ -442,19 +471,24 @@ async fn microversions_are_negotiated_and_echoed() {
 async fn deleting_the_vpn_server_passes_through_deleting_and_ends_in_nova_404() {
     let emulator = Emulator::start(FAST);
     let token = emulator.token(&ADMIN).await;
-    let create = call(&emulator, Method::POST, "/compute/v2.1/os-cloudpipe", Some(&token), Some(json!({"cloudpipe": {}}))).await;
+    let create =
+        call(&emulator, Method::POST, "/compute/v2.1/os-cloudpipe", Some(&token), Some(json!({"cloudpipe": {}}))).await;
     let id = create.json()["instance_id"].as_str().unwrap().to_owned();
     let path = format!("/compute/v2.1/{}/servers/{id}", ADMIN.project_id);
     let deleted = call(&emulator, Method::DELETE, &path, Some(&token), None).await;
     assert_eq!(deleted.status, 204);
     assert_eq!(get(&emulator, &path, &token).await.json()["server"]["OS-EXT-STS:task_state"], "deleting");
-    eventually(DEADLINE, "the server is gone", || async { (get(&emulator, &path, &token).await.status == 404).then_some(()) }).await;
+    eventually(DEADLINE, "the server is gone", || async {
+        (get(&emulator, &path, &token).await.status == 404).then_some(())
+    })
+    .await;
     assert_eq!(
         get(&emulator, &path, &token).await.json(),
         json!({"itemNotFound": {"code": 404, "message": format!("Instance {id} could not be found.")}})
     );
     assert_eq!(get(&emulator, "/compute/v2.1/os-cloudpipe", &token).await.json(), json!({"cloudpipes": []}));
-    let again = call(&emulator, Method::POST, "/compute/v2.1/os-cloudpipe", Some(&token), Some(json!({"cloudpipe": {}}))).await;
+    let again =
+        call(&emulator, Method::POST, "/compute/v2.1/os-cloudpipe", Some(&token), Some(json!({"cloudpipe": {}}))).await;
     assert_ne!(again.json()["instance_id"], id.as_str(), "a new cloudpipe once the old server is gone");
     // other tenants neither see nor delete it
     let owner = emulator.token(&OWNER).await;
@@ -472,7 +506,8 @@ async fn pike_and_later_answer_410_with_nova_exact_body() {
     let demo = emulator.token(&DEMO).await;
     let list = get(&emulator, "/compute/v2.1/os-cloudpipe", &demo).await;
     assert_eq!((list.status, list.json()), (410, gone.clone()), "no policy check any more");
-    let create = call(&emulator, Method::POST, "/compute/v2.1/os-cloudpipe", Some(&token), Some(json!({"anything": 1}))).await;
+    let create =
+        call(&emulator, Method::POST, "/compute/v2.1/os-cloudpipe", Some(&token), Some(json!({"anything": 1}))).await;
     assert_eq!((create.status, create.json()), (410, gone.clone()), "and no body validation");
     let configure = call(&emulator, Method::PUT, "/compute/v2.1/os-cloudpipe/x", Some(&token), Some(json!({}))).await;
     assert_eq!((configure.status, configure.json()), (410, gone.clone()));
@@ -486,7 +521,11 @@ async fn pike_and_later_answer_410_with_nova_exact_body() {
     ocata.set_nova_release("queens").await;
     assert_eq!(get(&ocata, "/compute/v2.1/os-cloudpipe", &token).await.json(), gone);
     ocata.reset().await;
-    assert_eq!(get(&ocata, "/compute/v2.1/os-cloudpipe", &token).await.status, 200, "reset restores the startup release");
+    assert_eq!(
+        get(&ocata, "/compute/v2.1/os-cloudpipe", &token).await.status,
+        200,
+        "reset restores the startup release"
+    );
 }
 
 // ----- ECL provider-connectivity and SSS
@@ -520,7 +559,8 @@ async fn tcr_lifecycle_from_creating_to_approved_by_the_network_owner() {
         assert_eq!(approval["approver_id"], OWNER.project_id);
         assert_eq!(approval["actions"][0]["body"]["tenant_connection_request"]["network_id"], "net-1");
     }
-    let as_requester = get(&emulator, &format!("/sss/api/v1.0/approval-requests/{approval_id}"), &requester).await.json();
+    let as_requester =
+        get(&emulator, &format!("/sss/api/v1.0/approval-requests/{approval_id}"), &requester).await.json();
     assert_eq!((as_requester["approver"].clone(), as_requester["request_user"].clone()), (json!(false), json!(true)));
 
     let decide = |token: String, status: &'static str| {
@@ -550,8 +590,14 @@ async fn the_requester_cancels_and_the_owner_denies() {
     let first = tcr_reaches(&emulator, &requester, first["id"].as_str().unwrap(), "registered").await;
     let approval = first["approval_request_id"].as_str().unwrap();
     let path = format!("/sss/api/v2/approval-requests/{approval}");
-    assert_eq!(call(&emulator, Method::PUT, &path, Some(&owner), Some(json!({"status": "cancelled"}))).await.status, 403);
-    assert_eq!(call(&emulator, Method::PUT, &path, Some(&requester), Some(json!({"status": "cancelled"}))).await.status, 204);
+    assert_eq!(
+        call(&emulator, Method::PUT, &path, Some(&owner), Some(json!({"status": "cancelled"}))).await.status,
+        403
+    );
+    assert_eq!(
+        call(&emulator, Method::PUT, &path, Some(&requester), Some(json!({"status": "cancelled"}))).await.status,
+        204
+    );
     tcr_reaches(&emulator, &requester, first["id"].as_str().unwrap(), "cancelled").await;
 
     let second_id = second["id"].as_str().unwrap();
@@ -607,7 +653,12 @@ async fn tcr_list_filters_and_visibility_for_both_tenants() {
 
     let ids = |reply: Reply| -> Vec<String> {
         assert_eq!(reply.status, 200, "{}", reply.text);
-        reply.json()["tenant_connection_requests"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect()
+        reply.json()["tenant_connection_requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect()
     };
     let both = vec![one_id.to_owned(), two["id"].as_str().unwrap().to_owned()];
     assert_eq!(ids(get(&emulator, TCRS, &requester).await), both, "the requester sees its requests, oldest first");
@@ -640,7 +691,9 @@ async fn tcr_update_splits_fields_between_requester_and_owner() {
     let path = format!("{TCRS}/{id}");
     let put = |token: &str, fields: Value| {
         let (emulator, path, token) = (&emulator, &path, token.to_owned());
-        async move { call(emulator, Method::PUT, path, Some(&token), Some(json!({ "tenant_connection_request": fields }))).await }
+        async move {
+            call(emulator, Method::PUT, path, Some(&token), Some(json!({ "tenant_connection_request": fields }))).await
+        }
     };
     let renamed = put(&requester, json!({"name": "renamed"})).await;
     assert_eq!(renamed.status, 200, "{}", renamed.text);
@@ -658,7 +711,8 @@ async fn tcr_update_splits_fields_between_requester_and_owner() {
     assert_eq!(put(&requester, json!({"network_id": "other"})).await.status, 400, "fixed fields");
     assert_eq!(put(&requester, json!({"nmae": "typo"})).await.status, 400, "unknown fields");
     assert_eq!(put(&requester, json!({"tags": {"n": 1}})).await.status, 400, "tags are strings");
-    let cleared = put(&requester, json!({"description": "", "tags": {}})).await.json()["tenant_connection_request"].clone();
+    let cleared =
+        put(&requester, json!({"description": "", "tags": {}})).await.json()["tenant_connection_request"].clone();
     assert_eq!((cleared["description"].clone(), cleared["tags"].clone()), (json!(""), json!({})));
 }
 
@@ -675,13 +729,24 @@ async fn tcr_conflicts_deletes_and_bad_bodies() {
     assert_eq!(call(&emulator, Method::DELETE, &path, Some(&requester), None).await.status, 409, "still creating");
 
     tcr_reaches(&emulator, &requester, &id, "registered").await;
-    assert_eq!(call(&emulator, Method::DELETE, &path, Some(&owner), None).await.status, 403, "the owner answers via SSS");
+    assert_eq!(
+        call(&emulator, Method::DELETE, &path, Some(&owner), None).await.status,
+        403,
+        "the owner answers via SSS"
+    );
     let deleted = call(&emulator, Method::DELETE, &path, Some(&requester), None).await;
     assert_eq!((deleted.status, deleted.text.as_str()), (204, ""));
     let gone = get(&emulator, &path, &requester).await;
-    assert_eq!((gone.status, gone.json()), (404, json!({"cause": format!("Tenant Connection Request {id} not found.")})));
+    assert_eq!(
+        (gone.status, gone.json()),
+        (404, json!({"cause": format!("Tenant Connection Request {id} not found.")}))
+    );
     assert_eq!(call(&emulator, Method::DELETE, &path, Some(&requester), None).await.status, 404);
-    assert_eq!(emulator.state().await["approval_requests"][0]["status"], "cancelled", "its pending approval is withdrawn");
+    assert_eq!(
+        emulator.state().await["approval_requests"][0]["status"],
+        "cancelled",
+        "its pending approval is withdrawn"
+    );
 
     let raw = |body: Vec<u8>| {
         emulator.http().post(format!("{}{TCRS}", emulator.url())).header("X-Auth-Token", &requester).body(body).send()
@@ -691,9 +756,12 @@ async fn tcr_conflicts_deletes_and_bad_bodies() {
     assert!(malformed.json::<Value>().await.unwrap()["cause"].is_string());
     let huge = raw(vec![b' '; 200 * 1024]).await.unwrap();
     assert_eq!(huge.status().as_u16(), 413);
-    for body in [json!([]), json!({"tenant_connection_request": {"network_id": "n"}}),
-                 json!({"tenant_connection_request": {"network_id": "n", "tenant_id_other": 5}}),
-                 json!({"tenant_connection_request": {"network_id": "n", "tenant_id_other": "t", "status": "approved"}})] {
+    for body in [
+        json!([]),
+        json!({"tenant_connection_request": {"network_id": "n"}}),
+        json!({"tenant_connection_request": {"network_id": "n", "tenant_id_other": 5}}),
+        json!({"tenant_connection_request": {"network_id": "n", "tenant_id_other": "t", "status": "approved"}}),
+    ] {
         let reply = call(&emulator, Method::POST, TCRS, Some(&requester), Some(body.clone())).await;
         assert_eq!(reply.status, 400, "{body}: {}", reply.text);
     }
@@ -706,7 +774,8 @@ async fn tcr_conflicts_deletes_and_bad_bodies() {
 async fn injected_errors_use_each_services_shape_and_retry_after() {
     let emulator = Emulator::start(&["--fault", r#"nova.cloudpipe.create={"error_status":500}"#]);
     let token = emulator.token(&ADMIN).await;
-    let create = call(&emulator, Method::POST, "/compute/v2.1/os-cloudpipe", Some(&token), Some(json!({"cloudpipe": {}}))).await;
+    let create =
+        call(&emulator, Method::POST, "/compute/v2.1/os-cloudpipe", Some(&token), Some(json!({"cloudpipe": {}}))).await;
     assert_eq!(create.status, 500);
     assert!(create.json()["computeFault"]["message"].as_str().unwrap().starts_with("Unexpected API Error."));
     assert!(create.header("x-compute-request-id").starts_with("req-"));
@@ -716,7 +785,10 @@ async fn injected_errors_use_each_services_shape_and_retry_after() {
     let limited = get(&emulator, "/compute/v2.1/os-cloudpipe", &token).await;
     assert_eq!(limited.status, 429);
     assert_eq!(limited.header("retry-after"), "7");
-    assert_eq!(limited.json(), json!({"overLimit": {"code": 429, "message": "This request was rate-limited.", "retryAfter": "7"}}));
+    assert_eq!(
+        limited.json(),
+        json!({"overLimit": {"code": 429, "message": "This request was rate-limited.", "retryAfter": "7"}})
+    );
     assert_eq!(get(&emulator, "/compute/v2.1/os-cloudpipe", &token).await.status, 200, "times: 1 fires once");
 
     emulator.set_fault("ecl.*", json!({"error_status": 503})).await;
@@ -729,9 +801,21 @@ async fn injected_errors_use_each_services_shape_and_retry_after() {
     emulator.clear_faults().await;
     assert_eq!(get(&emulator, TCRS, &token).await.status, 200);
 
-    let unknown = emulator.http().put(format!("{}/_admin/faults/ecl.tcr.creat", emulator.url())).json(&json!({})).send().await.unwrap();
+    let unknown = emulator
+        .http()
+        .put(format!("{}/_admin/faults/ecl.tcr.creat", emulator.url()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status().as_u16(), 400, "a misspelt route is refused");
-    let bad_rate = emulator.http().put(format!("{}/_admin/faults/ecl.*", emulator.url())).json(&json!({"reset_rate": 2})).send().await.unwrap();
+    let bad_rate = emulator
+        .http()
+        .put(format!("{}/_admin/faults/ecl.*", emulator.url()))
+        .json(&json!({"reset_rate": 2}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad_rate.status().as_u16(), 400);
 }
 
@@ -751,7 +835,9 @@ async fn commit_then_fail_keeps_the_create_but_the_client_sees_a_500() {
     emulator.set_fault("nova.cloudpipe.create", json!({"commit_then_fail": "error", "times": 1})).await;
     let path = "/compute/v2.1/os-cloudpipe";
     assert_eq!(call(&emulator, Method::POST, path, Some(&token), Some(json!({"cloudpipe": {}}))).await.status, 500);
-    let id = call(&emulator, Method::POST, path, Some(&token), Some(json!({"cloudpipe": {}}))).await.json()["instance_id"].clone();
+    let id =
+        call(&emulator, Method::POST, path, Some(&token), Some(json!({"cloudpipe": {}}))).await.json()["instance_id"]
+            .clone();
     assert_eq!(emulator.state().await["servers"].as_array().unwrap().len(), 1);
     assert_eq!(emulator.state().await["servers"][0]["id"], id);
 }
@@ -769,7 +855,11 @@ async fn commit_then_timeout_answers_only_after_the_client_gave_up() {
         .send()
         .await;
     assert!(outcome.is_err_and(|e| e.is_timeout()), "the client times out");
-    assert_eq!(emulator.state().await["tenant_connection_requests"].as_array().unwrap().len(), 1, "but the create happened");
+    assert_eq!(
+        emulator.state().await["tenant_connection_requests"].as_array().unwrap().len(),
+        1,
+        "but the create happened"
+    );
 }
 
 #[tokio::test]
@@ -812,7 +902,8 @@ async fn seeded_faults_repeat_exactly() {
 async fn admin_deletes_out_of_band_and_resets() {
     let emulator = Emulator::start(FAST);
     let token = emulator.token(&ADMIN).await;
-    let server = call(&emulator, Method::POST, "/compute/v2.1/os-cloudpipe", Some(&token), Some(json!({"cloudpipe": {}}))).await;
+    let server =
+        call(&emulator, Method::POST, "/compute/v2.1/os-cloudpipe", Some(&token), Some(json!({"cloudpipe": {}}))).await;
     let server_id = server.json()["instance_id"].as_str().unwrap().to_owned();
     let tcr = create_tcr(&emulator, &token, "net-1").await;
     let tcr_id = tcr["id"].as_str().unwrap();

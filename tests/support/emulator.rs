@@ -166,8 +166,13 @@ impl Emulator {
                 "name": account.user, "domain": {"id": "default"}, "password": account.password}}},
             "scope": {"project": {"id": account.project_id}},
         }});
-        let response =
-            self.http.post(format!("{}/v3/auth/tokens?nocatalog", self.url)).json(&body).send().await.expect("token request");
+        let response = self
+            .http
+            .post(format!("{}/v3/auth/tokens?nocatalog", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("token request");
         assert_eq!(response.status().as_u16(), 201, "token for {}", account.user);
         response.headers()["x-subject-token"].to_str().expect("token header").to_owned()
     }
@@ -225,12 +230,14 @@ impl Emulator {
 
     /// Approves a TCR's approval request as the network owner.
     pub async fn approve(&self, tcr_id: &str) {
-        self.admin_expect(reqwest::Method::POST, &format!("/tenant_connection_requests/{tcr_id}/approve"), None, 204).await;
+        self.admin_expect(reqwest::Method::POST, &format!("/tenant_connection_requests/{tcr_id}/approve"), None, 204)
+            .await;
     }
 
     /// Denies a TCR's approval request as the network owner.
     pub async fn deny(&self, tcr_id: &str) {
-        self.admin_expect(reqwest::Method::POST, &format!("/tenant_connection_requests/{tcr_id}/deny"), None, 204).await;
+        self.admin_expect(reqwest::Method::POST, &format!("/tenant_connection_requests/{tcr_id}/deny"), None, 204)
+            .await;
     }
 
     /// Deletes a TCR out of band (as if someone removed it in the portal).

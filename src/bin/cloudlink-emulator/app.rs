@@ -43,7 +43,14 @@ impl Deref for App {
 
 impl App {
     pub fn new(base_url: String, region: String, auth: Authenticator, faults: Faults, world: World) -> App {
-        App(Arc::new(Shared { base_url, region, auth, faults, counters: Counters::default(), world: Mutex::new(world) }))
+        App(Arc::new(Shared {
+            base_url,
+            region,
+            auth,
+            faults,
+            counters: Counters::default(),
+            world: Mutex::new(world),
+        }))
     }
 
     /// The world, with every transition due by now applied. Held only for synchronous work.
@@ -107,7 +114,8 @@ pub fn router(app: &App, identity: Option<Arc<Identity>>) -> Router {
     let sss = Router::new()
         .route(
             "/approval-requests",
-            get(sss::list.layer(named(route::SSS_APPROVAL_LIST))).fallback(sss::unknown.layer(named(route::SSS_UNKNOWN))),
+            get(sss::list.layer(named(route::SSS_APPROVAL_LIST)))
+                .fallback(sss::unknown.layer(named(route::SSS_UNKNOWN))),
         )
         .route(
             "/approval-requests/{id}",

@@ -168,7 +168,8 @@ impl RemoteKeystone {
                     if cache.len() >= CACHE_SWEEP_AT {
                         cache.retain(|_, c| c.until > now);
                     }
-                    cache.insert(token.to_owned(), CachedCaller { caller: caller.clone(), until: now + self.cache_ttl });
+                    cache
+                        .insert(token.to_owned(), CachedCaller { caller: caller.clone(), until: now + self.cache_ttl });
                     return Ok(caller);
                 }
                 404 => return Err(AuthFailure::Unauthorized),
@@ -194,16 +195,13 @@ impl RemoteKeystone {
             }}},
             "scope": {"project": {"name": credentials.project, "domain": {"id": credentials.domain}}},
         }});
-        let response = self
-            .client
-            .post(format!("{}/v3/auth/tokens?nocatalog", self.url))
-            .json(&request)
-            .send()
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "keystone unreachable while getting the service token");
-                AuthFailure::Unavailable
-            })?;
+        let response =
+            self.client.post(format!("{}/v3/auth/tokens?nocatalog", self.url)).json(&request).send().await.map_err(
+                |e| {
+                    tracing::warn!(error = %e, "keystone unreachable while getting the service token");
+                    AuthFailure::Unavailable
+                },
+            )?;
         if response.status().as_u16() != 201 {
             tracing::error!(status = response.status().as_u16(), user = %credentials.user, "keystone refused the service credentials");
             return Err(AuthFailure::Unavailable);

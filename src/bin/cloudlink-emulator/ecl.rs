@@ -66,14 +66,20 @@ async fn read_request(body: Body) -> Result<Map<String, Value>, Response> {
 /// should find out here, not in production.
 fn refuse_unknown(fields: &Map<String, Value>, known: &[&str]) -> Result<(), Response> {
     let unknown: Vec<&str> = fields.keys().map(String::as_str).filter(|k| !known.contains(k)).collect();
-    if unknown.is_empty() { Ok(()) } else { Err(bad_request(&format!("Unrecognized attribute(s) '{}'", unknown.join(", ")))) }
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(bad_request(&format!("Unrecognized attribute(s) '{}'", unknown.join(", "))))
+    }
 }
 
 fn text_field(fields: &Map<String, Value>, key: &str) -> Result<Option<String>, Response> {
     match fields.get(key) {
         None => Ok(None),
         Some(Value::String(text)) if text.chars().count() <= MAX_TEXT => Ok(Some(text.clone())),
-        Some(_) => Err(bad_request(&format!("Invalid input for {key}: must be a string of at most {MAX_TEXT} characters."))),
+        Some(_) => {
+            Err(bad_request(&format!("Invalid input for {key}: must be a string of at most {MAX_TEXT} characters.")))
+        }
     }
 }
 
@@ -279,7 +285,8 @@ pub async fn delete(State(app): State<App>, Extension(caller): Extension<Caller>
         return errors::cause(StatusCode::FORBIDDEN, "Only the requesting tenant (tenant_id) can delete a request.");
     }
     if matches!(tcr.status, TcrStatus::Creating | TcrStatus::Registering) {
-        let message = format!("Tenant Connection Request {id} cannot be deleted while its status is {}.", tcr.status.as_str());
+        let message =
+            format!("Tenant Connection Request {id} cannot be deleted while its status is {}.", tcr.status.as_str());
         return errors::cause(StatusCode::CONFLICT, &message);
     }
     world.remove_tcr(&id);

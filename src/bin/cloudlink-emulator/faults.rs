@@ -70,9 +70,11 @@ const MAX_DELAY_MS: u64 = 3_600_000;
 
 impl FaultSpec {
     fn validate(&self) -> Result<(), String> {
-        for (name, rate) in
-            [("error_rate", self.error_rate), ("reset_rate", self.reset_rate), ("commit_then_fail_rate", self.commit_then_fail_rate)]
-        {
+        for (name, rate) in [
+            ("error_rate", self.error_rate),
+            ("reset_rate", self.reset_rate),
+            ("commit_then_fail_rate", self.commit_then_fail_rate),
+        ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be between 0 and 1"));
             }
@@ -231,11 +233,7 @@ fn matches_family(pattern: &str, route: &str) -> bool {
 /// test relying on it would pass for the wrong reason.
 fn check_pattern(pattern: &str) -> Result<(), String> {
     let known = route::ALL.iter().any(|r| r.name == pattern || matches_family(pattern, r.name));
-    if known {
-        Ok(())
-    } else {
-        Err(format!("no route matches {pattern:?} (see GET /_admin/routes)"))
-    }
+    if known { Ok(()) } else { Err(format!("no route matches {pattern:?} (see GET /_admin/routes)")) }
 }
 
 /// `--fault ROUTE=JSON`, e.g. `--fault 'ecl.tcr.create={"commit_then_fail":"error","times":1}'`.
@@ -272,7 +270,8 @@ mod tests {
     #[test]
     fn seeded_draws_repeat() {
         let pattern = |seed| {
-            let faults = Faults::new(vec![parse_flag(r#"nova.*={"error_status":500,"error_rate":0.5}"#).unwrap()], Some(seed));
+            let faults =
+                Faults::new(vec![parse_flag(r#"nova.*={"error_status":500,"error_rate":0.5}"#).unwrap()], Some(seed));
             (0..64).map(|_| faults.draw("nova.server.get").early.is_some()).collect::<Vec<_>>()
         };
         assert_eq!(pattern(7), pattern(7));

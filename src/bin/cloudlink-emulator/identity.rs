@@ -68,7 +68,12 @@ impl Identity {
 
     pub fn caller(&self, token: &str) -> Option<Caller> {
         let token = self.live_token(token)?;
-        Some(Caller { user_id: token.user_id, project_id: token.project_id, roles: token.roles, expires_at: token.expires_at })
+        Some(Caller {
+            user_id: token.user_id,
+            project_id: token.project_id,
+            roles: token.roles,
+            expires_at: token.expires_at,
+        })
     }
 
     pub fn revoke_all(&self) {
@@ -160,7 +165,12 @@ impl Identity {
         json!([
             service("identity", "keystone", &all, format!("{base}/v3")),
             service("compute", "nova", &all, format!("{base}/compute/v2.1/{project_id}")),
-            service("provider-connectivity", "provider-connectivity", &["public"], format!("{base}/provider-connectivity")),
+            service(
+                "provider-connectivity",
+                "provider-connectivity",
+                &["public"],
+                format!("{base}/provider-connectivity")
+            ),
             service("sss", "sss", &["public"], format!("{base}/sss/api/v1.0")),
             service("sssv2", "sssv2", &["public"], format!("{base}/sss/api/v2")),
         ])
@@ -218,7 +228,11 @@ pub async fn issue_token(State(identity): State<Arc<Identity>>, RawQuery(query):
 }
 
 /// `GET /v3/auth/tokens` (and HEAD): what a service behind keystonemiddleware asks.
-pub async fn validate_token(State(identity): State<Arc<Identity>>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+pub async fn validate_token(
+    State(identity): State<Arc<Identity>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     match subject_of(&identity, &headers, "identity:validate_token") {
         Ok((id, token)) => {
             let mut response = Json(identity.token_body(&token, !asks_no_catalog(query.as_deref()))).into_response();
@@ -246,7 +260,8 @@ pub async fn revoke_token(State(identity): State<Arc<Identity>>, headers: Header
 /// or a service, the caller's own (Keystone's default policy).
 fn subject_of(identity: &Identity, headers: &HeaderMap, policy: &str) -> Result<(String, Token), Response> {
     let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let caller = identity.live_token(&header_text("x-auth-token")).ok_or_else(|| errors::unauthorized(&identity.base_url))?;
+    let caller =
+        identity.live_token(&header_text("x-auth-token")).ok_or_else(|| errors::unauthorized(&identity.base_url))?;
     let subject_id = header_text("x-subject-token");
     let subject = identity
         .live_token(&subject_id)
@@ -311,12 +326,14 @@ fn authenticate(directory: &Directory, request: &Value) -> Result<Grant, Respons
     }
     if methods.contains(&"application_credential") {
         let credential_request = object(identity, "application_credential", "identity")?;
-        let secret = text(credential_request, "secret").ok_or_else(|| validation_error("secret", "application_credential"))?;
+        let secret =
+            text(credential_request, "secret").ok_or_else(|| validation_error("secret", "application_credential"))?;
         let credential = if let Some(id) = text(credential_request, "id") {
             directory.application_credentials.iter().find(|a| a.id == id)
         } else {
             // By name, the credential needs its owner.
-            let name = text(credential_request, "name").ok_or_else(|| validation_error("id or name", "application_credential"))?;
+            let name = text(credential_request, "name")
+                .ok_or_else(|| validation_error("id or name", "application_credential"))?;
             let owner = find_user(directory, object(credential_request, "user", "application_credential")?)?;
             directory.application_credentials.iter().find(|a| a.name == name && a.user_id == owner.id)
         };

@@ -145,9 +145,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -166,8 +164,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let listener =
-        tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     // Clients cannot connect to an unspecified address; name loopback in URLs instead.
     let host = if local.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { local.ip() };
@@ -214,7 +213,9 @@ async fn run(args: Args) -> Result<(), String> {
     let router = app::router(&app, identity);
 
     let mut stdout = std::io::stdout();
-    writeln!(stdout, "cloudlink-emulator listening on {base_url}").and_then(|()| stdout.flush()).map_err(|e| e.to_string())?;
+    writeln!(stdout, "cloudlink-emulator listening on {base_url}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| e.to_string())?;
     tracing::info!(%base_url, nova_release = ?args.nova_release, "ready");
     server::serve(listener, router).await;
     Ok(())

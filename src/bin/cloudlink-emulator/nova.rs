@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use axum::Extension;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -92,11 +92,13 @@ fn negotiate(headers: &HeaderMap, release: NovaRelease) -> Result<u32, Response>
         .filter(|(major, minor)| is_version_number(major) && is_version_number(minor))
         .and_then(|(major, minor)| Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?)));
     let Some((major, minor)) = parsed else {
-        let message = format!("API Version String {requested} is of invalid format. Must be of format MajorNum.MinorNum.");
+        let message =
+            format!("API Version String {requested} is of invalid format. Must be of format MajorNum.MinorNum.");
         return Err(errors::nova(StatusCode::BAD_REQUEST, &message));
     };
     if major != 2 || !(1..=max).contains(&minor) {
-        let message = format!("Version {requested} is not supported by the API. Minimum is 2.1 and maximum is 2.{max}.");
+        let message =
+            format!("Version {requested} is not supported by the API. Minimum is 2.1 and maximum is 2.{max}.");
         return Err(errors::nova(StatusCode::NOT_ACCEPTABLE, &message));
     }
     Ok(minor)
@@ -175,7 +177,8 @@ pub async fn versions(State(app): State<App>) -> Response {
 pub async fn version(State(app): State<App>) -> Response {
     let release = app.world().nova_release;
     let mut version = v21_version(&app.base_url, release);
-    version["media-types"] = json!([{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}]);
+    version["media-types"] =
+        json!([{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}]);
     Json(json!({ "version": version })).into_response()
 }
 
@@ -347,7 +350,11 @@ fn instance_not_found(id: &str) -> Response {
 }
 
 /// `GET servers/{id}`.
-pub async fn get_server(State(app): State<App>, Extension(caller): Extension<Caller>, Path(params): Path<PathParams>) -> Response {
+pub async fn get_server(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(params): Path<PathParams>,
+) -> Response {
     if let Err(response) = check_url_project(&caller, Some(&params)) {
         return response;
     }

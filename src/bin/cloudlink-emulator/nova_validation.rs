@@ -64,11 +64,8 @@ fn require(object: &Map<String, Value>, keys: &[&str]) -> Result<(), String> {
 }
 
 fn no_extra_keys(object: &Map<String, Value>, allowed: &[&str]) -> Result<(), String> {
-    let extras: Vec<String> = object
-        .keys()
-        .filter(|key| !allowed.contains(&key.as_str()))
-        .map(|key| py_repr_str(key))
-        .collect();
+    let extras: Vec<String> =
+        object.keys().filter(|key| !allowed.contains(&key.as_str())).map(|key| py_repr_str(key)).collect();
     match extras.len() {
         0 => Ok(()),
         1 => Err(format!("Additional properties are not allowed ({} was unexpected)", extras[0])),
@@ -176,11 +173,7 @@ pub fn py_repr(value: &Value) -> String {
 }
 
 fn py_float(float: f64) -> String {
-    if float.fract() == 0.0 && float.abs() < 1e16 {
-        format!("{float:.1}")
-    } else {
-        float.to_string()
-    }
+    if float.fract() == 0.0 && float.abs() < 1e16 { format!("{float:.1}") } else { float.to_string() }
 }
 
 /// Python picks double quotes only when the text holds a single quote and no double quote.

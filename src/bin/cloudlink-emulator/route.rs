@@ -122,9 +122,7 @@ pub async fn around_route(State(context): State<RouteContext>, request: Request,
             let response = serve(&app, route, request, next).await;
             match draw.late {
                 Some(_) if !response.status().is_success() => response,
-                Some(Late::FailWith500) => {
-                    errors::injected(route.service, StatusCode::INTERNAL_SERVER_ERROR, None)
-                }
+                Some(Late::FailWith500) => errors::injected(route.service, StatusCode::INTERNAL_SERVER_ERROR, None),
                 Some(Late::Hang(delay)) => {
                     tokio::time::sleep(delay).await;
                     response

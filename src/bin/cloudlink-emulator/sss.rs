@@ -69,7 +69,9 @@ pub async fn list(State(app): State<App>, Extension(caller): Extension<Caller>, 
     let listed: Vec<Value> = world
         .approvals_in_order()
         .into_iter()
-        .filter(|a| is_party(&caller, a) && wanted("status", a.status.as_str()) && wanted("service", "provider-connectivity"))
+        .filter(|a| {
+            is_party(&caller, a) && wanted("status", a.status.as_str()) && wanted("service", "provider-connectivity")
+        })
         .map(|a| view(a, &app.region, Some(&caller.project_id)))
         .collect();
     Json(json!({ "approval_requests": listed })).into_response()
@@ -120,7 +122,8 @@ pub async fn update(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(DecisionError::NotFound) => not_found(&id),
         Err(DecisionError::NotPending(status)) => {
-            let message = format!("Approval request {id} is {}; only a registered request can be changed.", status.as_str());
+            let message =
+                format!("Approval request {id} is {}; only a registered request can be changed.", status.as_str());
             errors::cause(StatusCode::CONFLICT, &message)
         }
     }

@@ -426,10 +426,8 @@ impl World {
         let Some(tcr) = self.tcrs.remove(id) else {
             return false;
         };
-        if let Some(approval) = self
-            .approvals
-            .get_mut(&tcr.approval_request_id)
-            .filter(|a| a.status == ApprovalStatus::Registered)
+        if let Some(approval) =
+            self.approvals.get_mut(&tcr.approval_request_id).filter(|a| a.status == ApprovalStatus::Registered)
         {
             approval.status = ApprovalStatus::Cancelled;
             approval.updated = Some(Timestamp::now());
