@@ -299,6 +299,20 @@ impl Fleet {
         }
     }
 
+    /// Polls `check` every 250 ms until it answers `Some`, or `within` passes (then `None`).
+    pub async fn until<T, F: std::future::Future<Output = Option<T>>>(within: Duration, mut check: impl FnMut() -> F) -> Option<T> {
+        let start = Instant::now();
+        loop {
+            if let Some(value) = check().await {
+                return Some(value);
+            }
+            if start.elapsed() > within {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Deletes every object (the operator then deletes their cloud resources).
     pub async fn delete_all(&self) {
         let started = Instant::now();
@@ -358,6 +372,11 @@ pub struct Watched {
     pub errors: BTreeSet<String>,
     /// status.id values by object UID.
     pub ids: BTreeMap<String, BTreeSet<String>>,
+    /// Objects (UIDs) that were Ready=True at least once.
+    pub ever_ready: BTreeSet<String>,
+    /// Times an object went from Ready=True back to Ready=False.
+    pub ready_lost: u64,
+    ready_now: BTreeMap<String, bool>,
     pub updates: u64,
 }
 
@@ -372,8 +391,16 @@ impl Watched {
                 self.errors.insert(format!("{name}: {}={reason}: {message}", condition["type"].as_str().unwrap_or("?")));
             }
         }
-        if let (Some(uid), Some(id)) = (object["metadata"]["uid"].as_str(), object["status"]["id"].as_str()) {
+        let Some(uid) = object["metadata"]["uid"].as_str() else { return };
+        if let Some(id) = object["status"]["id"].as_str() {
             self.ids.entry(uid.to_owned()).or_default().insert(id.to_owned());
+        }
+        let ready = super::scenario::condition_of(object, "Ready").is_some_and(|c| c["status"] == "True");
+        if ready {
+            self.ever_ready.insert(uid.to_owned());
+        }
+        if self.ready_now.insert(uid.to_owned(), ready) == Some(true) && !ready {
+            self.ready_lost += 1;
         }
     }
 
