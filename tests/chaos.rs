@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use support::chaos::{Figures, Fleet, batches, deadline, knob, seed, serial};
+use support::chaos::{Figures, Fleet, OwnPlane, batches, deadline, knob, seed, serial};
+use support::operator::Operator;
 
 /// 1. SIGKILL the operator at seeded random moments while objects are being created, restarting
 /// it each time: afterwards exactly one cloud resource per object, no orphan, every object Ready.
@@ -204,6 +205,220 @@ async fn a_failing_cloud_during_creation_and_deletion_converges_without_duplicat
         .print();
 
     assert!(converged, "not converged after the cloud healed: {census:?}\n  {}", census.stragglers());
+    assert_eq!(seen.id_changes(), 0, "an object pointed at two cloud resources: {:?}", seen.ids);
+    assert_eq!(left, 0, "objects still there after deletion");
+    assert_eq!(leaks, 0, "cloud resources left after every object was deleted: {:?}", fleet.cloud_requests().await);
+}
+
+/// 3. kube-apiserver stops in the middle of a run and starts again (etcd keeps the data), on a
+/// control plane of this scenario's own: the operator rides it out, and objects applied before and
+/// after converge with no manual action.
+#[tokio::test]
+async fn an_apiserver_restart_mid_run_converges_without_help() {
+    let _one_at_a_time = serial().await;
+    let (n, seed) = (knob("OBJECTS", 20) as usize, seed());
+    let mut rng = StdRng::seed_from_u64(seed ^ 0xa915);
+    let started = Instant::now();
+    let own = OwnPlane::up().await;
+    let plane_up = started.elapsed();
+    let fleet = Fleet::on(&own.plane, "chaos-apiserver", seed, &[]).await;
+    // Slow creates, two at a time: the restart catches creates and status writes in flight.
+    fleet.cloud.set_fault("ecl.tcr.create", json!({"commit_then_fail": "timeout", "hang_ms": 300})).await;
+    let watch = fleet.watch();
+    let operator = fleet.operator(&["--concurrency", "2"]);
+    let pid = operator.pid();
+
+    let run = Instant::now();
+    let (before, after) = (0..n / 2, n / 2..n);
+    fleet.create(before).await;
+    tokio::time::sleep(Duration::from_millis(rng.random_range(300..1500))).await;
+    let down = Instant::now();
+    own.restart_apiserver();
+    let outage = down.elapsed();
+    let back = Instant::now();
+    fleet.create(after).await;
+    let (census, converged) = fleet.converge(n, deadline(120)).await;
+    let converge = back.elapsed();
+    let survived = support::chaos::alive(pid);
+    let seen = watch.seen();
+    let posts = fleet.cloud.total("ecl.tcr.create").await;
+
+    fleet.delete_all().await;
+    let left = fleet.drain(deadline(60)).await;
+    let leaks = fleet.cloud_requests().await.len();
+    Figures::new("apiserver-restart")
+        .add("seed", seed)
+        .add("objects", n)
+        .secs("control_plane_up", plane_up)
+        .secs("outage", outage)
+        .add("operator_survived", survived)
+        .add("posts", posts)
+        .add("resources", census.resources)
+        .add("duplicates", census.duplicates + seen.id_changes())
+        .add("orphans", census.orphans)
+        .add("not_ready", census.objects - census.ready)
+        .secs("converge_after_restart", converge)
+        .secs("run", run.elapsed())
+        .add("leaks_after_delete", leaks)
+        .print();
+
+    assert!(survived, "the operator exited while kube-apiserver was down:\n{}", support::chaos::log_excerpt(&operator.log(), "", 30));
+    assert!(converged, "not converged after the restart: {census:?}\n  {}", census.stragglers());
+    assert_eq!(seen.id_changes(), 0, "an object pointed at two cloud resources: {:?}", seen.ids);
+    assert_eq!(left, 0, "objects still there after deletion");
+    assert_eq!(leaks, 0, "cloud resources left after every object was deleted: {:?}", fleet.cloud_requests().await);
+}
+
+/// 4. Keystone tokens live a few seconds (`--token-ttl`): the operator authenticates again by
+/// itself through creation, approval, updates and deletion, and no error ever reaches a condition
+/// (every version of every object is watched) nor an Event.
+#[tokio::test]
+async fn expiring_tokens_never_reach_a_condition() {
+    let _one_at_a_time = serial().await;
+    let (n, seed) = (knob("OBJECTS", 20) as usize, seed());
+    let ttl = knob("TOKEN_TTL_S", 3);
+    let ttl_flag = format!("{ttl}s");
+    let fleet = Fleet::shared("chaos-tokens", seed, &["--token-ttl", &ttl_flag, "--auto-approve-after", "1s"]).await;
+    let watch = fleet.watch();
+    let operator = fleet.operator(&["--resync", "2s"]);
+    let started = Instant::now();
+
+    fleet.create(0..n).await;
+    let approved = |o: &serde_json::Value| support::scenario::condition_of(o, "Approved").is_some_and(|c| c["status"] == "True");
+    let (census, converged) = fleet.converge_on(n, deadline(90), approved).await;
+    let converge = started.elapsed();
+    // Updates (PUT) under the same churn: every object's tags change.
+    for i in 0..n {
+        let patch = json!({"spec": {"resource": {"tags": {"suite": "chaos", "round": "2"}}}});
+        let name = Fleet::name(i);
+        fleet.plane.kubectl_ok(&["patch", "-n", &fleet.ns, "tcr", &name, "--type=merge", "-p", &patch.to_string()], None);
+    }
+    let updated = Fleet::until(deadline(60), || async {
+        let requests = fleet.cloud_requests().await;
+        (requests.len() == n && requests.iter().all(|r| r["tags"]["round"] == "2")).then_some(())
+    })
+    .await
+    .is_some();
+    fleet.delete_all().await;
+    let left = fleet.drain(deadline(60)).await;
+    let leaks = fleet.cloud_requests().await.len();
+    let run = started.elapsed();
+
+    let seen = watch.seen();
+    let events = fleet.events().await;
+    let warnings: u64 = events.iter().filter(|(k, _)| k.starts_with("Warning/")).map(|(_, n)| n).sum();
+    let counters = fleet.cloud.counters().await;
+    let tokens = counters["identity.token.create"]["201"].as_u64().unwrap_or(0);
+    let expired_presented: u64 = counters.as_object().into_iter().flatten().filter_map(|(_, by)| by["401"].as_u64()).sum();
+    let issued = support::chaos::metric(&operator, "cloudlink_keystone_tokens_issued_total", &[]).await;
+    Figures::new("token-expiry")
+        .add("seed", seed)
+        .add("objects", n)
+        .add("token_ttl", &ttl_flag)
+        .add("token_lifetimes", format!("{:.1}", run.as_secs_f64() / ttl as f64))
+        .add("tokens_issued", tokens)
+        .add("tokens_issued_by_operator", issued)
+        .add("answered_401", expired_presented)
+        .add("error_conditions_seen", seen.errors.len())
+        .add("warning_events", warnings)
+        .add("status_versions_watched", seen.updates)
+        .add("duplicates", census.duplicates + seen.id_changes())
+        .secs("converge_approved", converge)
+        .secs("run", run)
+        .add("leaks_after_delete", leaks)
+        .print();
+
+    assert!(converged, "not Ready and Approved within the deadline: {census:?}\n  {}", census.stragglers());
+    assert!(updated, "the tag update did not reach the cloud: {:?}", fleet.cloud_requests().await);
+    assert!(tokens >= 3, "the run did not outlive its tokens ({tokens} issued): lengthen it or shorten --token-ttl");
+    assert!(seen.errors.is_empty(), "an error reached a condition: {:#?}", seen.errors);
+    assert_eq!(warnings, 0, "warning Events: {events:?}");
+    assert_eq!(left, 0, "objects still there after deletion");
+    assert_eq!(leaks, 0, "cloud resources left after every object was deleted: {:?}", fleet.cloud_requests().await);
+}
+
+/// Starts `op` again if it exited by itself (a leader that could not renew its Lease in time stops
+/// the process, as designed; a Deployment would restart it). Returns whether it had to.
+fn revive(op: &mut Operator) -> bool {
+    if support::chaos::alive(op.pid()) {
+        return false;
+    }
+    op.restart();
+    true
+}
+
+/// 5. Two candidates with leader election; the leader is SIGKILLed at seeded moments while objects
+/// are being created, the standby takes over, the killed one comes back as the new standby. No
+/// object ever points at a second resource, no duplicate in the cloud.
+#[tokio::test]
+async fn killing_the_leader_repeatedly_makes_no_duplicate() {
+    let _one_at_a_time = serial().await;
+    let (n, kills, seed) = (knob("OBJECTS", 20) as usize, knob("LEADER_KILLS", 4) as usize, seed());
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x1ead);
+    let fleet = Fleet::shared("chaos-leader", seed, &[]).await;
+    fleet.cloud.set_fault("ecl.tcr.create", json!({"commit_then_fail": "timeout", "hang_ms": 300})).await;
+    let watch = fleet.watch();
+    let lease = "chaos-leader";
+    let flags = ["--leader-elect", "--lease-name", lease, "--lease-namespace", &fleet.ns, "--lease-duration", "4s", "--concurrency", "2"];
+    let mut candidates = [fleet.operator(&flags), fleet.operator(&flags)];
+    let holder = |ops: &[Operator; 2], h: &str| ops.iter().position(|o| h.starts_with(&format!("cloudlink-{}-", o.pid())));
+    let started = Instant::now();
+    let (mut takeovers, mut self_exits) = (Vec::new(), 0);
+
+    for batch in batches(n, kills) {
+        let waiting = Instant::now();
+        let (leader, identity) = loop {
+            self_exits += candidates.iter_mut().map(|c| usize::from(revive(c))).sum::<usize>();
+            if let Some(h) = fleet.plane.lease_holder(&fleet.ns, lease).await
+                && let Some(i) = holder(&candidates, &h).filter(|&i| support::chaos::alive(candidates[i].pid()))
+            {
+                break (i, h);
+            }
+            assert!(waiting.elapsed() < deadline(60), "no leader among the candidates");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        fleet.create(batch).await;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(300..2000))).await;
+        // The killed one comes back at once as a candidate: either may win the expired Lease.
+        candidates[leader].restart();
+        let killed = Instant::now();
+        let took = Fleet::until(deadline(60), || async {
+            let h = fleet.plane.lease_holder(&fleet.ns, lease).await?;
+            (h != identity && holder(&candidates, &h).is_some()).then_some(())
+        })
+        .await;
+        takeovers.push(if took.is_some() { format!("{:.1}", killed.elapsed().as_secs_f64()) } else { "none".into() });
+    }
+    let last_kill = Instant::now();
+    let (census, converged) = fleet.converge(n, deadline(120)).await;
+    let converge = last_kill.elapsed();
+    let seen = watch.seen();
+    let posts = fleet.cloud.total("ecl.tcr.create").await;
+    let events = fleet.events().await;
+
+    fleet.delete_all().await;
+    let left = fleet.drain(deadline(60)).await;
+    let leaks = fleet.cloud_requests().await.len();
+    Figures::new("leader-kill")
+        .add("seed", seed)
+        .add("objects", n)
+        .add("leader_kills", kills)
+        .add("takeover_s", takeovers.join("/"))
+        .add("self_exits", self_exits)
+        .add("posts", posts)
+        .add("created_events", events.get("Normal/Created").copied().unwrap_or(0))
+        .add("adopted", events.get("Normal/Adopted").copied().unwrap_or(0))
+        .add("resources", census.resources)
+        .add("duplicates", census.duplicates + seen.id_changes())
+        .add("orphans", census.orphans)
+        .add("not_ready", census.objects - census.ready)
+        .secs("converge_after_last_kill", converge)
+        .secs("total", started.elapsed())
+        .add("leaks_after_delete", leaks)
+        .print();
+
+    assert!(takeovers.iter().all(|t| t != "none"), "the standby did not take over every time: {takeovers:?}");
+    assert!(converged, "not converged within the deadline: {census:?}\n  {}", census.stragglers());
     assert_eq!(seen.id_changes(), 0, "an object pointed at two cloud resources: {:?}", seen.ids);
     assert_eq!(left, 0, "objects still there after deletion");
     assert_eq!(leaks, 0, "cloud resources left after every object was deleted: {:?}", fleet.cloud_requests().await);
