@@ -64,12 +64,21 @@ fn kinds(objects: &[Value]) -> BTreeSet<(String, String)> {
 fn find<'a>(objects: &'a [Value], kind: &str, namespace: Option<&str>, name: &str) -> &'a Value {
     objects
         .iter()
-        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name && namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns))
+        .find(|o| {
+            o["kind"] == kind
+                && o["metadata"]["name"] == name
+                && namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns)
+        })
         .unwrap_or_else(|| panic!("no {kind} {namespace:?}/{name} rendered; rendered: {:?}", kinds(objects)))
 }
 
 fn strings(value: &Value) -> Vec<String> {
-    value.as_array().unwrap_or_else(|| panic!("not a list: {value}")).iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {value}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// An RBAC rule list as {(apiGroup, resource, resourceNames) -> verbs}, so order does not matter.
@@ -122,7 +131,11 @@ fn assert_operator_accepts(args: &[String]) {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "cloudlink {args:?} should parse and then fail to find a cluster; it said: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "cloudlink {args:?} should parse and then fail to find a cluster; it said: {stderr}"
+    );
     assert!(stderr.contains("cannot configure a Kubernetes client"), "cloudlink {args:?}: {stderr}");
 }
 
@@ -144,14 +157,23 @@ fn chart_crds_are_the_repository_crds() {
         "charts/cloudlink/crds/ must hold exactly the files of crds/: run `cp crds/*.yaml charts/cloudlink/crds/`"
     );
     for (file, content) in &repo {
-        assert!(chart[file] == *content, "charts/cloudlink/crds/{file} differs from crds/{file}: run `cp crds/*.yaml charts/cloudlink/crds/`");
+        assert!(
+            chart[file] == *content,
+            "charts/cloudlink/crds/{file} differs from crds/{file}: run `cp crds/*.yaml charts/cloudlink/crds/`"
+        );
     }
 }
 
 #[test]
 fn chart_app_version_is_the_operator_version() {
-    let chart: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(format!("{ROOT}/charts/cloudlink/Chart.yaml")).unwrap()).unwrap();
-    assert_eq!(chart["appVersion"], env!("CARGO_PKG_VERSION"), "Chart.yaml's appVersion (the default image tag) must be Cargo.toml's version");
+    let chart: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(format!("{ROOT}/charts/cloudlink/Chart.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(
+        chart["appVersion"],
+        env!("CARGO_PKG_VERSION"),
+        "Chart.yaml's appVersion (the default image tag) must be Cargo.toml's version"
+    );
     assert_eq!(chart["name"], "cloudlink");
 }
 
@@ -162,8 +184,13 @@ fn helm_lint_passes_for_default_and_non_default_values() {
     assert!(out.status.success(), "helm lint failed: {}", text(&out));
     assert!(text(&out).contains("1 chart(s) linted, 0 chart(s) failed"), "{}", text(&out));
     let out = helm(&[
-        "lint", "--strict", "--kube-version", KUBE_VERSION, &chart,
-        "--set", "replicas=3,watchNamespaces={a,b},logFormat=text,networkPolicy.enabled=true,metrics.serviceMonitor.enabled=true",
+        "lint",
+        "--strict",
+        "--kube-version",
+        KUBE_VERSION,
+        &chart,
+        "--set",
+        "replicas=3,watchNamespaces={a,b},logFormat=text,networkPolicy.enabled=true,metrics.serviceMonitor.enabled=true",
     ]);
     assert!(out.status.success(), "helm lint with non-default values failed: {}", text(&out));
 }
@@ -181,18 +208,28 @@ fn default_values_render_a_cluster_wide_operator_with_json_logs_and_a_locked_dow
     .iter()
     .map(|(k, n)| (k.to_string(), n.to_string()))
     .collect();
-    assert_eq!(kinds(&objects), expected, "one replica: no Role, no Lease permissions, no PodDisruptionBudget, nothing optional");
+    assert_eq!(
+        kinds(&objects),
+        expected,
+        "one replica: no Role, no Lease permissions, no PodDisruptionBudget, nothing optional"
+    );
 
     let role = find(&objects, "ClusterRole", None, "rel-cloudlink");
     assert_eq!(rules(role), operator_rules(), "the ClusterRole grants exactly what the operator uses");
     let binding = find(&objects, "ClusterRoleBinding", None, "rel-cloudlink");
-    assert_eq!(binding["roleRef"], json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "rel-cloudlink"}));
+    assert_eq!(
+        binding["roleRef"],
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "rel-cloudlink"})
+    );
     assert_eq!(binding["subjects"], json!([{"kind": "ServiceAccount", "name": "rel-cloudlink", "namespace": "ops"}]));
 
     let deployment = find(&objects, "Deployment", Some("ops"), "rel-cloudlink");
     let pod = &deployment["spec"]["template"]["spec"];
     assert_eq!(deployment["spec"]["replicas"], 1);
-    assert_eq!(deployment["spec"]["strategy"]["type"], "Recreate", "without leader election two operators must never overlap");
+    assert_eq!(
+        deployment["spec"]["strategy"]["type"], "Recreate",
+        "without leader election two operators must never overlap"
+    );
     assert_eq!(pod["serviceAccountName"], "rel-cloudlink");
     let c = container(&objects);
     assert_eq!(c["image"], format!("cloudlink:{}", env!("CARGO_PKG_VERSION")), "the tag defaults to appVersion");
@@ -200,8 +237,15 @@ fn default_values_render_a_cluster_wide_operator_with_json_logs_and_a_locked_dow
     assert_eq!(
         args,
         [
-            "run", "--concurrency=16", "--resync=10m", "--cloud-rate=20", "--cloud-burst=40", "--cloud-timeout=30s",
-            "--metrics-addr=0.0.0.0:8080", "--log-format=json", "--log=info",
+            "run",
+            "--concurrency=16",
+            "--resync=10m",
+            "--cloud-rate=20",
+            "--cloud-burst=40",
+            "--cloud-timeout=30s",
+            "--metrics-addr=0.0.0.0:8080",
+            "--log-format=json",
+            "--log=info",
         ]
     );
     assert_operator_accepts(&args);
@@ -229,10 +273,16 @@ fn default_values_render_a_cluster_wide_operator_with_json_logs_and_a_locked_dow
     assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
 
     let service = find(&objects, "Service", Some("ops"), "rel-cloudlink-metrics");
-    assert_eq!(service["spec"]["ports"], json!([{"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}]));
+    assert_eq!(
+        service["spec"]["ports"],
+        json!([{"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}])
+    );
     assert_eq!(service["spec"]["selector"], deployment["spec"]["selector"]["matchLabels"]);
     for (key, value) in deployment["spec"]["selector"]["matchLabels"].as_object().unwrap() {
-        assert_eq!(&deployment["spec"]["template"]["metadata"]["labels"][key], value, "the pods carry the selector's labels");
+        assert_eq!(
+            &deployment["spec"]["template"]["metadata"]["labels"][key], value,
+            "the pods carry the selector's labels"
+        );
     }
 }
 
@@ -255,20 +305,27 @@ fn watch_namespaces_and_replicas_render_namespaced_roles_leader_election_and_a_d
         "networkPolicy.enabled=true",
     ]);
     let found = kinds(&objects);
-    assert!(!found.iter().any(|(k, _)| k.starts_with("Cluster")), "with watchNamespaces nothing is cluster-wide: {found:?}");
+    assert!(
+        !found.iter().any(|(k, _)| k.starts_with("Cluster")),
+        "with watchNamespaces nothing is cluster-wide: {found:?}"
+    );
     for ns in ["team-a", "team-b"] {
         let role = find(&objects, "Role", Some(ns), "rel-cloudlink");
         assert_eq!(rules(role), operator_rules(), "the Role in {ns}");
         let binding = find(&objects, "RoleBinding", Some(ns), "rel-cloudlink");
         assert_eq!(binding["roleRef"]["kind"], "Role");
-        assert_eq!(binding["subjects"], json!([{"kind": "ServiceAccount", "name": "rel-cloudlink", "namespace": "ops"}]));
+        assert_eq!(
+            binding["subjects"],
+            json!([{"kind": "ServiceAccount", "name": "rel-cloudlink", "namespace": "ops"}])
+        );
     }
     assert!(!found.contains(&("Role".into(), "default".into())));
 
     // Leader election is on with two replicas: its Lease, and only it, in the release namespace.
     let lease_role = find(&objects, "Role", Some("ops"), "rel-cloudlink-leader-election");
     let mut expected = BTreeMap::new();
-    expected.insert(("coordination.k8s.io".to_owned(), "leases".to_owned(), vec![]), BTreeSet::from(["create".to_owned()]));
+    expected
+        .insert(("coordination.k8s.io".to_owned(), "leases".to_owned(), vec![]), BTreeSet::from(["create".to_owned()]));
     expected.insert(
         ("coordination.k8s.io".to_owned(), "leases".to_owned(), vec!["rel-cloudlink-leader".to_owned()]),
         BTreeSet::from(["get".to_owned(), "update".to_owned()]),
@@ -285,9 +342,20 @@ fn watch_namespaces_and_replicas_render_namespaced_roles_leader_election_and_a_d
     assert_eq!(
         args,
         [
-            "run", "--namespace=team-a,team-b", "--concurrency=4", "--resync=1h", "--cloud-rate=2.5", "--cloud-burst=100",
-            "--cloud-timeout=45s", "--metrics-addr=0.0.0.0:9090", "--leader-elect", "--lease-name=rel-cloudlink-leader",
-            "--lease-namespace=$(POD_NAMESPACE)", "--lease-duration=15s", "--log-format=text", "--log=info,cloudlink=debug",
+            "run",
+            "--namespace=team-a,team-b",
+            "--concurrency=4",
+            "--resync=1h",
+            "--cloud-rate=2.5",
+            "--cloud-burst=100",
+            "--cloud-timeout=45s",
+            "--metrics-addr=0.0.0.0:9090",
+            "--leader-elect",
+            "--lease-name=rel-cloudlink-leader",
+            "--lease-namespace=$(POD_NAMESPACE)",
+            "--lease-duration=15s",
+            "--log-format=text",
+            "--log=info,cloudlink=debug",
         ]
     );
     assert_operator_accepts(&args);
@@ -309,14 +377,20 @@ fn watch_namespaces_and_replicas_render_namespaced_roles_leader_election_and_a_d
 fn leader_election_can_be_forced_either_way() {
     let on = render(&["leaderElection.enabled=true", "leaderElection.leaseName=my-lease"]);
     let args = strings(&container(&on)["args"]);
-    assert!(args.contains(&"--leader-elect".to_owned()) && args.contains(&"--lease-name=my-lease".to_owned()), "{args:?}");
+    assert!(
+        args.contains(&"--leader-elect".to_owned()) && args.contains(&"--lease-name=my-lease".to_owned()),
+        "{args:?}"
+    );
     assert!(!kinds(&on).contains(&("PodDisruptionBudget".into(), "ops".into())), "one replica: no PodDisruptionBudget");
     find(&on, "Role", Some("ops"), "rel-cloudlink-leader-election");
 
     let off = render(&["replicas=3", "leaderElection.enabled=false"]);
     let args = strings(&container(&off)["args"]);
     assert!(!args.iter().any(|a| a.starts_with("--lease") || a == "--leader-elect"), "{args:?}");
-    assert!(!off.iter().any(|o| o["metadata"]["name"] == "rel-cloudlink-leader-election"), "no Lease permissions without leader election");
+    assert!(
+        !off.iter().any(|o| o["metadata"]["name"] == "rel-cloudlink-leader-election"),
+        "no Lease permissions without leader election"
+    );
     find(&off, "PodDisruptionBudget", Some("ops"), "rel-cloudlink");
 }
 
@@ -405,9 +479,11 @@ fn helm_install_creates_the_service_account_rbac_and_deployment() {
     kubectl_ok(&["get", "-n", &ns.name, "service", &format!("{full}-metrics")], None);
     let rules_json = kubectl_ok(&["get", "clusterrole", &full, "-o", "json"], None);
     assert_eq!(rules(&serde_json::from_str(&rules_json).unwrap()), operator_rules(), "the installed ClusterRole");
-    let binding: Value = serde_json::from_str(&kubectl_ok(&["get", "clusterrolebinding", &full, "-o", "json"], None)).unwrap();
+    let binding: Value =
+        serde_json::from_str(&kubectl_ok(&["get", "clusterrolebinding", &full, "-o", "json"], None)).unwrap();
     assert_eq!(binding["subjects"], json!([{"kind": "ServiceAccount", "name": full, "namespace": ns.name}]));
-    let deployment: Value = serde_json::from_str(&kubectl_ok(&["get", "-n", &ns.name, "deployment", &full, "-o", "json"], None)).unwrap();
+    let deployment: Value =
+        serde_json::from_str(&kubectl_ok(&["get", "-n", &ns.name, "deployment", &full, "-o", "json"], None)).unwrap();
     assert_eq!(deployment["spec"]["template"]["spec"]["serviceAccountName"], full);
     assert_eq!(deployment["spec"]["template"]["spec"]["containers"][0]["args"][0], "run");
 
@@ -463,7 +539,10 @@ fn helm_install_with_watch_namespaces_grants_only_those_namespaces() {
         assert!(can(&sa, "create", "events.events.k8s.io", Some(watched)));
     }
     for unwatched in [&other.name, &ns.name, &"default".to_owned()] {
-        assert!(!can(&sa, "get", "secrets", Some(unwatched)), "secrets of unwatched namespace {unwatched} must stay closed");
+        assert!(
+            !can(&sa, "get", "secrets", Some(unwatched)),
+            "secrets of unwatched namespace {unwatched} must stay closed"
+        );
         assert!(!can(&sa, "list", "cloudpipes.cloudlink.dev", Some(unwatched)));
     }
     assert!(!can(&sa, "list", "cloudpipes.cloudlink.dev", None), "nothing cluster-wide");
@@ -478,8 +557,14 @@ fn helm_install_with_watch_namespaces_grants_only_those_namespaces() {
     assert!(!can(&sa, "get", &lease, Some(&team_a.name)));
 
     kubectl_ok(&["get", "-n", &ns.name, "poddisruptionbudget", &full], None);
-    let args = kubectl_ok(&["get", "-n", &ns.name, "deployment", &full, "-o", "jsonpath={.spec.template.spec.containers[0].args}"], None);
-    assert!(args.contains("--leader-elect") && args.contains(&format!("--namespace={},{}", team_a.name, team_b.name)), "{args}");
+    let args = kubectl_ok(
+        &["get", "-n", &ns.name, "deployment", &full, "-o", "jsonpath={.spec.template.spec.containers[0].args}"],
+        None,
+    );
+    assert!(
+        args.contains("--leader-elect") && args.contains(&format!("--namespace={},{}", team_a.name, team_b.name)),
+        "{args}"
+    );
 }
 
 #[test]

@@ -26,8 +26,14 @@ const T0: &str = "2026-01-01T00:00:00Z";
 fn kstatus_binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let out = Command::new(format!("{ROOT}/hack/kstatus-check.sh")).stderr(Stdio::inherit()).output().expect("hack/kstatus-check.sh runs");
-        assert!(out.status.success(), "hack/kstatus-check.sh failed (it needs Go and the Go module proxy on first use)");
+        let out = Command::new(format!("{ROOT}/hack/kstatus-check.sh"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("hack/kstatus-check.sh runs");
+        assert!(
+            out.status.success(),
+            "hack/kstatus-check.sh failed (it needs Go and the Go module proxy on first use)"
+        );
         PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
     })
 }
@@ -53,7 +59,10 @@ fn kstatus(object: &Value) -> (String, String) {
 fn argocd_script(awaiting: Option<&str>) -> String {
     let script = std::fs::read_to_string(format!("{ROOT}/docs/argocd-health.lua")).unwrap();
     let shipped = "local awaitingApproval = \"Healthy\"";
-    assert!(script.contains(shipped), "docs/argocd-health.lua no longer has the line docs/gitops.md tells users to edit: {shipped}");
+    assert!(
+        script.contains(shipped),
+        "docs/argocd-health.lua no longer has the line docs/gitops.md tells users to edit: {shipped}"
+    );
     match awaiting {
         None => script,
         Some(value) => script.replace(shipped, &format!("local awaitingApproval = \"{value}\"")),
@@ -144,7 +153,11 @@ fn sorted(mut conditions: Vec<Value>) -> Vec<Value> {
 fn assert_health(what: &str, object: &Value, kstatus_expected: &str, argocd_expected: &str, message: &str) {
     let (k, k_message) = kstatus(object);
     let (a, a_message) = argocd(object);
-    assert_eq!((k.as_str(), a.as_str()), (kstatus_expected, argocd_expected), "{what}: kstatus said {k} ({k_message}), Argo CD said {a} ({a_message})");
+    assert_eq!(
+        (k.as_str(), a.as_str()),
+        (kstatus_expected, argocd_expected),
+        "{what}: kstatus said {k} ({k_message}), Argo CD said {a} ({a_message})"
+    );
     let lower = message.to_lowercase();
     assert!(k_message.to_lowercase().contains(&lower), "{what}: kstatus's message {k_message:?} lacks {message:?}");
     assert!(a_message.to_lowercase().contains(&lower), "{what}: Argo CD's message {a_message:?} lacks {message:?}");
@@ -195,7 +208,13 @@ fn a_new_generation_is_current_only_after_it_was_observed() {
     // Ready at generation 1, then the spec changes: the old Ready=True must not count.
     assert_health("spec changed", &cloudpipe(2, 1, ready(1)), "InProgress", "Progressing", "generation");
     // cloudlink observes generation 2 and works on it, then is done.
-    assert_health("working on it", &cloudpipe(2, 2, reconciling(2, "Progressing", "configuring the VPN")), "InProgress", "Progressing", "");
+    assert_health(
+        "working on it",
+        &cloudpipe(2, 2, reconciling(2, "Progressing", "configuring the VPN")),
+        "InProgress",
+        "Progressing",
+        "",
+    );
     assert_health("observed and ready", &cloudpipe(2, 2, ready(2)), "Current", "Healthy", "");
 }
 
@@ -211,7 +230,19 @@ fn a_deleted_object_is_terminating() {
 
 #[test]
 fn a_request_awaiting_approval_is_ready_and_shown_as_configured() {
-    let awaiting = sorted([ready(1), vec![condition("Approved", false, "AwaitingApproval", "waiting for the owner of tenant 9a1b… to approve approval request req-1", 1)]].concat());
+    let awaiting = sorted(
+        [
+            ready(1),
+            vec![condition(
+                "Approved",
+                false,
+                "AwaitingApproval",
+                "waiting for the owner of tenant 9a1b… to approve approval request req-1",
+                1,
+            )],
+        ]
+        .concat(),
+    );
     let object = request(1, 1, awaiting);
     // Flux: the requester's part is done; kstatus has no notion of approval.
     assert_eq!(kstatus(&object).0, "Current");
@@ -224,14 +255,25 @@ fn a_request_awaiting_approval_is_ready_and_shown_as_configured() {
     assert_eq!(argocd_with(&object, Some("Suspended")).0, "Suspended");
 
     // Once approved, it is Healthy whatever the setting.
-    let approved = request(1, 1, sorted([ready(1), vec![condition("Approved", true, "Success", "approved", 1)]].concat()));
+    let approved =
+        request(1, 1, sorted([ready(1), vec![condition("Approved", true, "Success", "approved", 1)]].concat()));
     assert_eq!(kstatus(&approved).0, "Current");
     for setting in [None, Some("Progressing"), Some("Suspended")] {
         assert_eq!(argocd_with(&approved, setting).0, "Healthy", "approved, with awaitingApproval = {setting:?}");
     }
 
     // Denied: Stalled, for both.
-    let denied = request(1, 1, sorted([stalled(1, "UnrecoverableError", "the request was denied"), vec![condition("Approved", false, "UnrecoverableError", "denied", 1)]].concat()));
+    let denied = request(
+        1,
+        1,
+        sorted(
+            [
+                stalled(1, "UnrecoverableError", "the request was denied"),
+                vec![condition("Approved", false, "UnrecoverableError", "denied", 1)],
+            ]
+            .concat(),
+        ),
+    );
     assert_health("denied", &denied, "Failed", "Degraded", "the request was denied");
 }
 
@@ -241,7 +283,10 @@ fn a_request_awaiting_approval_is_ready_and_shown_as_configured() {
 fn objects_from_the_api_server_follow_the_same_rules() {
     install_crds();
     let ns = TestNamespace::new("gitops");
-    let get = || -> Value { serde_json::from_str(&kubectl_ok(&["get", "-n", &ns.name, "cloudpipe", "project-vpn", "-o", "json"], None)).unwrap() };
+    let get = || -> Value {
+        serde_json::from_str(&kubectl_ok(&["get", "-n", &ns.name, "cloudpipe", "project-vpn", "-o", "json"], None))
+            .unwrap()
+    };
     let health = |object: &Value| (kstatus(object).0, argocd(object).0);
     let pair = |k: &str, a: &str| (k.to_owned(), a.to_owned());
 
@@ -258,7 +303,20 @@ fn objects_from_the_api_server_follow_the_same_rules() {
 
     let patch_status = |generation: i64, conditions: Vec<Value>| {
         let patch = json!({"status": {"observedGeneration": generation, "conditions": conditions}});
-        kubectl_ok(&["patch", "-n", &ns.name, "cloudpipe", "project-vpn", "--subresource=status", "--type=merge", "-p", &patch.to_string()], None);
+        kubectl_ok(
+            &[
+                "patch",
+                "-n",
+                &ns.name,
+                "cloudpipe",
+                "project-vpn",
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &patch.to_string(),
+            ],
+            None,
+        );
     };
     patch_status(1, reconciling(1, "Progressing", "VPN server is BUILD"));
     assert_eq!(health(&get()), pair("InProgress", "Progressing"));
@@ -266,7 +324,19 @@ fn objects_from_the_api_server_follow_the_same_rules() {
     assert_eq!(health(&get()), pair("Current", "Healthy"));
 
     // A spec change bumps metadata.generation; until cloudlink observes it, the old Ready does not count.
-    kubectl_ok(&["patch", "-n", &ns.name, "cloudpipe", "project-vpn", "--type=merge", "-p", r#"{"spec":{"resyncPeriod":"5m"}}"#], None);
+    kubectl_ok(
+        &[
+            "patch",
+            "-n",
+            &ns.name,
+            "cloudpipe",
+            "project-vpn",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"resyncPeriod":"5m"}}"#,
+        ],
+        None,
+    );
     let changed = eventually("the spec change to bump the generation", Duration::from_secs(10), || {
         let object = get();
         (object["metadata"]["generation"] == json!(2)).then_some(object)

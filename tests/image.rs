@@ -96,7 +96,8 @@ fn the_image_runs_cloudlink_run_as_user_65532() {
 
     // The Dockerfile builds the same: its final stage says the same user, entrypoint and command.
     let stage = dockerfile_final_stage();
-    let said = |instruction: &str| stage.iter().find(|(k, _)| k == instruction).map(|(_, v)| v.clone()).unwrap_or_default();
+    let said =
+        |instruction: &str| stage.iter().find(|(k, _)| k == instruction).map(|(_, v)| v.clone()).unwrap_or_default();
     assert_eq!(said("FROM"), "scratch");
     assert_eq!(said("USER"), c["User"].as_str().unwrap());
     assert_eq!(serde_json::from_str::<Value>(&said("ENTRYPOINT")).unwrap(), c["Entrypoint"]);
@@ -113,8 +114,10 @@ fn the_layer_holds_a_static_binary_that_runs_alone() {
     eprintln!("image layer: {:.1} MiB compressed", size as f64 / 1048576.0);
     // The config names the layer by the digest of its uncompressed tar.
     let (_, _, config, _) = parts();
-    let uncompressed = Command::new("sh").arg("-c").arg(format!("gzip -dc '{}' | sha256sum", layers[0].display())).output().unwrap();
-    let diff_id = format!("sha256:{}", String::from_utf8_lossy(&uncompressed.stdout).split_whitespace().next().unwrap());
+    let uncompressed =
+        Command::new("sh").arg("-c").arg(format!("gzip -dc '{}' | sha256sum", layers[0].display())).output().unwrap();
+    let diff_id =
+        format!("sha256:{}", String::from_utf8_lossy(&uncompressed.stdout).split_whitespace().next().unwrap());
     assert_eq!(config["rootfs"]["diff_ids"], serde_json::json!([diff_id]));
 
     // What the layer holds, with owners and modes.
@@ -131,12 +134,23 @@ fn the_layer_holds_a_static_binary_that_runs_alone() {
         .collect();
     files.sort();
     let names: Vec<&str> = files.iter().map(|(n, _, _)| n.as_str()).collect();
-    assert_eq!(names, ["etc/group", "etc/passwd", "etc/ssl/certs/ca-certificates.crt", "usr/local/bin/cloudlink"], "{listing}");
+    assert_eq!(
+        names,
+        ["etc/group", "etc/passwd", "etc/ssl/certs/ca-certificates.crt", "usr/local/bin/cloudlink"],
+        "{listing}"
+    );
     let binary = &files[3];
-    assert_eq!((binary.1.as_str(), binary.2.as_str()), ("-rwxr-xr-x", "0/0"), "root-owned, not writable by the user it runs as");
+    assert_eq!(
+        (binary.1.as_str(), binary.2.as_str()),
+        ("-rwxr-xr-x", "0/0"),
+        "root-owned, not writable by the user it runs as"
+    );
 
     let unpacked = tempfile::tempdir().unwrap();
-    let untar = Command::new("tar").args(["-xzf", layers[0].to_str().unwrap(), "-C", unpacked.path().to_str().unwrap()]).status().unwrap();
+    let untar = Command::new("tar")
+        .args(["-xzf", layers[0].to_str().unwrap(), "-C", unpacked.path().to_str().unwrap()])
+        .status()
+        .unwrap();
     assert!(untar.success());
     let passwd = std::fs::read_to_string(unpacked.path().join("etc/passwd")).unwrap();
     assert!(passwd.lines().any(|l| l.starts_with("nonroot:x:65532:65532:")), "{passwd}");
@@ -174,7 +188,10 @@ fn image_root() -> Option<tempfile::TempDir> {
     }
     let (_, _, _, layers) = parts();
     let root = tempfile::tempdir().unwrap();
-    let untar = Command::new("tar").args(["-xzf", layers[0].to_str().unwrap(), "-C", root.path().to_str().unwrap()]).status().unwrap();
+    let untar = Command::new("tar")
+        .args(["-xzf", layers[0].to_str().unwrap(), "-C", root.path().to_str().unwrap()])
+        .status()
+        .unwrap();
     assert!(untar.success());
     std::fs::create_dir_all(root.path().join("dev")).unwrap();
     for (name, minor) in [("null", "3"), ("random", "8"), ("urandom", "9")] {
@@ -227,18 +244,25 @@ fn the_image_root_runs_the_operator() {
         .spawn()
         .unwrap();
     let log_text = || std::fs::read_to_string(root.path().join("operator.log")).unwrap_or_default();
-    support::cluster::eventually("the operator from the image to answer /readyz with 200", std::time::Duration::from_secs(60), || {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the operator exited with {status}: {}", log_text());
-        }
-        (http_status(port, "/readyz") == Some(200)).then_some(())
-    });
+    support::cluster::eventually(
+        "the operator from the image to answer /readyz with 200",
+        std::time::Duration::from_secs(60),
+        || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the operator exited with {status}: {}", log_text());
+            }
+            (http_status(port, "/readyz") == Some(200)).then_some(())
+        },
+    );
     assert_eq!(http_status(port, "/healthz"), Some(200));
     let started = log_text();
     assert!(started.contains("\"cloudlink starting\""), "JSON logs: {started}");
 
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let status = support::cluster::eventually("the operator to stop after SIGTERM", std::time::Duration::from_secs(30), || child.try_wait().unwrap());
+    let status =
+        support::cluster::eventually("the operator to stop after SIGTERM", std::time::Duration::from_secs(30), || {
+            child.try_wait().unwrap()
+        });
     assert!(status.success(), "SIGTERM should stop it cleanly, got {status}: {}", log_text());
 }
 
