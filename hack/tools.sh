@@ -71,12 +71,14 @@ build_helm() {
   log "building helm $HELM_VERSION"
   GOBIN=$BIN go install -ldflags="-s -w \
     -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean \
-    -X helm.sh/helm/v3/pkg/chart/common.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chart/common.k8sVersionMinor=$minor" \
+    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor \
+    -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor" \
     "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 }
 
 for b in kube-apiserver kube-controller-manager kubectl etcd; do
   [[ -x $BIN/$b ]] || { build_k8s; break; }
 done
-[[ -x $BIN/helm ]] || build_helm
+# The stamp marks a helm built with the Kubernetes version its offline `template` and `lint` assume.
+[[ -x $BIN/helm && -f $BIN/helm.k8s-version ]] || { build_helm && echo "$K8S_VERSION" > "$BIN/helm.k8s-version"; }
 echo "$BIN"

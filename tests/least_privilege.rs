@@ -51,7 +51,11 @@ fn deployment_args(container: &Value, env: &[(&str, &str)]) -> Vec<String> {
 }
 
 fn can(sa: &str, verb: &str, resource: &str, namespace: Option<&str>) -> bool {
+    let (resource, subresource) = resource.split_once('/').filter(|(_, s)| *s == "status").unwrap_or((resource, ""));
     let mut args = vec!["auth", "can-i", verb, resource, "--as", sa];
+    if !subresource.is_empty() {
+        args.extend(["--subresource", subresource]);
+    }
     match namespace {
         Some(ns) => args.extend(["-n", ns]),
         None => args.push("--all-namespaces"),

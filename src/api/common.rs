@@ -61,7 +61,7 @@ pub mod condition {
     pub const STALLED: &str = "Stalled";
 }
 
-/// What every cloudlink kind reports. `R` is the kind's view of the cloud resource.
+/// What cloudlink observed: the cloud resource, and how far it is from the spec.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceStatus<R> {

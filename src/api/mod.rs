@@ -13,9 +13,27 @@ use kube::CustomResourceExt;
 /// Every CRD cloudlink serves, with the file name it has under `crds/`.
 pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
     vec![
-        ("cloudpipes.yaml", unwrap_descriptions(Cloudpipe::crd())),
-        ("tenantconnectionrequests.yaml", unwrap_descriptions(TenantConnectionRequest::crd())),
+        ("cloudpipes.yaml", unobserved_by_default(unwrap_descriptions(Cloudpipe::crd()))),
+        ("tenantconnectionrequests.yaml", unobserved_by_default(unwrap_descriptions(TenantConnectionRequest::crd()))),
     ]
+}
+
+/// A new object gets `status: {observedGeneration: -1}` from the API server, so that kstatus (Flux)
+/// sees it as not yet observed instead of Current before cloudlink has looked at it (the Flux pattern).
+fn unobserved_by_default(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON;
+    for version in &mut crd.spec.versions {
+        let status = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+            .and_then(|s| s.properties.as_mut())
+            .and_then(|p| p.get_mut("status"));
+        if let Some(status) = status {
+            status.default = Some(JSON(serde_json::json!({ "observedGeneration": -1 })));
+        }
+    }
+    crd
 }
 
 /// Doc comments are wrapped at ~100 columns in the source; `kubectl explain` wraps again. Join the
