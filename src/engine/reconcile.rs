@@ -35,8 +35,16 @@ pub enum EngineError {
 }
 
 pub async fn reconcile<A: Adapter>(object: Arc<A::Object>, ctx: Arc<Context<A>>) -> Result<Action, EngineError> {
+    use tracing::Instrument;
     let started = std::time::Instant::now();
-    let result = reconcile_once(&object, &ctx).await;
+    let span = tracing::info_span!(
+        "reconcile",
+        kind = %A::Object::kind(&()),
+        namespace = %object.namespace().unwrap_or_default(),
+        name = %object.name_any(),
+        uid = %object.uid().unwrap_or_default(),
+    );
+    let result = reconcile_once(&object, &ctx).instrument(span).await;
     let kind = A::Object::kind(&());
     match &result {
         Ok((_, label)) => ctx.observer.reconciled(&kind, label, started.elapsed()),
