@@ -4,7 +4,8 @@
 # hack/test.sh (it calls it), runs the scenarios one after another and prints their figures.
 #
 #   hack/chaos.sh                  every scenario, long
-#   hack/chaos.sh sigkill_during   only the scenarios whose test name contains this
+#   hack/chaos.sh sigkill_during   only the scenarios whose test name contains this (any test-binary
+#                                  arguments work, e.g. --ignored)
 #
 # Every size can be overridden from the environment; CI runs the same file at its short defaults.
 #   CLOUDLINK_CHAOS_OBJECTS        objects per scenario                      (long 200; short 20-30)
@@ -14,6 +15,11 @@
 #   CLOUDLINK_CHAOS_DEADLINE_S     bound on each wait for convergence        (long 900; short 60-150)
 #   CLOUDLINK_CHAOS_TOKEN_TTL_S    Keystone token lifetime in scenario 4      (3)
 #   CLOUDLINK_CHAOS_SEED           seed of every random choice               (20260601)
+#
+# Known: at 200 objects the operator's default --cloud-rate (20/s per credential) is used up by the
+# 10 s re-reads of requests awaiting approval, and objects not yet started are never started; the
+# long scenarios then fail to converge. Reproduced alone by the ignored test
+# two_hundred_requests_awaiting_approval_are_all_reconciled (hack/chaos.sh --ignored two_hundred).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
