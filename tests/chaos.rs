@@ -31,7 +31,10 @@ async fn sigkill_during_creation_leaves_one_resource_per_object() {
     let fleet = Fleet::shared("chaos-kill", seed, &[]).await;
     // Every create commits at once but answers 300 ms later: many kills land between the cloud's
     // create and the status.id write, the window the adoption lookup exists for.
-    fleet.cloud.set_fault("ecl.tcr.create", json!({"commit_then_fail": "timeout", "hang_ms": 300})).await;
+    fleet
+        .cloud
+        .set_fault("ecl.tcr.create", json!({"commit_then_fail": "timeout", "hang_ms": 300}))
+        .await;
     let watch = fleet.watch();
     let mut operator = fleet.operator(&["--concurrency", "4"]);
     let started = Instant::now();
@@ -70,10 +73,24 @@ async fn sigkill_during_creation_leaves_one_resource_per_object() {
         .print();
     println!("  each kill came this long (ms) after its batch of objects was applied: {moments:?}");
 
-    assert!(converged, "not converged within the deadline: {census:?}\n  {}", census.stragglers());
-    assert_eq!(seen.id_changes(), 0, "an object pointed at two cloud resources: {:?}", seen.ids);
+    assert!(
+        converged,
+        "not converged within the deadline: {census:?}\n  {}",
+        census.stragglers()
+    );
+    assert_eq!(
+        seen.id_changes(),
+        0,
+        "an object pointed at two cloud resources: {:?}",
+        seen.ids
+    );
     assert_eq!(left, 0, "objects still there after deletion");
-    assert_eq!(leaks, 0, "cloud resources left after every object was deleted: {:?}", fleet.cloud_requests().await);
+    assert_eq!(
+        leaks,
+        0,
+        "cloud resources left after every object was deleted: {:?}",
+        fleet.cloud_requests().await
+    );
 }
 
 /// Whether the cloud fails now, and whether the scenario is over (read by [`drive_faults`]).
@@ -124,7 +141,11 @@ async fn drive_faults(cloud: &support::emulator::Emulator, seed: u64, switch: &F
             // The late failures only apply to calls that got past the early error (80% of them).
             let reads = json!({"error_status": status, "error_rate": 0.2,
                                "commit_then_fail": "timeout", "commit_then_fail_rate": 0.0625, "hang_ms": 2500});
-            let late = if rng.random_bool(1.0 / 3.0) { json!("timeout") } else { json!("error") };
+            let late = if rng.random_bool(1.0 / 3.0) {
+                json!("timeout")
+            } else {
+                json!("error")
+            };
             let creates = json!({"error_status": status, "error_rate": 0.2,
                                  "commit_then_fail": late, "commit_then_fail_rate": 0.125, "hang_ms": 2500});
             cloud.set_fault("ecl.*", reads.clone()).await;
@@ -165,10 +186,12 @@ async fn a_failing_cloud_during_creation_and_deletion_converges_without_duplicat
         switch.set(true);
         let started = Instant::now();
         fleet.create(0..n).await;
-        let all_ready_once =
-            Fleet::until(window, || async { (watch.seen().ever_ready.len() >= n).then_some(()) }).await.is_some();
+        let all_ready_once = Fleet::until(window, || async { (watch.seen().ever_ready.len() >= n).then_some(()) })
+            .await
+            .is_some();
         switch.set(false);
-        f.secs("create_under_faults", started.elapsed()).add("all_ready_under_faults", all_ready_once);
+        f.secs("create_under_faults", started.elapsed())
+            .add("all_ready_under_faults", all_ready_once);
         let (census, converged) = fleet.converge(n, deadline(120)).await;
         f.secs("converge", started.elapsed());
         let events = fleet.events().await;
@@ -176,15 +199,19 @@ async fn a_failing_cloud_during_creation_and_deletion_converges_without_duplicat
         switch.set(true);
         let deleting = Instant::now();
         fleet.delete_all().await;
-        let drained_under_faults = Fleet::until(window, || async { (fleet.objects().await?.is_empty()).then_some(()) }).await.is_some();
+        let drained_under_faults = Fleet::until(window, || async { (fleet.objects().await?.is_empty()).then_some(()) })
+            .await
+            .is_some();
         switch.set(false);
-        f.secs("delete_under_faults", deleting.elapsed()).add("all_deleted_under_faults", drained_under_faults);
+        f.secs("delete_under_faults", deleting.elapsed())
+            .add("all_deleted_under_faults", drained_under_faults);
         let left = fleet.drain(deadline(120)).await;
         f.secs("delete", deleting.elapsed());
         switch.finish();
         (f, census, converged, events, left)
     };
-    let ((ticks, bursts), (mut f, census, converged, events, left)) = tokio::join!(drive_faults(&fleet.cloud, seed, &switch), run);
+    let ((ticks, bursts), (mut f, census, converged, events, left)) =
+        tokio::join!(drive_faults(&fleet.cloud, seed, &switch), run);
     let seen = watch.seen();
     let leaks = fleet.cloud_requests().await.len();
     let answered = support::chaos::failures_answered(&fleet.cloud.counters().await);
@@ -197,7 +224,10 @@ async fn a_failing_cloud_during_creation_and_deletion_converges_without_duplicat
         .add("timeouts", timeouts)
         .add("fault_seconds", ticks)
         .add("burst_seconds", bursts)
-        .add("adopted_after_lost_answer", events.get("Normal/Adopted").copied().unwrap_or(0))
+        .add(
+            "adopted_after_lost_answer",
+            events.get("Normal/Adopted").copied().unwrap_or(0),
+        )
         .add("ready_lost_on_a_failed_reread", seen.ready_lost)
         .add("resources", census.resources)
         .add("duplicates", census.duplicates + seen.id_changes())
@@ -206,10 +236,24 @@ async fn a_failing_cloud_during_creation_and_deletion_converges_without_duplicat
         .add("leaks_after_delete", leaks)
         .print();
 
-    assert!(converged, "not converged after the cloud healed: {census:?}\n  {}", census.stragglers());
-    assert_eq!(seen.id_changes(), 0, "an object pointed at two cloud resources: {:?}", seen.ids);
+    assert!(
+        converged,
+        "not converged after the cloud healed: {census:?}\n  {}",
+        census.stragglers()
+    );
+    assert_eq!(
+        seen.id_changes(),
+        0,
+        "an object pointed at two cloud resources: {:?}",
+        seen.ids
+    );
     assert_eq!(left, 0, "objects still there after deletion");
-    assert_eq!(leaks, 0, "cloud resources left after every object was deleted: {:?}", fleet.cloud_requests().await);
+    assert_eq!(
+        leaks,
+        0,
+        "cloud resources left after every object was deleted: {:?}",
+        fleet.cloud_requests().await
+    );
 }
 
 /// 3. kube-apiserver stops in the middle of a run and starts again (etcd keeps the data), on a
@@ -225,7 +269,10 @@ async fn an_apiserver_restart_mid_run_converges_without_help() {
     let plane_up = started.elapsed();
     let fleet = Fleet::on(&own.plane, "chaos-apiserver", seed, &[]).await;
     // Slow creates, two at a time: the restart catches creates and status writes in flight.
-    fleet.cloud.set_fault("ecl.tcr.create", json!({"commit_then_fail": "timeout", "hang_ms": 300})).await;
+    fleet
+        .cloud
+        .set_fault("ecl.tcr.create", json!({"commit_then_fail": "timeout", "hang_ms": 300}))
+        .await;
     let watch = fleet.watch();
     let operator = fleet.operator(&["--concurrency", "2"]);
     let pid = operator.pid();
@@ -264,11 +311,29 @@ async fn an_apiserver_restart_mid_run_converges_without_help() {
         .add("leaks_after_delete", leaks)
         .print();
 
-    assert!(survived, "the operator exited while kube-apiserver was down:\n{}", support::chaos::log_excerpt(&operator.log(), "", 30));
-    assert!(converged, "not converged after the restart: {census:?}\n  {}", census.stragglers());
-    assert_eq!(seen.id_changes(), 0, "an object pointed at two cloud resources: {:?}", seen.ids);
+    assert!(
+        survived,
+        "the operator exited while kube-apiserver was down:\n{}",
+        support::chaos::log_excerpt(&operator.log(), "", 30)
+    );
+    assert!(
+        converged,
+        "not converged after the restart: {census:?}\n  {}",
+        census.stragglers()
+    );
+    assert_eq!(
+        seen.id_changes(),
+        0,
+        "an object pointed at two cloud resources: {:?}",
+        seen.ids
+    );
     assert_eq!(left, 0, "objects still there after deletion");
-    assert_eq!(leaks, 0, "cloud resources left after every object was deleted: {:?}", fleet.cloud_requests().await);
+    assert_eq!(
+        leaks,
+        0,
+        "cloud resources left after every object was deleted: {:?}",
+        fleet.cloud_requests().await
+    );
 }
 
 /// 4. Keystone tokens live a few seconds (`--token-ttl`): the operator authenticates again by
@@ -280,7 +345,12 @@ async fn expiring_tokens_never_reach_a_condition() {
     let (n, seed) = (knob("OBJECTS", 20) as usize, seed());
     let ttl = knob("TOKEN_TTL_S", 3);
     let ttl_flag = format!("{ttl}s");
-    let fleet = Fleet::shared("chaos-tokens", seed, &["--token-ttl", &ttl_flag, "--auto-approve-after", "1s"]).await;
+    let fleet = Fleet::shared(
+        "chaos-tokens",
+        seed,
+        &["--token-ttl", &ttl_flag, "--auto-approve-after", "1s"],
+    )
+    .await;
     let watch = fleet.watch();
     // Ready objects are re-read every 2 s (more objects: less often, within the cloud rate limit).
     let resync = format!("{}s", (n / 10).max(2));
@@ -288,14 +358,27 @@ async fn expiring_tokens_never_reach_a_condition() {
     let started = Instant::now();
 
     fleet.create(0..n).await;
-    let approved = |o: &serde_json::Value| support::scenario::condition_of(o, "Approved").is_some_and(|c| c["status"] == "True");
+    let approved =
+        |o: &serde_json::Value| support::scenario::condition_of(o, "Approved").is_some_and(|c| c["status"] == "True");
     let (census, converged) = fleet.converge_on(n, deadline(90), approved).await;
     let converge = started.elapsed();
     // Updates (PUT) under the same churn: every object's tags change.
     for i in 0..n {
         let patch = json!({"spec": {"resource": {"tags": {"suite": "chaos", "round": "2"}}}});
         let name = Fleet::name(i);
-        fleet.plane.kubectl_ok(&["patch", "-n", &fleet.ns, "tcr", &name, "--type=merge", "-p", &patch.to_string()], None);
+        fleet.plane.kubectl_ok(
+            &[
+                "patch",
+                "-n",
+                &fleet.ns,
+                "tcr",
+                &name,
+                "--type=merge",
+                "-p",
+                &patch.to_string(),
+            ],
+            None,
+        );
     }
     let updated = Fleet::until(deadline(60), || async {
         let requests = fleet.cloud_requests().await;
@@ -310,10 +393,19 @@ async fn expiring_tokens_never_reach_a_condition() {
 
     let seen = watch.seen();
     let events = fleet.events().await;
-    let warnings: u64 = events.iter().filter(|(k, _)| k.starts_with("Warning/")).map(|(_, n)| n).sum();
+    let warnings: u64 = events
+        .iter()
+        .filter(|(k, _)| k.starts_with("Warning/"))
+        .map(|(_, n)| n)
+        .sum();
     let counters = fleet.cloud.counters().await;
     let tokens = counters["identity.token.create"]["201"].as_u64().unwrap_or(0);
-    let expired_presented: u64 = counters.as_object().into_iter().flatten().filter_map(|(_, by)| by["401"].as_u64()).sum();
+    let expired_presented: u64 = counters
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, by)| by["401"].as_u64())
+        .sum();
     let issued = support::chaos::metric(&operator, "cloudlink_keystone_tokens_issued_total", &[]).await;
     Figures::new("token-expiry")
         .add("seed", seed)
@@ -332,13 +424,33 @@ async fn expiring_tokens_never_reach_a_condition() {
         .add("leaks_after_delete", leaks)
         .print();
 
-    assert!(converged, "not Ready and Approved within the deadline: {census:?}\n  {}", census.stragglers());
-    assert!(updated, "the tag update did not reach the cloud: {:?}", fleet.cloud_requests().await);
-    assert!(tokens >= 3, "the run did not outlive its tokens ({tokens} issued): lengthen it or shorten --token-ttl");
-    assert!(seen.errors.is_empty(), "an error reached a condition: {:#?}", seen.errors);
+    assert!(
+        converged,
+        "not Ready and Approved within the deadline: {census:?}\n  {}",
+        census.stragglers()
+    );
+    assert!(
+        updated,
+        "the tag update did not reach the cloud: {:?}",
+        fleet.cloud_requests().await
+    );
+    assert!(
+        tokens >= 3,
+        "the run did not outlive its tokens ({tokens} issued): lengthen it or shorten --token-ttl"
+    );
+    assert!(
+        seen.errors.is_empty(),
+        "an error reached a condition: {:#?}",
+        seen.errors
+    );
     assert_eq!(warnings, 0, "warning Events: {events:?}");
     assert_eq!(left, 0, "objects still there after deletion");
-    assert_eq!(leaks, 0, "cloud resources left after every object was deleted: {:?}", fleet.cloud_requests().await);
+    assert_eq!(
+        leaks,
+        0,
+        "cloud resources left after every object was deleted: {:?}",
+        fleet.cloud_requests().await
+    );
 }
 
 /// Starts `op` again if it exited by itself (a leader that could not renew its Lease in time stops
@@ -360,12 +472,28 @@ async fn killing_the_leader_repeatedly_makes_no_duplicate() {
     let (n, kills, seed) = (knob("OBJECTS", 20) as usize, knob("LEADER_KILLS", 4) as usize, seed());
     let mut rng = StdRng::seed_from_u64(seed ^ 0x1ead);
     let fleet = Fleet::shared("chaos-leader", seed, &[]).await;
-    fleet.cloud.set_fault("ecl.tcr.create", json!({"commit_then_fail": "timeout", "hang_ms": 300})).await;
+    fleet
+        .cloud
+        .set_fault("ecl.tcr.create", json!({"commit_then_fail": "timeout", "hang_ms": 300}))
+        .await;
     let watch = fleet.watch();
     let lease = "chaos-leader";
-    let flags = ["--leader-elect", "--lease-name", lease, "--lease-namespace", &fleet.ns, "--lease-duration", "4s", "--concurrency", "2"];
+    let flags = [
+        "--leader-elect",
+        "--lease-name",
+        lease,
+        "--lease-namespace",
+        &fleet.ns,
+        "--lease-duration",
+        "4s",
+        "--concurrency",
+        "2",
+    ];
     let mut candidates = [fleet.operator(&flags), fleet.operator(&flags)];
-    let holder = |ops: &[Operator; 2], h: &str| ops.iter().position(|o| h.starts_with(&format!("cloudlink-{}-", o.pid())));
+    let holder = |ops: &[Operator; 2], h: &str| {
+        ops.iter()
+            .position(|o| h.starts_with(&format!("cloudlink-{}-", o.pid())))
+    };
     let started = Instant::now();
     let (mut takeovers, mut self_exits) = (Vec::new(), 0);
 
@@ -391,7 +519,11 @@ async fn killing_the_leader_repeatedly_makes_no_duplicate() {
             (h != identity && holder(&candidates, &h).is_some()).then_some(())
         })
         .await;
-        takeovers.push(if took.is_some() { format!("{:.1}", killed.elapsed().as_secs_f64()) } else { "none".into() });
+        takeovers.push(if took.is_some() {
+            format!("{:.1}", killed.elapsed().as_secs_f64())
+        } else {
+            "none".into()
+        });
     }
     let last_kill = Instant::now();
     let (census, converged) = fleet.converge(n, deadline(120)).await;
@@ -421,11 +553,28 @@ async fn killing_the_leader_repeatedly_makes_no_duplicate() {
         .add("leaks_after_delete", leaks)
         .print();
 
-    assert!(takeovers.iter().all(|t| t != "none"), "the standby did not take over every time: {takeovers:?}");
-    assert!(converged, "not converged within the deadline: {census:?}\n  {}", census.stragglers());
-    assert_eq!(seen.id_changes(), 0, "an object pointed at two cloud resources: {:?}", seen.ids);
+    assert!(
+        takeovers.iter().all(|t| t != "none"),
+        "the standby did not take over every time: {takeovers:?}"
+    );
+    assert!(
+        converged,
+        "not converged within the deadline: {census:?}\n  {}",
+        census.stragglers()
+    );
+    assert_eq!(
+        seen.id_changes(),
+        0,
+        "an object pointed at two cloud resources: {:?}",
+        seen.ids
+    );
     assert_eq!(left, 0, "objects still there after deletion");
-    assert_eq!(leaks, 0, "cloud resources left after every object was deleted: {:?}", fleet.cloud_requests().await);
+    assert_eq!(
+        leaks,
+        0,
+        "cloud resources left after every object was deleted: {:?}",
+        fleet.cloud_requests().await
+    );
 }
 
 /// Found by the long versions (200 objects): with default flags and no fault at all, requests that
@@ -452,16 +601,31 @@ async fn two_hundred_requests_awaiting_approval_are_all_reconciled() {
         .iter()
         .filter(|o| o["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty()))
         .count();
-    let calls: u64 = fleet.cloud.counters().await.as_object().into_iter().flatten().flat_map(|(_, by)| by.as_object().into_iter().flatten()).filter_map(|(_, n)| n.as_u64()).sum();
+    let calls: u64 = fleet
+        .cloud
+        .counters()
+        .await
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(_, by)| by.as_object().into_iter().flatten())
+        .filter_map(|(_, n)| n.as_u64())
+        .sum();
     Figures::new("approval-backlog")
         .add("seed", seed)
         .add("objects", n)
         .add("ready", census.ready)
         .add("never_started", never_started)
-        .add("cloud_calls_per_s", format!("{:.1}", calls as f64 / started.elapsed().as_secs_f64()))
+        .add(
+            "cloud_calls_per_s",
+            format!("{:.1}", calls as f64 / started.elapsed().as_secs_f64()),
+        )
         .secs("run", started.elapsed())
         .print();
     fleet.delete_all().await;
     fleet.drain(deadline(120)).await;
-    assert!(converged, "{never_started} of {n} objects were never reconciled: {census:?}");
+    assert!(
+        converged,
+        "{never_started} of {n} objects were never reconciled: {census:?}"
+    );
 }

@@ -26,13 +26,21 @@ use super::operator::Operator;
 pub const UID_TAG: &str = "cloudlink.dev/uid";
 
 /// Condition reasons that must never be seen where the scenario promises transparency.
-pub const ERROR_REASONS: [&str; 4] = ["TransientError", "InvalidConfiguration", "UnrecoverableError", "APIRemoved"];
+pub const ERROR_REASONS: [&str; 4] = [
+    "TransientError",
+    "InvalidConfiguration",
+    "UnrecoverableError",
+    "APIRemoved",
+];
 
 /// `CLOUDLINK_CHAOS_<NAME>` if set (hack/chaos.sh sets the long sizes), else the short default.
 pub fn knob(name: &str, short: u64) -> u64 {
     let var = format!("CLOUDLINK_CHAOS_{name}");
     match std::env::var(&var) {
-        Ok(text) if !text.trim().is_empty() => text.trim().parse().unwrap_or_else(|_| panic!("{var}={text:?} is not a number")),
+        Ok(text) if !text.trim().is_empty() => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{var}={text:?} is not a number")),
         _ => short,
     }
 }
@@ -68,8 +76,13 @@ impl Plane {
 
     pub async fn at(kubeconfig: &Path) -> Plane {
         let config = kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig is readable");
-        let config = kube::Config::from_custom_kubeconfig(config, &Default::default()).await.expect("kubeconfig is valid");
-        Plane { kubeconfig: kubeconfig.to_owned(), client: kube::Client::try_from(config).expect("kube client") }
+        let config = kube::Config::from_custom_kubeconfig(config, &Default::default())
+            .await
+            .expect("kubeconfig is valid");
+        Plane {
+            kubeconfig: kubeconfig.to_owned(),
+            client: kube::Client::try_from(config).expect("kube client"),
+        }
     }
 
     pub fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
@@ -106,12 +119,18 @@ impl Plane {
     pub fn install_crds(&self) {
         let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/crds");
         self.kubectl_ok(&["apply", "--server-side", "--force-conflicts", "-f", crds], None);
-        self.kubectl_ok(&["wait", "--for=condition=Established", "--timeout=60s", "-f", crds], None);
+        self.kubectl_ok(
+            &["wait", "--for=condition=Established", "--timeout=60s", "-f", crds],
+            None,
+        );
     }
 
     /// Who holds the Lease (`cloudlink-PID-…`), if anyone.
     pub async fn lease_holder(&self, namespace: &str, name: &str) -> Option<String> {
-        let lease = Api::<Lease>::namespaced(self.client.clone(), namespace).get_opt(name).await.ok()??;
+        let lease = Api::<Lease>::namespaced(self.client.clone(), namespace)
+            .get_opt(name)
+            .await
+            .ok()??;
         lease.spec?.holder_identity.filter(|h| !h.is_empty())
     }
 }
@@ -132,7 +151,10 @@ impl OwnPlane {
         let tmp = tempfile::tempdir().expect("temporary directory");
         let dir = tmp.path().join("control-plane");
         let guard = Down(dir.clone());
-        let up = Command::new(CONTROL_PLANE).args(["up", dir.to_str().unwrap()]).status().expect("run control-plane.sh");
+        let up = Command::new(CONTROL_PLANE)
+            .args(["up", dir.to_str().unwrap()])
+            .status()
+            .expect("run control-plane.sh");
         assert!(up.success(), "a control plane of the scenario's own did not start");
         std::mem::forget(guard);
         let plane = Plane::at(&dir.join("kubeconfig")).await;
@@ -154,7 +176,10 @@ struct Down(PathBuf);
 
 impl Drop for Down {
     fn drop(&mut self) {
-        let _ = Command::new(CONTROL_PLANE).args(["down", self.0.to_str().unwrap()]).stdout(Stdio::null()).status();
+        let _ = Command::new(CONTROL_PLANE)
+            .args(["down", self.0.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .status();
     }
 }
 
@@ -199,14 +224,30 @@ impl Fleet {
 
     fn start(plane: Plane, ns: String, namespace: Option<TestNamespace>, seed: u64, emulator_args: &[&str]) -> Fleet {
         let seed_text = seed.to_string();
-        let mut args = vec!["--seed", &seed_text, "--tcr-registering-delay", "200ms", "--tcr-registered-delay", "200ms"];
+        let mut args = vec![
+            "--seed",
+            &seed_text,
+            "--tcr-registering-delay",
+            "200ms",
+            "--tcr-registered-delay",
+            "200ms",
+        ];
         args.extend_from_slice(emulator_args);
         let cloud = Emulator::start(&args);
         let api = Api::namespaced_with(plane.client.clone(), &ns, &tcr_resource());
-        let fleet = Fleet { plane, ns, cloud, seed, api, _namespace: namespace };
+        let fleet = Fleet {
+            plane,
+            ns,
+            cloud,
+            seed,
+            api,
+            _namespace: namespace,
+        };
         let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cloud"},
                             "stringData": {"clouds.yaml": fleet.cloud.clouds_yaml(&ADMIN)}});
-        fleet.plane.kubectl_ok(&["apply", "-n", &fleet.ns, "-f", "-"], Some(&secret.to_string()));
+        fleet
+            .plane
+            .kubectl_ok(&["apply", "-n", &fleet.ns, "-f", "-"], Some(&secret.to_string()));
         fleet
     }
 
@@ -223,7 +264,11 @@ impl Fleet {
 
     /// Object `i`'s network: distinct per object, the same in every run with this seed.
     pub fn network_id(&self, i: usize) -> String {
-        format!("c4a05000-{:04x}-4000-8000-{:012x}", i & 0xffff, self.seed & 0xffff_ffff_ffff)
+        format!(
+            "c4a05000-{:04x}-4000-8000-{:012x}",
+            i & 0xffff,
+            self.seed & 0xffff_ffff_ffff
+        )
     }
 
     pub fn request(&self, i: usize) -> Value {
@@ -245,7 +290,11 @@ impl Fleet {
                         Ok(_) => return,
                         Err(kube::Error::Api(e)) if e.code == 409 => return,
                         Err(e) => {
-                            assert!(started.elapsed() < Duration::from_secs(60), "cannot create {}: {e}", Fleet::name(i));
+                            assert!(
+                                started.elapsed() < Duration::from_secs(60),
+                                "cannot create {}: {e}",
+                                Fleet::name(i)
+                            );
                             tokio::time::sleep(Duration::from_millis(200)).await;
                         }
                     }
@@ -259,12 +308,20 @@ impl Fleet {
     /// Every object as JSON; `None` while the API server does not answer.
     pub async fn objects(&self) -> Option<Vec<Value>> {
         let list = self.api.list(&ListParams::default()).await.ok()?;
-        Some(list.items.into_iter().map(|o| serde_json::to_value(o).expect("objects serialise")).collect())
+        Some(
+            list.items
+                .into_iter()
+                .map(|o| serde_json::to_value(o).expect("objects serialise"))
+                .collect(),
+        )
     }
 
     /// The cloud's tenant connection requests.
     pub async fn cloud_requests(&self) -> Vec<Value> {
-        self.cloud.state().await["tenant_connection_requests"].as_array().cloned().unwrap_or_default()
+        self.cloud.state().await["tenant_connection_requests"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Objects and cloud side by side; `None` while the API server does not answer.
@@ -300,7 +357,10 @@ impl Fleet {
     }
 
     /// Polls `check` every 250 ms until it answers `Some`, or `within` passes (then `None`).
-    pub async fn until<T, F: std::future::Future<Output = Option<T>>>(within: Duration, mut check: impl FnMut() -> F) -> Option<T> {
+    pub async fn until<T, F: std::future::Future<Output = Option<T>>>(
+        within: Duration,
+        mut check: impl FnMut() -> F,
+    ) -> Option<T> {
         let start = Instant::now();
         loop {
             if let Some(value) = check().await {
@@ -316,8 +376,15 @@ impl Fleet {
     /// Deletes every object (the operator then deletes their cloud resources).
     pub async fn delete_all(&self) {
         let started = Instant::now();
-        while let Err(e) = self.api.delete_collection(&DeleteParams::default(), &ListParams::default()).await {
-            assert!(started.elapsed() < Duration::from_secs(60), "cannot delete the objects: {e}");
+        while let Err(e) = self
+            .api
+            .delete_collection(&DeleteParams::default(), &ListParams::default())
+            .await
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "cannot delete the objects: {e}"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
@@ -338,8 +405,17 @@ impl Fleet {
     pub async fn events(&self) -> BTreeMap<String, u64> {
         let api = Api::<k8s_openapi::api::events::v1::Event>::namespaced(self.plane.client.clone(), &self.ns);
         let mut counts = BTreeMap::new();
-        for event in api.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default() {
-            let key = format!("{}/{}", event.type_.unwrap_or_default(), event.reason.unwrap_or_default());
+        for event in api
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default()
+        {
+            let key = format!(
+                "{}/{}",
+                event.type_.unwrap_or_default(),
+                event.reason.unwrap_or_default()
+            );
             let n = event.series.map(|s| s.count.max(1) as u64).unwrap_or(1);
             *counts.entry(key).or_default() += n;
         }
@@ -350,12 +426,17 @@ impl Fleet {
     pub fn watch(&self) -> Watch {
         let seen = Arc::new(Mutex::new(Watched::default()));
         let record = seen.clone();
-        let stream = watcher(self.api.clone(), watcher::Config::default()).default_backoff().applied_objects();
+        let stream = watcher(self.api.clone(), watcher::Config::default())
+            .default_backoff()
+            .applied_objects();
         let task = tokio::spawn(async move {
             let mut stream = std::pin::pin!(stream);
             loop {
                 match stream.try_next().await {
-                    Ok(Some(object)) => record.lock().unwrap().record(&serde_json::to_value(object).unwrap_or_default()),
+                    Ok(Some(object)) => record
+                        .lock()
+                        .unwrap()
+                        .record(&serde_json::to_value(object).unwrap_or_default()),
                     Ok(None) => return,
                     Err(_) => {} // the backoff retries; the API server may be down on purpose
                 }
@@ -388,10 +469,15 @@ impl Watched {
             let reason = condition["reason"].as_str().unwrap_or("");
             if ERROR_REASONS.contains(&reason) {
                 let message = condition["message"].as_str().unwrap_or("");
-                self.errors.insert(format!("{name}: {}={reason}: {message}", condition["type"].as_str().unwrap_or("?")));
+                self.errors.insert(format!(
+                    "{name}: {}={reason}: {message}",
+                    condition["type"].as_str().unwrap_or("?")
+                ));
             }
         }
-        let Some(uid) = object["metadata"]["uid"].as_str() else { return };
+        let Some(uid) = object["metadata"]["uid"].as_str() else {
+            return;
+        };
         if let Some(id) = object["status"]["id"].as_str() {
             self.ids.entry(uid.to_owned()).or_default().insert(id.to_owned());
         }
@@ -450,7 +536,10 @@ impl Census {
         let mut untagged = 0;
         for resource in cloud {
             match resource["tags"][UID_TAG].as_str() {
-                Some(uid) => by_uid.entry(uid).or_default().push(resource["id"].as_str().unwrap_or("")),
+                Some(uid) => by_uid
+                    .entry(uid)
+                    .or_default()
+                    .push(resource["id"].as_str().unwrap_or("")),
                 None => untagged += 1,
             }
         }
@@ -459,7 +548,12 @@ impl Census {
             objects: objects.len(),
             resources: cloud.len(),
             duplicates: by_uid.values().map(|ids| ids.len() - 1).sum(),
-            orphans: untagged + by_uid.iter().filter(|(uid, _)| !live.contains(*uid)).map(|(_, ids)| ids.len()).sum::<usize>(),
+            orphans: untagged
+                + by_uid
+                    .iter()
+                    .filter(|(uid, _)| !live.contains(*uid))
+                    .map(|(_, ids)| ids.len())
+                    .sum::<usize>(),
             ..Census::default()
         };
         for object in objects {
@@ -468,7 +562,12 @@ impl Census {
             if ready.is_some_and(|c| c["status"] == "True") {
                 census.ready += 1;
             } else {
-                census.not_ready.push(format!("{name}: {}", ready.map(|c| c.to_string()).unwrap_or_else(|| "no Ready condition".into())));
+                census.not_ready.push(format!(
+                    "{name}: {}",
+                    ready
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "no Ready condition".into())
+                ));
             }
             let uid = object["metadata"]["uid"].as_str().unwrap_or("");
             let id = object["status"]["id"].as_str();
@@ -503,7 +602,10 @@ pub struct Figures {
 
 impl Figures {
     pub fn new(scenario: &'static str) -> Figures {
-        Figures { scenario, items: Vec::new() }
+        Figures {
+            scenario,
+            items: Vec::new(),
+        }
     }
 
     pub fn add(&mut self, key: &str, value: impl Display) -> &mut Figures {
@@ -537,7 +639,9 @@ pub fn failures_answered(counters: &Value) -> BTreeMap<String, u64> {
 
 /// Sum of a metric's samples whose label set contains every `labels` fragment (e.g. `code="timeout"`).
 pub async fn metric(operator: &Operator, name: &str, labels: &[&str]) -> f64 {
-    let Ok(response) = reqwest::get(format!("{}/metrics", operator.http_url())).await else { return 0.0 };
+    let Ok(response) = reqwest::get(format!("{}/metrics", operator.http_url())).await else {
+        return 0.0;
+    };
     let text = response.text().await.unwrap_or_default();
     text.lines()
         .filter(|line| line.starts_with(name) && line[name.len()..].starts_with(['{', ' ']))
@@ -549,7 +653,9 @@ pub async fn metric(operator: &Operator, name: &str, labels: &[&str]) -> f64 {
 /// Whether a process we started is still running (not exited, not a zombie).
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
         Err(_) => false,
     }
 }
