@@ -266,7 +266,7 @@ fn next_action<A: Adapter>(ctx: &Context<A>, object: &A::Object, phase: &Phase) 
         _ => ctx.backoff.succeeded(&reference),
     }
     match phase {
-        Phase::Ready { recheck: Some(soon), .. } => Action::requeue(*soon),
+        Phase::Ready { recheck: Some(soon), .. } => Action::requeue(soon.mul_f64(1.0 + rand::random::<f64>() * 0.2)),
         Phase::Ready { recheck: None, .. } => {
             let period = object.management().resync_period.as_deref().and_then(parse_duration).unwrap_or(ctx.settings.resync);
             // Spread resyncs so that objects created together do not hit the cloud together.
