@@ -86,21 +86,7 @@ impl Plane {
     }
 
     pub fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        use std::io::Write;
-        let mut child = Command::new("kubectl")
-            .args(args)
-            .env("KUBECONFIG", &self.kubeconfig)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl is on PATH (hack/test.sh puts it there)");
-        let mut pipe = child.stdin.take().expect("stdin is piped");
-        if let Some(input) = stdin {
-            pipe.write_all(input.as_bytes()).expect("write kubectl stdin");
-        }
-        drop(pipe);
-        child.wait_with_output().expect("kubectl runs")
+        super::cluster::kubectl_at(&self.kubeconfig, args, stdin)
     }
 
     pub fn kubectl_ok(&self, args: &[&str], stdin: Option<&str>) -> String {

@@ -32,10 +32,15 @@ pub async fn client() -> Client {
 
 /// Runs kubectl against the test control plane; `stdin` is piped in when given.
 pub fn kubectl(args: &[&str], stdin: Option<&str>) -> Output {
+    kubectl_at(&kubeconfig(), args, stdin)
+}
+
+/// Runs kubectl against the control plane of `config` (a test may start one of its own).
+pub fn kubectl_at(config: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
     use std::io::Write;
     let mut child = Command::new("kubectl")
         .args(args)
-        .env("KUBECONFIG", kubeconfig())
+        .env("KUBECONFIG", config)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
