@@ -4,7 +4,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cloudlink", version, about = "Kubernetes operator for cloud network-access resources")]
+#[command(
+    name = "cloudlink",
+    version,
+    about = "Kubernetes operator for cloud network-access resources"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

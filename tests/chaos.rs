@@ -26,14 +26,21 @@ use support::operator::Operator;
 #[tokio::test]
 async fn sigkill_during_creation_leaves_one_resource_per_object() {
     let _one_at_a_time = serial().await;
-    let (n, kills, seed) = (knob("OBJECTS", 30) as usize, knob("KILLS", 8) as usize, seed());
+    let (n, kills, seed) = (
+        knob("OBJECTS", 30) as usize,
+        knob("KILLS", 8) as usize,
+        seed(),
+    );
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5161);
     let fleet = Fleet::shared("chaos-kill", seed, &[]).await;
     // Every create commits at once but answers 300 ms later: many kills land between the cloud's
     // create and the status.id write, the window the adoption lookup exists for.
     fleet
         .cloud
-        .set_fault("ecl.tcr.create", json!({"commit_then_fail": "timeout", "hang_ms": 300}))
+        .set_fault(
+            "ecl.tcr.create",
+            json!({"commit_then_fail": "timeout", "hang_ms": 300}),
+        )
         .await;
     let watch = fleet.watch();
     let mut operator = fleet.operator(&["--concurrency", "4"]);
@@ -66,7 +73,10 @@ async fn sigkill_during_creation_leaves_one_resource_per_object() {
         .add("duplicates", census.duplicates + seen.id_changes())
         .add("orphans", census.orphans)
         .add("not_ready", census.objects - census.ready)
-        .add("adopted", events.get("Normal/Adopted").copied().unwrap_or(0))
+        .add(
+            "adopted",
+            events.get("Normal/Adopted").copied().unwrap_or(0),
+        )
         .secs("converge_after_last_kill", converge)
         .secs("total", started.elapsed())
         .add("leaks_after_delete", leaks)
@@ -115,7 +125,11 @@ impl FaultSwitch {
 /// after the operator's `--cloud-timeout`; 10% of creates take effect but answer 500 (in a third
 /// of the seconds: answer too late); and about one second in 16, 429s with `Retry-After: 1` on
 /// everything. Returns (seconds with faults, seconds of 429 burst).
-async fn drive_faults(cloud: &support::emulator::Emulator, seed: u64, switch: &FaultSwitch) -> (u64, u64) {
+async fn drive_faults(
+    cloud: &support::emulator::Emulator,
+    seed: u64,
+    switch: &FaultSwitch,
+) -> (u64, u64) {
     use std::sync::atomic::Ordering;
     let mut rng = StdRng::seed_from_u64(seed ^ 0xfa17);
     let (mut ticks, mut bursts, mut faulty) = (0, 0, false);
@@ -186,9 +200,11 @@ async fn a_failing_cloud_during_creation_and_deletion_converges_without_duplicat
         switch.set(true);
         let started = Instant::now();
         fleet.create(0..n).await;
-        let all_ready_once = Fleet::until(window, || async { (watch.seen().ever_ready.len() >= n).then_some(()) })
-            .await
-            .is_some();
+        let all_ready_once = Fleet::until(window, || async {
+            (watch.seen().ever_ready.len() >= n).then_some(())
+        })
+        .await
+        .is_some();
         switch.set(false);
         f.secs("create_under_faults", started.elapsed())
             .add("all_ready_under_faults", all_ready_once);
@@ -199,9 +215,11 @@ async fn a_failing_cloud_during_creation_and_deletion_converges_without_duplicat
         switch.set(true);
         let deleting = Instant::now();
         fleet.delete_all().await;
-        let drained_under_faults = Fleet::until(window, || async { (fleet.objects().await?.is_empty()).then_some(()) })
-            .await
-            .is_some();
+        let drained_under_faults = Fleet::until(window, || async {
+            (fleet.objects().await?.is_empty()).then_some(())
+        })
+        .await
+        .is_some();
         switch.set(false);
         f.secs("delete_under_faults", deleting.elapsed())
             .add("all_deleted_under_faults", drained_under_faults);
@@ -215,7 +233,12 @@ async fn a_failing_cloud_during_creation_and_deletion_converges_without_duplicat
     let seen = watch.seen();
     let leaks = fleet.cloud_requests().await.len();
     let answered = support::chaos::failures_answered(&fleet.cloud.counters().await);
-    let timeouts = support::chaos::metric(&operator, "cloudlink_cloud_requests_total", &[r#"code="timeout""#]).await;
+    let timeouts = support::chaos::metric(
+        &operator,
+        "cloudlink_cloud_requests_total",
+        &[r#"code="timeout""#],
+    )
+    .await;
     let calls = support::chaos::metric(&operator, "cloudlink_cloud_requests_total", &[]).await;
     f.add("cloud_calls", calls)
         .add("answered_500", answered.get("500").copied().unwrap_or(0))
@@ -271,7 +294,10 @@ async fn an_apiserver_restart_mid_run_converges_without_help() {
     // Slow creates, two at a time: the restart catches creates and status writes in flight.
     fleet
         .cloud
-        .set_fault("ecl.tcr.create", json!({"commit_then_fail": "timeout", "hang_ms": 300}))
+        .set_fault(
+            "ecl.tcr.create",
+            json!({"commit_then_fail": "timeout", "hang_ms": 300}),
+        )
         .await;
     let watch = fleet.watch();
     let operator = fleet.operator(&["--concurrency", "2"]);
@@ -358,8 +384,9 @@ async fn expiring_tokens_never_reach_a_condition() {
     let started = Instant::now();
 
     fleet.create(0..n).await;
-    let approved =
-        |o: &serde_json::Value| support::scenario::condition_of(o, "Approved").is_some_and(|c| c["status"] == "True");
+    let approved = |o: &serde_json::Value| {
+        support::scenario::condition_of(o, "Approved").is_some_and(|c| c["status"] == "True")
+    };
     let (census, converged) = fleet.converge_on(n, deadline(90), approved).await;
     let converge = started.elapsed();
     // Updates (PUT) under the same churn: every object's tags change.
@@ -399,19 +426,25 @@ async fn expiring_tokens_never_reach_a_condition() {
         .map(|(_, n)| n)
         .sum();
     let counters = fleet.cloud.counters().await;
-    let tokens = counters["identity.token.create"]["201"].as_u64().unwrap_or(0);
+    let tokens = counters["identity.token.create"]["201"]
+        .as_u64()
+        .unwrap_or(0);
     let expired_presented: u64 = counters
         .as_object()
         .into_iter()
         .flatten()
         .filter_map(|(_, by)| by["401"].as_u64())
         .sum();
-    let issued = support::chaos::metric(&operator, "cloudlink_keystone_tokens_issued_total", &[]).await;
+    let issued =
+        support::chaos::metric(&operator, "cloudlink_keystone_tokens_issued_total", &[]).await;
     Figures::new("token-expiry")
         .add("seed", seed)
         .add("objects", n)
         .add("token_ttl", &ttl_flag)
-        .add("token_lifetimes", format!("{:.1}", run.as_secs_f64() / ttl as f64))
+        .add(
+            "token_lifetimes",
+            format!("{:.1}", run.as_secs_f64() / ttl as f64),
+        )
         .add("tokens_issued", tokens)
         .add("tokens_issued_by_operator", issued)
         .add("answered_401", expired_presented)
@@ -469,12 +502,19 @@ fn revive(op: &mut Operator) -> bool {
 #[tokio::test]
 async fn killing_the_leader_repeatedly_makes_no_duplicate() {
     let _one_at_a_time = serial().await;
-    let (n, kills, seed) = (knob("OBJECTS", 20) as usize, knob("LEADER_KILLS", 4) as usize, seed());
+    let (n, kills, seed) = (
+        knob("OBJECTS", 20) as usize,
+        knob("LEADER_KILLS", 4) as usize,
+        seed(),
+    );
     let mut rng = StdRng::seed_from_u64(seed ^ 0x1ead);
     let fleet = Fleet::shared("chaos-leader", seed, &[]).await;
     fleet
         .cloud
-        .set_fault("ecl.tcr.create", json!({"commit_then_fail": "timeout", "hang_ms": 300}))
+        .set_fault(
+            "ecl.tcr.create",
+            json!({"commit_then_fail": "timeout", "hang_ms": 300}),
+        )
         .await;
     let watch = fleet.watch();
     let lease = "chaos-leader";
@@ -500,13 +540,20 @@ async fn killing_the_leader_repeatedly_makes_no_duplicate() {
     for batch in batches(n, kills) {
         let waiting = Instant::now();
         let (leader, identity) = loop {
-            self_exits += candidates.iter_mut().map(|c| usize::from(revive(c))).sum::<usize>();
+            self_exits += candidates
+                .iter_mut()
+                .map(|c| usize::from(revive(c)))
+                .sum::<usize>();
             if let Some(h) = fleet.plane.lease_holder(&fleet.ns, lease).await
-                && let Some(i) = holder(&candidates, &h).filter(|&i| support::chaos::alive(candidates[i].pid()))
+                && let Some(i) =
+                    holder(&candidates, &h).filter(|&i| support::chaos::alive(candidates[i].pid()))
             {
                 break (i, h);
             }
-            assert!(waiting.elapsed() < deadline(60), "no leader among the candidates");
+            assert!(
+                waiting.elapsed() < deadline(60),
+                "no leader among the candidates"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         fleet.create(batch).await;
@@ -542,8 +589,14 @@ async fn killing_the_leader_repeatedly_makes_no_duplicate() {
         .add("takeover_s", takeovers.join("/"))
         .add("self_exits", self_exits)
         .add("posts_answered", posts)
-        .add("created_events", events.get("Normal/Created").copied().unwrap_or(0))
-        .add("adopted", events.get("Normal/Adopted").copied().unwrap_or(0))
+        .add(
+            "created_events",
+            events.get("Normal/Created").copied().unwrap_or(0),
+        )
+        .add(
+            "adopted",
+            events.get("Normal/Adopted").copied().unwrap_or(0),
+        )
         .add("resources", census.resources)
         .add("duplicates", census.duplicates + seen.id_changes())
         .add("orphans", census.orphans)
@@ -599,7 +652,11 @@ async fn two_hundred_requests_awaiting_approval_are_all_reconciled() {
         .await
         .unwrap_or_default()
         .iter()
-        .filter(|o| o["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty()))
+        .filter(|o| {
+            o["metadata"]["finalizers"]
+                .as_array()
+                .is_none_or(|f| f.is_empty())
+        })
         .count();
     let calls: u64 = fleet
         .cloud

@@ -34,19 +34,35 @@ fn kubeconfig_or_none() -> String {
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Renders the chart as release `rel` in namespace `ops` with `--set`-style `values` and returns
 /// every object.
 fn render(values: &[&str]) -> Vec<Value> {
     let chart = chart();
-    let mut args = vec!["template", "rel", chart.as_str(), "--namespace", "ops", "--kube-version", KUBE_VERSION];
+    let mut args = vec![
+        "template",
+        "rel",
+        chart.as_str(),
+        "--namespace",
+        "ops",
+        "--kube-version",
+        KUBE_VERSION,
+    ];
     for v in values {
         args.extend(["--set", v]);
     }
     let out = helm(&args);
-    assert!(out.status.success(), "helm template {values:?} failed: {}", text(&out));
+    assert!(
+        out.status.success(),
+        "helm template {values:?} failed: {}",
+        text(&out)
+    );
     let yaml = String::from_utf8(out.stdout).unwrap();
     serde_yaml_ng::Deserializer::from_str(&yaml)
         .map(|doc| Value::deserialize(doc).expect("helm renders valid YAML"))
@@ -57,7 +73,12 @@ fn render(values: &[&str]) -> Vec<Value> {
 fn kinds(objects: &[Value]) -> BTreeSet<(String, String)> {
     objects
         .iter()
-        .map(|o| (o["kind"].as_str().unwrap().to_owned(), o["metadata"]["namespace"].as_str().unwrap_or("").to_owned()))
+        .map(|o| {
+            (
+                o["kind"].as_str().unwrap().to_owned(),
+                o["metadata"]["namespace"].as_str().unwrap_or("").to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -69,7 +90,12 @@ fn find<'a>(objects: &'a [Value], kind: &str, namespace: Option<&str>, name: &st
                 && o["metadata"]["name"] == name
                 && namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns)
         })
-        .unwrap_or_else(|| panic!("no {kind} {namespace:?}/{name} rendered; rendered: {:?}", kinds(objects)))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {kind} {namespace:?}/{name} rendered; rendered: {:?}",
+                kinds(objects)
+            )
+        })
 }
 
 fn strings(value: &Value) -> Vec<String> {
@@ -88,7 +114,9 @@ fn rules(role: &Value) -> BTreeMap<(String, String, Vec<String>), BTreeSet<Strin
         let names = rule.get("resourceNames").map(strings).unwrap_or_default();
         for group in strings(&rule["apiGroups"]) {
             for resource in strings(&rule["resources"]) {
-                let verbs: &mut BTreeSet<String> = map.entry((group.clone(), resource, names.clone())).or_default();
+                let verbs: &mut BTreeSet<String> = map
+                    .entry((group.clone(), resource, names.clone()))
+                    .or_default();
                 verbs.extend(strings(&rule["verbs"]));
             }
         }
@@ -100,7 +128,10 @@ fn rules(role: &Value) -> BTreeMap<(String, String, Vec<String>), BTreeSet<Strin
 fn operator_rules() -> BTreeMap<(String, String, Vec<String>), BTreeSet<String>> {
     let mut map = BTreeMap::new();
     let mut grant = |group: &str, resource: &str, verbs: &[&str]| {
-        map.insert((group.to_owned(), resource.to_owned(), vec![]), verbs.iter().map(|v| v.to_string()).collect());
+        map.insert(
+            (group.to_owned(), resource.to_owned(), vec![]),
+            verbs.iter().map(|v| v.to_string()).collect(),
+        );
     };
     for kind in ["cloudpipes", "tenantconnectionrequests"] {
         grant("cloudlink.dev", kind, &["get", "list", "watch", "patch"]);
@@ -113,7 +144,9 @@ fn operator_rules() -> BTreeMap<(String, String, Vec<String>), BTreeSet<String>>
 
 fn container(objects: &[Value]) -> &Value {
     let deployment = find(objects, "Deployment", Some("ops"), "rel-cloudlink");
-    let containers = deployment["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+    let containers = deployment["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap();
     assert_eq!(containers.len(), 1);
     &containers[0]
 }
@@ -122,7 +155,10 @@ fn container(objects: &[Value]) -> &Value {
 /// would) and no reachable cluster: it must get past argument parsing (exit 2 is clap's usage
 /// error) and fail only for want of a cluster.
 fn assert_operator_accepts(args: &[String]) {
-    let args: Vec<String> = args.iter().map(|a| a.replace("$(POD_NAMESPACE)", "ops")).collect();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.replace("$(POD_NAMESPACE)", "ops"))
+        .collect();
     let out = Command::new(env!("CARGO_BIN_EXE_cloudlink"))
         .args(&args)
         .env("KUBECONFIG", "/nonexistent/kubeconfig")
@@ -136,7 +172,10 @@ fn assert_operator_accepts(args: &[String]) {
         Some(1),
         "cloudlink {args:?} should parse and then fail to find a cluster; it said: {stderr}"
     );
-    assert!(stderr.contains("cannot configure a Kubernetes client"), "cloudlink {args:?}: {stderr}");
+    assert!(
+        stderr.contains("cannot configure a Kubernetes client"),
+        "cloudlink {args:?}: {stderr}"
+    );
 }
 
 #[test]
@@ -145,7 +184,12 @@ fn chart_crds_are_the_repository_crds() {
         std::fs::read_dir(dir)
             .unwrap_or_else(|e| panic!("{dir}: {e}"))
             .map(|e| e.unwrap().path())
-            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read_to_string(&p).unwrap(),
+                )
+            })
             .collect()
     };
     let repo = list(&format!("{ROOT}/crds"));
@@ -166,9 +210,10 @@ fn chart_crds_are_the_repository_crds() {
 
 #[test]
 fn chart_app_version_is_the_operator_version() {
-    let chart: Value =
-        serde_yaml_ng::from_str(&std::fs::read_to_string(format!("{ROOT}/charts/cloudlink/Chart.yaml")).unwrap())
-            .unwrap();
+    let chart: Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/charts/cloudlink/Chart.yaml")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(
         chart["appVersion"],
         env!("CARGO_PKG_VERSION"),
@@ -182,7 +227,11 @@ fn helm_lint_passes_for_default_and_non_default_values() {
     let chart = chart();
     let out = helm(&["lint", "--strict", "--kube-version", KUBE_VERSION, &chart]);
     assert!(out.status.success(), "helm lint failed: {}", text(&out));
-    assert!(text(&out).contains("1 chart(s) linted, 0 chart(s) failed"), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 chart(s) linted, 0 chart(s) failed"),
+        "{}",
+        text(&out)
+    );
     let out = helm(&[
         "lint",
         "--strict",
@@ -192,7 +241,11 @@ fn helm_lint_passes_for_default_and_non_default_values() {
         "--set",
         "replicas=3,watchNamespaces={a,b},logFormat=text,networkPolicy.enabled=true,metrics.serviceMonitor.enabled=true",
     ]);
-    assert!(out.status.success(), "helm lint with non-default values failed: {}", text(&out));
+    assert!(
+        out.status.success(),
+        "helm lint with non-default values failed: {}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -215,13 +268,20 @@ fn default_values_render_a_cluster_wide_operator_with_json_logs_and_a_locked_dow
     );
 
     let role = find(&objects, "ClusterRole", None, "rel-cloudlink");
-    assert_eq!(rules(role), operator_rules(), "the ClusterRole grants exactly what the operator uses");
+    assert_eq!(
+        rules(role),
+        operator_rules(),
+        "the ClusterRole grants exactly what the operator uses"
+    );
     let binding = find(&objects, "ClusterRoleBinding", None, "rel-cloudlink");
     assert_eq!(
         binding["roleRef"],
         json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "rel-cloudlink"})
     );
-    assert_eq!(binding["subjects"], json!([{"kind": "ServiceAccount", "name": "rel-cloudlink", "namespace": "ops"}]));
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "rel-cloudlink", "namespace": "ops"}])
+    );
 
     let deployment = find(&objects, "Deployment", Some("ops"), "rel-cloudlink");
     let pod = &deployment["spec"]["template"]["spec"];
@@ -232,7 +292,11 @@ fn default_values_render_a_cluster_wide_operator_with_json_logs_and_a_locked_dow
     );
     assert_eq!(pod["serviceAccountName"], "rel-cloudlink");
     let c = container(&objects);
-    assert_eq!(c["image"], format!("cloudlink:{}", env!("CARGO_PKG_VERSION")), "the tag defaults to appVersion");
+    assert_eq!(
+        c["image"],
+        format!("cloudlink:{}", env!("CARGO_PKG_VERSION")),
+        "the tag defaults to appVersion"
+    );
     let args = strings(&c["args"]);
     assert_eq!(
         args,
@@ -256,15 +320,30 @@ fn default_values_render_a_cluster_wide_operator_with_json_logs_and_a_locked_dow
             {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
         ])
     );
-    assert_eq!(c["ports"], json!([{"name": "metrics", "containerPort": 8080, "protocol": "TCP"}]));
-    assert_eq!(c["livenessProbe"]["httpGet"], json!({"path": "/healthz", "port": "metrics"}));
-    assert_eq!(c["readinessProbe"]["httpGet"], json!({"path": "/readyz", "port": "metrics"}));
-    assert_eq!(c["resources"]["requests"], json!({"cpu": "10m", "memory": "32Mi"}));
+    assert_eq!(
+        c["ports"],
+        json!([{"name": "metrics", "containerPort": 8080, "protocol": "TCP"}])
+    );
+    assert_eq!(
+        c["livenessProbe"]["httpGet"],
+        json!({"path": "/healthz", "port": "metrics"})
+    );
+    assert_eq!(
+        c["readinessProbe"]["httpGet"],
+        json!({"path": "/readyz", "port": "metrics"})
+    );
+    assert_eq!(
+        c["resources"]["requests"],
+        json!({"cpu": "10m", "memory": "32Mi"})
+    );
     assert_eq!(c["resources"]["limits"], json!({"memory": "128Mi"}));
 
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
     assert_eq!(pod["securityContext"]["runAsUser"], 65532);
-    assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
     let sc = &c["securityContext"];
     assert_eq!(sc["runAsNonRoot"], true);
     assert_eq!(sc["readOnlyRootFilesystem"], true);
@@ -277,8 +356,14 @@ fn default_values_render_a_cluster_wide_operator_with_json_logs_and_a_locked_dow
         service["spec"]["ports"],
         json!([{"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}])
     );
-    assert_eq!(service["spec"]["selector"], deployment["spec"]["selector"]["matchLabels"]);
-    for (key, value) in deployment["spec"]["selector"]["matchLabels"].as_object().unwrap() {
+    assert_eq!(
+        service["spec"]["selector"],
+        deployment["spec"]["selector"]["matchLabels"]
+    );
+    for (key, value) in deployment["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .unwrap()
+    {
         assert_eq!(
             &deployment["spec"]["template"]["metadata"]["labels"][key], value,
             "the pods carry the selector's labels"
@@ -322,16 +407,36 @@ fn watch_namespaces_and_replicas_render_namespaced_roles_leader_election_and_a_d
     assert!(!found.contains(&("Role".into(), "default".into())));
 
     // Leader election is on with two replicas: its Lease, and only it, in the release namespace.
-    let lease_role = find(&objects, "Role", Some("ops"), "rel-cloudlink-leader-election");
+    let lease_role = find(
+        &objects,
+        "Role",
+        Some("ops"),
+        "rel-cloudlink-leader-election",
+    );
     let mut expected = BTreeMap::new();
-    expected
-        .insert(("coordination.k8s.io".to_owned(), "leases".to_owned(), vec![]), BTreeSet::from(["create".to_owned()]));
     expected.insert(
-        ("coordination.k8s.io".to_owned(), "leases".to_owned(), vec!["rel-cloudlink-leader".to_owned()]),
+        (
+            "coordination.k8s.io".to_owned(),
+            "leases".to_owned(),
+            vec![],
+        ),
+        BTreeSet::from(["create".to_owned()]),
+    );
+    expected.insert(
+        (
+            "coordination.k8s.io".to_owned(),
+            "leases".to_owned(),
+            vec!["rel-cloudlink-leader".to_owned()],
+        ),
         BTreeSet::from(["get".to_owned(), "update".to_owned()]),
     );
     assert_eq!(rules(lease_role), expected);
-    find(&objects, "RoleBinding", Some("ops"), "rel-cloudlink-leader-election");
+    find(
+        &objects,
+        "RoleBinding",
+        Some("ops"),
+        "rel-cloudlink-leader-election",
+    );
 
     let deployment = find(&objects, "Deployment", Some("ops"), "rel-cloudlink");
     assert_eq!(deployment["spec"]["replicas"], 2);
@@ -361,7 +466,12 @@ fn watch_namespaces_and_replicas_render_namespaced_roles_leader_election_and_a_d
     assert_operator_accepts(&args);
     assert_eq!(c["ports"][0]["containerPort"], 9090);
 
-    let pdb = find(&objects, "PodDisruptionBudget", Some("ops"), "rel-cloudlink");
+    let pdb = find(
+        &objects,
+        "PodDisruptionBudget",
+        Some("ops"),
+        "rel-cloudlink",
+    );
     assert_eq!(pdb["spec"]["maxUnavailable"], 1);
     assert_eq!(pdb["spec"]["selector"], deployment["spec"]["selector"]);
 
@@ -369,26 +479,45 @@ fn watch_namespaces_and_replicas_render_namespaced_roles_leader_election_and_a_d
     assert_eq!(monitor["spec"]["endpoints"][0]["port"], "metrics");
     assert_eq!(monitor["spec"]["selector"], deployment["spec"]["selector"]);
     let policy = find(&objects, "NetworkPolicy", Some("ops"), "rel-cloudlink");
-    assert_eq!(policy["spec"]["ingress"], json!([{"ports": [{"port": "metrics", "protocol": "TCP"}]}]));
-    assert_eq!(policy["spec"]["podSelector"], deployment["spec"]["selector"]);
+    assert_eq!(
+        policy["spec"]["ingress"],
+        json!([{"ports": [{"port": "metrics", "protocol": "TCP"}]}])
+    );
+    assert_eq!(
+        policy["spec"]["podSelector"],
+        deployment["spec"]["selector"]
+    );
 }
 
 #[test]
 fn leader_election_can_be_forced_either_way() {
-    let on = render(&["leaderElection.enabled=true", "leaderElection.leaseName=my-lease"]);
+    let on = render(&[
+        "leaderElection.enabled=true",
+        "leaderElection.leaseName=my-lease",
+    ]);
     let args = strings(&container(&on)["args"]);
     assert!(
-        args.contains(&"--leader-elect".to_owned()) && args.contains(&"--lease-name=my-lease".to_owned()),
+        args.contains(&"--leader-elect".to_owned())
+            && args.contains(&"--lease-name=my-lease".to_owned()),
         "{args:?}"
     );
-    assert!(!kinds(&on).contains(&("PodDisruptionBudget".into(), "ops".into())), "one replica: no PodDisruptionBudget");
+    assert!(
+        !kinds(&on).contains(&("PodDisruptionBudget".into(), "ops".into())),
+        "one replica: no PodDisruptionBudget"
+    );
     find(&on, "Role", Some("ops"), "rel-cloudlink-leader-election");
 
     let off = render(&["replicas=3", "leaderElection.enabled=false"]);
     let args = strings(&container(&off)["args"]);
-    assert!(!args.iter().any(|a| a.starts_with("--lease") || a == "--leader-elect"), "{args:?}");
     assert!(
-        !off.iter().any(|o| o["metadata"]["name"] == "rel-cloudlink-leader-election"),
+        !args
+            .iter()
+            .any(|a| a.starts_with("--lease") || a == "--leader-elect"),
+        "{args:?}"
+    );
+    assert!(
+        !off.iter()
+            .any(|o| o["metadata"]["name"] == "rel-cloudlink-leader-election"),
         "no Lease permissions without leader election"
     );
     find(&off, "PodDisruptionBudget", Some("ops"), "rel-cloudlink");
@@ -399,23 +528,45 @@ fn bad_values_are_refused_naming_the_value() {
     let chart = chart();
     let cases: &[(&str, &str)] = &[
         ("replicas=two", "at '/replicas': got string, want integer"),
-        ("logFormat=xml", "at '/logFormat': value must be one of 'json', 'text'"),
-        ("resync=often", "at '/resync': 'often' does not match pattern"),
+        (
+            "logFormat=xml",
+            "at '/logFormat': value must be one of 'json', 'text'",
+        ),
+        (
+            "resync=often",
+            "at '/resync': 'often' does not match pattern",
+        ),
         ("cloudRate=0", "at '/cloudRate'"),
         ("cloudRate=fast", "at '/cloudRate'"),
         ("concurrency=0", "at '/concurrency'"),
         ("watchNamespaces={Team_A}", "at '/watchNamespaces/0'"),
         ("image.pullPolicy=Sometimes", "at '/image/pullPolicy'"),
-        ("concurency=4", "additional properties 'concurency' not allowed"),
-        ("securityContext=none", "at '/securityContext': got string, want object"),
+        (
+            "concurency=4",
+            "additional properties 'concurency' not allowed",
+        ),
+        (
+            "securityContext=none",
+            "at '/securityContext': got string, want object",
+        ),
     ];
     let mut failures = Vec::new();
     for (value, expected) in cases {
-        let out = helm(&["template", "rel", &chart, "--kube-version", KUBE_VERSION, "--set", value]);
+        let out = helm(&[
+            "template",
+            "rel",
+            &chart,
+            "--kube-version",
+            KUBE_VERSION,
+            "--set",
+            value,
+        ]);
         let said = text(&out);
         if out.status.success() {
             failures.push(format!("--set {value} was accepted"));
-        } else if !said.contains("values don't meet the specifications of the schema") || !said.contains(expected) {
+        } else if !said.contains("values don't meet the specifications of the schema")
+            || !said.contains(expected)
+        {
             failures.push(format!("--set {value}: expected {expected:?} in: {said}"));
         }
     }
@@ -434,9 +585,16 @@ impl Release {
         let mut args = vec!["install", name, chart.as_str(), "--namespace", namespace];
         args.extend(extra);
         let out = helm(&args);
-        assert!(out.status.success(), "helm install {extra:?} failed: {}", text(&out));
+        assert!(
+            out.status.success(),
+            "helm install {extra:?} failed: {}",
+            text(&out)
+        );
         assert!(text(&out).contains("STATUS: deployed"), "{}", text(&out));
-        Release { name: name.to_owned(), namespace: namespace.to_owned() }
+        Release {
+            name: name.to_owned(),
+            namespace: namespace.to_owned(),
+        }
     }
 }
 
@@ -463,7 +621,12 @@ fn can(sa: &str, verb: &str, resource: &str, namespace: Option<&str>) -> bool {
     }
     let out = kubectl(&args, None);
     let answer = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(answer == "yes" || answer == "no", "kubectl {args:?}: {}{}", answer, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        answer == "yes" || answer == "no",
+        "kubectl {args:?}: {}{}",
+        answer,
+        String::from_utf8_lossy(&out.stderr)
+    );
     answer == "yes"
 }
 
@@ -476,16 +639,38 @@ fn helm_install_creates_the_service_account_rbac_and_deployment() {
     let guard = Release::install(&release, &ns.name, &[]);
 
     kubectl_ok(&["get", "-n", &ns.name, "serviceaccount", &full], None);
-    kubectl_ok(&["get", "-n", &ns.name, "service", &format!("{full}-metrics")], None);
+    kubectl_ok(
+        &["get", "-n", &ns.name, "service", &format!("{full}-metrics")],
+        None,
+    );
     let rules_json = kubectl_ok(&["get", "clusterrole", &full, "-o", "json"], None);
-    assert_eq!(rules(&serde_json::from_str(&rules_json).unwrap()), operator_rules(), "the installed ClusterRole");
-    let binding: Value =
-        serde_json::from_str(&kubectl_ok(&["get", "clusterrolebinding", &full, "-o", "json"], None)).unwrap();
-    assert_eq!(binding["subjects"], json!([{"kind": "ServiceAccount", "name": full, "namespace": ns.name}]));
-    let deployment: Value =
-        serde_json::from_str(&kubectl_ok(&["get", "-n", &ns.name, "deployment", &full, "-o", "json"], None)).unwrap();
-    assert_eq!(deployment["spec"]["template"]["spec"]["serviceAccountName"], full);
-    assert_eq!(deployment["spec"]["template"]["spec"]["containers"][0]["args"][0], "run");
+    assert_eq!(
+        rules(&serde_json::from_str(&rules_json).unwrap()),
+        operator_rules(),
+        "the installed ClusterRole"
+    );
+    let binding: Value = serde_json::from_str(&kubectl_ok(
+        &["get", "clusterrolebinding", &full, "-o", "json"],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": full, "namespace": ns.name}])
+    );
+    let deployment: Value = serde_json::from_str(&kubectl_ok(
+        &["get", "-n", &ns.name, "deployment", &full, "-o", "json"],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["serviceAccountName"],
+        full
+    );
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["args"][0],
+        "run"
+    );
 
     // What the API server's authorizer says about the installed RBAC.
     let sa = format!("system:serviceaccount:{}:{full}", ns.name);
@@ -497,7 +682,10 @@ fn helm_install_creates_the_service_account_rbac_and_deployment() {
         ("patch", "secrets"),
         ("create", "events.events.k8s.io"),
     ] {
-        assert!(can(&sa, verb, resource, None), "the operator must be able to {verb} {resource} in every namespace");
+        assert!(
+            can(&sa, verb, resource, None),
+            "the operator must be able to {verb} {resource} in every namespace"
+        );
     }
     for (verb, resource) in [
         ("create", "cloudpipes.cloudlink.dev"),
@@ -510,12 +698,18 @@ fn helm_install_creates_the_service_account_rbac_and_deployment() {
         ("get", "leases.coordination.k8s.io"),
         ("create", "clusterrolebindings"),
     ] {
-        assert!(!can(&sa, verb, resource, None), "the operator must not be able to {verb} {resource}");
+        assert!(
+            !can(&sa, verb, resource, None),
+            "the operator must not be able to {verb} {resource}"
+        );
     }
 
     drop(guard);
     let gone = kubectl(&["get", "clusterrole", &full], None);
-    assert!(!gone.status.success(), "helm uninstall should remove the ClusterRole");
+    assert!(
+        !gone.status.success(),
+        "helm uninstall should remove the ClusterRole"
+    );
 }
 
 #[test]
@@ -528,14 +722,37 @@ fn helm_install_with_watch_namespaces_grants_only_those_namespaces() {
     let release = format!("cl{}", &ns.name[ns.name.len() - 8..]);
     let full = format!("{release}-cloudlink");
     let watch = format!("watchNamespaces={{{},{}}}", team_a.name, team_b.name);
-    let _guard = Release::install(&release, &ns.name, &["--set", &watch, "--set", "replicas=2"]);
+    let _guard = Release::install(
+        &release,
+        &ns.name,
+        &["--set", &watch, "--set", "replicas=2"],
+    );
 
-    assert!(!kubectl(&["get", "clusterrole", &full], None).status.success(), "no ClusterRole with watchNamespaces");
+    assert!(
+        !kubectl(&["get", "clusterrole", &full], None)
+            .status
+            .success(),
+        "no ClusterRole with watchNamespaces"
+    );
     let sa = format!("system:serviceaccount:{}:{full}", ns.name);
     for watched in [&team_a.name, &team_b.name] {
-        kubectl_ok(&["get", "-n", watched, &format!("role/{full}"), &format!("rolebinding/{full}")], None);
+        kubectl_ok(
+            &[
+                "get",
+                "-n",
+                watched,
+                &format!("role/{full}"),
+                &format!("rolebinding/{full}"),
+            ],
+            None,
+        );
         assert!(can(&sa, "list", "secrets", Some(watched)));
-        assert!(can(&sa, "patch", "cloudpipes.cloudlink.dev:status", Some(watched)));
+        assert!(can(
+            &sa,
+            "patch",
+            "cloudpipes.cloudlink.dev:status",
+            Some(watched)
+        ));
         assert!(can(&sa, "create", "events.events.k8s.io", Some(watched)));
     }
     for unwatched in [&other.name, &ns.name, &"default".to_owned()] {
@@ -543,26 +760,53 @@ fn helm_install_with_watch_namespaces_grants_only_those_namespaces() {
             !can(&sa, "get", "secrets", Some(unwatched)),
             "secrets of unwatched namespace {unwatched} must stay closed"
         );
-        assert!(!can(&sa, "list", "cloudpipes.cloudlink.dev", Some(unwatched)));
+        assert!(!can(
+            &sa,
+            "list",
+            "cloudpipes.cloudlink.dev",
+            Some(unwatched)
+        ));
     }
-    assert!(!can(&sa, "list", "cloudpipes.cloudlink.dev", None), "nothing cluster-wide");
+    assert!(
+        !can(&sa, "list", "cloudpipes.cloudlink.dev", None),
+        "nothing cluster-wide"
+    );
 
     // Its own Lease in the release namespace, and no other.
     let lease = format!("leases.coordination.k8s.io/{full}-leader");
     assert!(can(&sa, "get", &lease, Some(&ns.name)));
     assert!(can(&sa, "update", &lease, Some(&ns.name)));
-    assert!(can(&sa, "create", "leases.coordination.k8s.io", Some(&ns.name)));
-    assert!(!can(&sa, "update", "leases.coordination.k8s.io/someone-else", Some(&ns.name)));
+    assert!(can(
+        &sa,
+        "create",
+        "leases.coordination.k8s.io",
+        Some(&ns.name)
+    ));
+    assert!(!can(
+        &sa,
+        "update",
+        "leases.coordination.k8s.io/someone-else",
+        Some(&ns.name)
+    ));
     assert!(!can(&sa, "delete", &lease, Some(&ns.name)));
     assert!(!can(&sa, "get", &lease, Some(&team_a.name)));
 
     kubectl_ok(&["get", "-n", &ns.name, "poddisruptionbudget", &full], None);
     let args = kubectl_ok(
-        &["get", "-n", &ns.name, "deployment", &full, "-o", "jsonpath={.spec.template.spec.containers[0].args}"],
+        &[
+            "get",
+            "-n",
+            &ns.name,
+            "deployment",
+            &full,
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].args}",
+        ],
         None,
     );
     assert!(
-        args.contains("--leader-elect") && args.contains(&format!("--namespace={},{}", team_a.name, team_b.name)),
+        args.contains("--leader-elect")
+            && args.contains(&format!("--namespace={},{}", team_a.name, team_b.name)),
         "{args}"
     );
 }
@@ -572,10 +816,36 @@ fn helm_install_with_a_bad_value_fails_before_creating_anything() {
     let ns = TestNamespace::new("chart-bad");
     let release = format!("cl{}", &ns.name[ns.name.len() - 8..]);
     let chart = chart();
-    let out = helm(&["install", &release, &chart, "--namespace", &ns.name, "--set", "logFormat=yaml"]);
-    assert!(!out.status.success(), "helm install accepted logFormat=yaml");
-    assert!(text(&out).contains("at '/logFormat': value must be one of 'json', 'text'"), "{}", text(&out));
+    let out = helm(&[
+        "install",
+        &release,
+        &chart,
+        "--namespace",
+        &ns.name,
+        "--set",
+        "logFormat=yaml",
+    ]);
+    assert!(
+        !out.status.success(),
+        "helm install accepted logFormat=yaml"
+    );
+    assert!(
+        text(&out).contains("at '/logFormat': value must be one of 'json', 'text'"),
+        "{}",
+        text(&out)
+    );
     let listed = helm(&["list", "--all", "--namespace", &ns.name, "--short"]);
-    assert!(String::from_utf8_lossy(&listed.stdout).trim().is_empty(), "no release should exist: {}", text(&listed));
-    assert!(!kubectl(&["get", "clusterrole", &format!("{release}-cloudlink")], None).status.success());
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).trim().is_empty(),
+        "no release should exist: {}",
+        text(&listed)
+    );
+    assert!(
+        !kubectl(
+            &["get", "clusterrole", &format!("{release}-cloudlink")],
+            None
+        )
+        .status
+        .success()
+    );
 }

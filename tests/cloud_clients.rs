@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cloudlink::cloud::{
-    ApprovalDecision, ApprovalFilter, CloudError, CloudSession, CreateTenantConnectionRequest, SessionKey, SessionOptions,
-    TenantConnectionRequestFilter, UpdateTenantConnectionRequest,
+    ApprovalDecision, ApprovalFilter, CloudError, CloudSession, CreateTenantConnectionRequest,
+    SessionKey, SessionOptions, TenantConnectionRequestFilter, UpdateTenantConnectionRequest,
 };
 use serde_json::json;
 use support::emulator::{ADMIN, Account, DEMO, Emulator, OWNER, eventually};
@@ -25,7 +25,14 @@ const DEADLINE: Duration = Duration::from_secs(20);
 
 fn session_from(yaml: &str, timeout: Duration) -> CloudSession {
     let key = SessionKey::from_clouds_yaml(yaml, "emulator", None).expect("clouds.yaml parses");
-    CloudSession::new(key, SessionOptions { timeout, ..SessionOptions::default() }).expect("session")
+    CloudSession::new(
+        key,
+        SessionOptions {
+            timeout,
+            ..SessionOptions::default()
+        },
+    )
+    .expect("session")
 }
 
 fn session(emulator: &Emulator, account: &Account) -> CloudSession {
@@ -41,14 +48,22 @@ fn network_id() -> String {
 }
 
 fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 // ----- Nova
 
 #[tokio::test]
 async fn cloudpipe_lifecycle_with_one_shared_token() {
-    let emulator = Emulator::start(&["--server-build-delay", "300ms", "--server-delete-delay", "200ms"]);
+    let emulator = Emulator::start(&[
+        "--server-build-delay",
+        "300ms",
+        "--server-delete-delay",
+        "200ms",
+    ]);
     let session = session(&emulator, &ADMIN);
     let nova = session.cloudpipes();
 
@@ -56,15 +71,27 @@ async fn cloudpipe_lifecycle_with_one_shared_token() {
     assert!(nova.list_cloudpipes().await.unwrap().is_empty());
 
     // Create is idempotent per project in Nova: the second POST returns the same server.
-    let id = nova.create_cloudpipe(None).await.expect("create in the token's project");
+    let id = nova
+        .create_cloudpipe(None)
+        .await
+        .expect("create in the token's project");
     assert_eq!(nova.create_cloudpipe(None).await.unwrap(), id);
-    assert_eq!(nova.create_cloudpipe(Some(ADMIN.project_id)).await.unwrap(), id);
-    let other = nova.create_cloudpipe(Some(OWNER.project_id)).await.expect("create for another project (admin may)");
+    assert_eq!(
+        nova.create_cloudpipe(Some(ADMIN.project_id)).await.unwrap(),
+        id
+    );
+    let other = nova
+        .create_cloudpipe(Some(OWNER.project_id))
+        .await
+        .expect("create for another project (admin may)");
     assert_ne!(other, id);
 
     let list = nova.list_cloudpipes().await.unwrap();
     assert_eq!(list.len(), 2, "{list:?}");
-    let mine = list.iter().find(|c| c.project_id == ADMIN.project_id).expect("our cloudpipe is listed");
+    let mine = list
+        .iter()
+        .find(|c| c.project_id == ADMIN.project_id)
+        .expect("our cloudpipe is listed");
     assert_eq!(mine.instance_id, id);
     assert!(mine.created_at.is_some());
 
@@ -79,20 +106,38 @@ async fn cloudpipe_lifecycle_with_one_shared_token() {
     assert_eq!(active.vm_state.as_deref(), Some("active"));
 
     let ip: IpAddr = "203.0.113.10".parse().unwrap();
-    nova.configure_project(ip, 1194).await.expect("configure-project (202, empty body)");
+    nova.configure_project(ip, 1194)
+        .await
+        .expect("configure-project (202, empty body)");
     let list = nova.list_cloudpipes().await.unwrap();
-    let mine = list.iter().find(|c| c.project_id == ADMIN.project_id).unwrap();
+    let mine = list
+        .iter()
+        .find(|c| c.project_id == ADMIN.project_id)
+        .unwrap();
     assert_eq!(mine.public_ip.as_deref(), Some("203.0.113.10"));
-    assert_eq!(mine.public_port, Some(1194), "the port is sent as a string and read back either way");
-    let theirs = list.iter().find(|c| c.project_id == OWNER.project_id).unwrap();
-    assert_eq!(theirs.public_ip, None, "configure-project changes only the token's project");
+    assert_eq!(
+        mine.public_port,
+        Some(1194),
+        "the port is sent as a string and read back either way"
+    );
+    let theirs = list
+        .iter()
+        .find(|c| c.project_id == OWNER.project_id)
+        .unwrap();
+    assert_eq!(
+        theirs.public_ip, None,
+        "configure-project changes only the token's project"
+    );
 
     nova.delete_server(&id).await.expect("delete (204)");
     let gone = eventually(DEADLINE, "the deleted server disappears", || async {
         match nova.get_server(&id).await {
             Err(e) if e.is_not_found() => Some(e),
             Ok(s) => {
-                assert!(s.task_state.as_deref() == Some("deleting") || s.status == "ACTIVE", "{s:?}");
+                assert!(
+                    s.task_state.as_deref() == Some("deleting") || s.status == "ACTIVE",
+                    "{s:?}"
+                );
                 None
             }
             Err(e) => panic!("unexpected {e:?}"),
@@ -100,17 +145,35 @@ async fn cloudpipe_lifecycle_with_one_shared_token() {
     })
     .await;
     assert!(!gone.is_transient());
-    assert!(nova.list_cloudpipes().await.unwrap().iter().all(|c| c.instance_id != id));
+    assert!(
+        nova.list_cloudpipes()
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.instance_id != id)
+    );
     assert!(nova.delete_server(&id).await.unwrap_err().is_not_found());
 
     // An empty id never reaches the wire (it would turn GET /servers/{id} into a list).
     let before = emulator.total("nova.server.get").await;
-    assert!(matches!(nova.get_server("").await, Err(CloudError::Config(_))));
+    assert!(matches!(
+        nova.get_server("").await,
+        Err(CloudError::Config(_))
+    ));
     assert_eq!(emulator.total("nova.server.get").await, before);
 
     // All of the above on one token, shared by clones and by the other clients.
-    session.clone().tenant_connections().list_requests(&TenantConnectionRequestFilter::default()).await.unwrap();
-    session.approvals().list_approvals(&ApprovalFilter::default()).await.unwrap();
+    session
+        .clone()
+        .tenant_connections()
+        .list_requests(&TenantConnectionRequestFilter::default())
+        .await
+        .unwrap();
+    session
+        .approvals()
+        .list_approvals(&ApprovalFilter::default())
+        .await
+        .unwrap();
     assert_eq!(tokens_issued(&emulator).await, 1);
     assert_eq!(session.tokens_issued(), 1);
 }
@@ -120,59 +183,111 @@ async fn cloudpipe_errors_are_typed() {
     let emulator = Emulator::start(&[]);
 
     // Nova's policy: cloudpipe is admin-only.
-    let error = session(&emulator, &DEMO).cloudpipes().list_cloudpipes().await.unwrap_err();
-    assert!(matches!(&error, CloudError::Forbidden { message, .. } if message.contains("Policy doesn't allow")), "{error:?}");
+    let error = session(&emulator, &DEMO)
+        .cloudpipes()
+        .list_cloudpipes()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, CloudError::Forbidden { message, .. } if message.contains("Policy doesn't allow")),
+        "{error:?}"
+    );
     assert!(!error.is_transient());
     assert!(error.to_string().contains("admin role"), "{error}");
 
     let nova = session(&emulator, &ADMIN).cloudpipes();
-    let error = nova.create_cloudpipe(Some("bad.project.id")).await.unwrap_err();
+    let error = nova
+        .create_cloudpipe(Some("bad.project.id"))
+        .await
+        .unwrap_err();
     assert!(matches!(error, CloudError::BadRequest { .. }), "{error:?}");
-    let error = nova.get_server("00000000-0000-4000-8000-000000000000").await.unwrap_err();
-    assert!(matches!(&error, CloudError::NotFound { message, .. } if message.contains("could not be found")), "{error:?}");
-    assert!(error.to_string().contains("req-"), "Nova's request id is kept for support: {error}");
+    let error = nova
+        .get_server("00000000-0000-4000-8000-000000000000")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, CloudError::NotFound { message, .. } if message.contains("could not be found")),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("req-"),
+        "Nova's request id is kept for support: {error}"
+    );
 
     // From Pike on, os-cloudpipe answers 410 to every method.
     emulator.set_nova_release("pike").await;
     let errors = [
         nova.list_cloudpipes().await.unwrap_err(),
         nova.create_cloudpipe(None).await.unwrap_err(),
-        nova.configure_project("192.0.2.1".parse().unwrap(), 1194).await.unwrap_err(),
+        nova.configure_project("192.0.2.1".parse().unwrap(), 1194)
+            .await
+            .unwrap_err(),
     ];
     for error in errors {
-        assert!(error.is_gone() && !error.is_transient() && error.status() == Some(410), "{error:?}");
+        assert!(
+            error.is_gone() && !error.is_transient() && error.status() == Some(410),
+            "{error:?}"
+        );
         let text = error.to_string();
-        assert!(text.contains("This resource is no longer available.  No forwarding address is given."), "{text}");
+        assert!(
+            text.contains("This resource is no longer available.  No forwarding address is given."),
+            "{text}"
+        );
         assert!(text.contains("os-cloudpipe"), "{text}");
     }
-    assert_eq!(emulator.count("nova.cloudpipe.create", "410").await, 1, "a 410 is not retried");
+    assert_eq!(
+        emulator.count("nova.cloudpipe.create", "410").await,
+        1,
+        "a 410 is not retried"
+    );
 }
 
 #[tokio::test]
 async fn application_credential_session() {
     let emulator = Emulator::start(&[]);
     let session = session_from(&emulator.clouds_yaml_appcred(), Duration::from_secs(10));
-    let info = session.token_info().await.expect("application credential auth");
+    let info = session
+        .token_info()
+        .await
+        .expect("application credential auth");
     assert_eq!(info.project_id, ADMIN.project_id);
     assert!(info.roles.iter().any(|r| r == "admin"), "{:?}", info.roles);
-    session.cloudpipes().list_cloudpipes().await.expect("admin's credential may list cloudpipes");
+    session
+        .cloudpipes()
+        .list_cloudpipes()
+        .await
+        .expect("admin's credential may list cloudpipes");
 }
 
 #[tokio::test]
 async fn a_region_missing_from_the_catalog_is_a_configuration_error() {
     let emulator = Emulator::start(&[]);
-    let yaml = emulator.clouds_yaml(&ADMIN).replace("region_name: RegionOne", "region_name: Nowhere");
-    let error = session_from(&yaml, Duration::from_secs(10)).cloudpipes().list_cloudpipes().await.unwrap_err();
+    let yaml = emulator
+        .clouds_yaml(&ADMIN)
+        .replace("region_name: RegionOne", "region_name: Nowhere");
+    let error = session_from(&yaml, Duration::from_secs(10))
+        .cloudpipes()
+        .list_cloudpipes()
+        .await
+        .unwrap_err();
     let text = error.to_string();
     assert!(matches!(error, CloudError::Config(_)), "{error:?}");
-    assert!(text.contains("'compute'") && text.contains("Nowhere") && text.contains("RegionOne"), "{text}");
+    assert!(
+        text.contains("'compute'") && text.contains("Nowhere") && text.contains("RegionOne"),
+        "{text}"
+    );
 }
 
 // ----- ECL and SSS
 
 #[tokio::test]
 async fn tenant_connection_request_lifecycle_and_approval() {
-    let emulator = Emulator::start(&["--tcr-registering-delay", "100ms", "--tcr-registered-delay", "100ms"]);
+    let emulator = Emulator::start(&[
+        "--tcr-registering-delay",
+        "100ms",
+        "--tcr-registered-delay",
+        "100ms",
+    ]);
     let requester = session(&emulator, &ADMIN);
     let owner = session(&emulator, &OWNER);
     let ecl = requester.tenant_connections();
@@ -189,50 +304,105 @@ async fn tenant_connection_request_lifecycle_and_approval() {
     };
     let created = ecl.create_request(&create).await.expect("create (200)");
     assert_eq!(created.status, "creating");
-    assert_eq!(created.approval_request_id, None, "\"\" is read as no approval request yet");
+    assert_eq!(
+        created.approval_request_id, None,
+        "\"\" is read as no approval request yet"
+    );
     assert_eq!(created.tenant_id, ADMIN.project_id);
     assert_eq!(created.tenant_id_other, OWNER.project_id);
-    assert_eq!(created.tags.get("cloudlink.dev/uid").map(String::as_str), Some("u-1"));
+    assert_eq!(
+        created.tags.get("cloudlink.dev/uid").map(String::as_str),
+        Some("u-1")
+    );
     let id = created.id.clone();
 
     // Deleting while the asynchronous create runs is refused; a second create for the same pair too.
     let error = ecl.delete_request(&id).await.unwrap_err();
     assert!(matches!(error, CloudError::Conflict { .. }), "{error:?}");
     let error = ecl.create_request(&create).await.unwrap_err();
-    assert!(matches!(&error, CloudError::Conflict { message, .. } if message.contains("already exists")), "{error:?}");
+    assert!(
+        matches!(&error, CloudError::Conflict { message, .. } if message.contains("already exists")),
+        "{error:?}"
+    );
 
     assert_eq!(ecl.show_request(&id).await.unwrap().id, id);
     for filter in [
-        TenantConnectionRequestFilter { network_id: Some(network.clone()), ..Default::default() },
-        TenantConnectionRequestFilter { tenant_id_other: Some(OWNER.project_id.into()), ..Default::default() },
-        TenantConnectionRequestFilter { name: Some("to-shared-net".into()), ..Default::default() },
-        TenantConnectionRequestFilter { tenant_connection_request_id: Some(id.clone()), ..Default::default() },
+        TenantConnectionRequestFilter {
+            network_id: Some(network.clone()),
+            ..Default::default()
+        },
+        TenantConnectionRequestFilter {
+            tenant_id_other: Some(OWNER.project_id.into()),
+            ..Default::default()
+        },
+        TenantConnectionRequestFilter {
+            name: Some("to-shared-net".into()),
+            ..Default::default()
+        },
+        TenantConnectionRequestFilter {
+            tenant_connection_request_id: Some(id.clone()),
+            ..Default::default()
+        },
     ] {
         let found = ecl.list_requests(&filter).await.unwrap();
-        assert_eq!(found.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), vec![id.as_str()], "{filter:?}");
+        assert_eq!(
+            found.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+            vec![id.as_str()],
+            "{filter:?}"
+        );
     }
-    let none = TenantConnectionRequestFilter { status: Some("approved".into()), ..Default::default() };
+    let none = TenantConnectionRequestFilter {
+        status: Some("approved".into()),
+        ..Default::default()
+    };
     assert!(ecl.list_requests(&none).await.unwrap().is_empty());
-    let bad = TenantConnectionRequestFilter { status: Some("sideways".into()), ..Default::default() };
-    assert!(matches!(ecl.list_requests(&bad).await, Err(CloudError::BadRequest { .. })));
+    let bad = TenantConnectionRequestFilter {
+        status: Some("sideways".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        ecl.list_requests(&bad).await,
+        Err(CloudError::BadRequest { .. })
+    ));
 
     let registered = eventually(DEADLINE, "the request is registered", || async {
         let t = ecl.show_request(&id).await.unwrap();
         (t.status == "registered").then_some(t)
     })
     .await;
-    let approval_id = registered.approval_request_id.clone().expect("a registered request has an approval request");
+    let approval_id = registered
+        .approval_request_id
+        .clone()
+        .expect("a registered request has an approval request");
 
     // Update sends only what is set: the rest is kept, "" clears.
-    let update = UpdateTenantConnectionRequest { name: Some("renamed".into()), ..Default::default() };
+    let update = UpdateTenantConnectionRequest {
+        name: Some("renamed".into()),
+        ..Default::default()
+    };
     let updated = ecl.update_request(&id, &update).await.unwrap();
-    assert_eq!((updated.name.as_str(), updated.description.as_str()), ("renamed", "connect our servers"));
+    assert_eq!(
+        (updated.name.as_str(), updated.description.as_str()),
+        ("renamed", "connect our servers")
+    );
     assert_eq!(updated.tags.len(), 2);
-    let clear = UpdateTenantConnectionRequest { description: Some(String::new()), ..Default::default() };
-    assert_eq!(ecl.update_request(&id, &clear).await.unwrap().description, "");
+    let clear = UpdateTenantConnectionRequest {
+        description: Some(String::new()),
+        ..Default::default()
+    };
+    assert_eq!(
+        ecl.update_request(&id, &clear).await.unwrap().description,
+        ""
+    );
     // The owner's fields belong to the owner.
-    let theirs = UpdateTenantConnectionRequest { name_other: Some("x".into()), ..Default::default() };
-    assert!(matches!(ecl.update_request(&id, &theirs).await, Err(CloudError::Forbidden { .. })));
+    let theirs = UpdateTenantConnectionRequest {
+        name_other: Some("x".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        ecl.update_request(&id, &theirs).await,
+        Err(CloudError::Forbidden { .. })
+    ));
     let by_owner = UpdateTenantConnectionRequest {
         name_other: Some("from-network-owner".into()),
         tags_other: Some(tags(&[("cost", "a1")])),
@@ -242,67 +412,148 @@ async fn tenant_connection_request_lifecycle_and_approval() {
     assert_eq!(updated.name_other, "from-network-owner");
     assert_eq!(updated.name, "renamed");
     assert_eq!(owner_ecl.project_id().await.unwrap(), OWNER.project_id);
-    let owner_view = owner_ecl.list_requests(&TenantConnectionRequestFilter::default()).await.unwrap();
-    assert!(owner_view.iter().any(|t| t.id == id), "the owner sees requests made to it");
+    let owner_view = owner_ecl
+        .list_requests(&TenantConnectionRequestFilter::default())
+        .await
+        .unwrap();
+    assert!(
+        owner_view.iter().any(|t| t.id == id),
+        "the owner sees requests made to it"
+    );
 
     // SSS: the owner approves; the requester may not.
     let sss_owner = owner.approvals();
     let sss_requester = requester.approvals();
-    let pending = sss_owner.list_approvals(&ApprovalFilter { status: Some("registered".into()), ..Default::default() }).await.unwrap();
-    assert!(pending.iter().any(|a| a.request_id == approval_id), "{pending:?}");
+    let pending = sss_owner
+        .list_approvals(&ApprovalFilter {
+            status: Some("registered".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        pending.iter().any(|a| a.request_id == approval_id),
+        "{pending:?}"
+    );
     let shown = sss_owner.show_approval(&approval_id).await.unwrap();
     assert_eq!(shown.status, "registered");
     assert!(shown.approver && !shown.request_user);
     let shown = sss_requester.show_approval(&approval_id).await.unwrap();
     assert!(shown.request_user && !shown.approver);
-    let error = sss_requester.update_approval(&approval_id, ApprovalDecision::Approve).await.unwrap_err();
+    let error = sss_requester
+        .update_approval(&approval_id, ApprovalDecision::Approve)
+        .await
+        .unwrap_err();
     assert!(matches!(error, CloudError::Forbidden { .. }), "{error:?}");
 
-    sss_owner.update_approval(&approval_id, ApprovalDecision::Approve).await.expect("approve (204)");
-    assert_eq!(sss_owner.show_approval(&approval_id).await.unwrap().status, "approved");
-    eventually(DEADLINE, "the request is approved", || async { (ecl.show_request(&id).await.unwrap().status == "approved").then_some(()) }).await;
-    let error = sss_owner.update_approval(&approval_id, ApprovalDecision::Deny).await.unwrap_err();
-    assert!(matches!(error, CloudError::Conflict { .. }), "only a registered request can change: {error:?}");
-    assert!(sss_owner.show_approval("req-does-not-exist").await.unwrap_err().is_not_found());
+    sss_owner
+        .update_approval(&approval_id, ApprovalDecision::Approve)
+        .await
+        .expect("approve (204)");
+    assert_eq!(
+        sss_owner.show_approval(&approval_id).await.unwrap().status,
+        "approved"
+    );
+    eventually(DEADLINE, "the request is approved", || async {
+        (ecl.show_request(&id).await.unwrap().status == "approved").then_some(())
+    })
+    .await;
+    let error = sss_owner
+        .update_approval(&approval_id, ApprovalDecision::Deny)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, CloudError::Conflict { .. }),
+        "only a registered request can change: {error:?}"
+    );
+    assert!(
+        sss_owner
+            .show_approval("req-does-not-exist")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 
     // Only the requester deletes; then it is gone.
-    assert!(matches!(owner_ecl.delete_request(&id).await, Err(CloudError::Forbidden { .. })));
+    assert!(matches!(
+        owner_ecl.delete_request(&id).await,
+        Err(CloudError::Forbidden { .. })
+    ));
     ecl.delete_request(&id).await.expect("delete (204)");
     let error = ecl.show_request(&id).await.unwrap_err();
-    assert!(matches!(&error, CloudError::NotFound { message, .. } if message.contains(&id)), "{{\"cause\"}} is the message: {error:?}");
+    assert!(
+        matches!(&error, CloudError::NotFound { message, .. } if message.contains(&id)),
+        "{{\"cause\"}} is the message: {error:?}"
+    );
     assert!(ecl.delete_request(&id).await.unwrap_err().is_not_found());
 }
 
 #[tokio::test]
 async fn approval_deny_and_cancel() {
-    let emulator = Emulator::start(&["--tcr-registering-delay", "50ms", "--tcr-registered-delay", "50ms"]);
+    let emulator = Emulator::start(&[
+        "--tcr-registering-delay",
+        "50ms",
+        "--tcr-registered-delay",
+        "50ms",
+    ]);
     let requester = session(&emulator, &ADMIN);
     let owner = session(&emulator, &OWNER);
     let ecl = requester.tenant_connections();
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let create = CreateTenantConnectionRequest { tenant_id_other: OWNER.project_id.into(), network_id: network_id(), ..Default::default() };
+        let create = CreateTenantConnectionRequest {
+            tenant_id_other: OWNER.project_id.into(),
+            network_id: network_id(),
+            ..Default::default()
+        };
         ids.push(ecl.create_request(&create).await.unwrap().id);
     }
     let mut approvals = Vec::new();
     for id in &ids {
         approvals.push(
-            eventually(DEADLINE, "registered", || async { ecl.show_request(id).await.unwrap().approval_request_id }).await,
+            eventually(DEADLINE, "registered", || async {
+                ecl.show_request(id).await.unwrap().approval_request_id
+            })
+            .await,
         );
     }
     eventually(DEADLINE, "both registered", || async {
-        let all = ecl.list_requests(&TenantConnectionRequestFilter { status: Some("registered".into()), ..Default::default() }).await.unwrap();
+        let all = ecl
+            .list_requests(&TenantConnectionRequestFilter {
+                status: Some("registered".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         (all.len() == 2).then_some(())
     })
     .await;
 
-    owner.approvals().update_approval(&approvals[0], ApprovalDecision::Deny).await.expect("the owner denies");
-    let error = owner.approvals().update_approval(&approvals[1], ApprovalDecision::Cancel).await.unwrap_err();
-    assert!(matches!(error, CloudError::Forbidden { .. }), "only the requester cancels: {error:?}");
-    requester.approvals().update_approval(&approvals[1], ApprovalDecision::Cancel).await.expect("the requester cancels");
+    owner
+        .approvals()
+        .update_approval(&approvals[0], ApprovalDecision::Deny)
+        .await
+        .expect("the owner denies");
+    let error = owner
+        .approvals()
+        .update_approval(&approvals[1], ApprovalDecision::Cancel)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, CloudError::Forbidden { .. }),
+        "only the requester cancels: {error:?}"
+    );
+    requester
+        .approvals()
+        .update_approval(&approvals[1], ApprovalDecision::Cancel)
+        .await
+        .expect("the requester cancels");
 
     for (id, status) in ids.iter().zip(["denied", "cancelled"]) {
-        eventually(DEADLINE, status, || async { (ecl.show_request(id).await.unwrap().status == status).then_some(()) }).await;
+        eventually(DEADLINE, status, || async {
+            (ecl.show_request(id).await.unwrap().status == status).then_some(())
+        })
+        .await;
     }
 }
 
@@ -317,7 +568,9 @@ async fn a_revoked_token_costs_exactly_one_reauthentication() {
     assert_eq!(tokens_issued(&emulator).await, 1);
 
     emulator.revoke_tokens().await;
-    nova.list_cloudpipes().await.expect("the GET is resent with a new token");
+    nova.list_cloudpipes()
+        .await
+        .expect("the GET is resent with a new token");
     assert_eq!(tokens_issued(&emulator).await, 2);
     assert_eq!(emulator.count("nova.cloudpipe.list", "401").await, 1);
     assert_eq!(emulator.count("nova.cloudpipe.list", "200").await, 2);
@@ -331,14 +584,20 @@ async fn a_revoked_token_costs_exactly_one_reauthentication() {
             if i % 2 == 0 {
                 nova.list_cloudpipes().await.map(|_| ())
             } else {
-                ecl.list_requests(&TenantConnectionRequestFilter::default()).await.map(|_| ())
+                ecl.list_requests(&TenantConnectionRequestFilter::default())
+                    .await
+                    .map(|_| ())
             }
         }
     });
     for result in futures::future::join_all(calls).await {
         result.expect("every caller succeeds after the renewal");
     }
-    assert_eq!(tokens_issued(&emulator).await, 3, "eight callers, one re-authentication");
+    assert_eq!(
+        tokens_issued(&emulator).await,
+        3,
+        "eight callers, one re-authentication"
+    );
     assert_eq!(session.tokens_issued(), 3);
 }
 
@@ -351,10 +610,21 @@ async fn a_post_meeting_a_401_is_not_resent() {
     emulator.revoke_tokens().await;
 
     let error = nova.create_cloudpipe(None).await.unwrap_err();
-    assert!(matches!(error, CloudError::TokenRejected { .. }), "{error:?}");
+    assert!(
+        matches!(error, CloudError::TokenRejected { .. }),
+        "{error:?}"
+    );
     assert!(error.is_transient(), "the reconciler may retry it at once");
-    assert_eq!(emulator.total("nova.cloudpipe.create").await, 1, "the POST went out once");
-    assert_eq!(tokens_issued(&emulator).await, 2, "but the token was renewed");
+    assert_eq!(
+        emulator.total("nova.cloudpipe.create").await,
+        1,
+        "the POST went out once"
+    );
+    assert_eq!(
+        tokens_issued(&emulator).await,
+        2,
+        "but the token was renewed"
+    );
 
     // The reconciler's retry goes out with the new token, without another authentication.
     nova.create_cloudpipe(None).await.expect("retry succeeds");
@@ -366,12 +636,26 @@ async fn a_post_meeting_a_401_is_not_resent() {
 async fn a_token_refused_even_when_fresh_is_unauthorized() {
     let emulator = Emulator::start(&[]);
     let ecl = session(&emulator, &ADMIN).tenant_connections();
-    ecl.list_requests(&TenantConnectionRequestFilter::default()).await.unwrap();
-    emulator.set_fault("ecl.tcr.list", json!({"error_status": 401})).await;
-    let error = ecl.list_requests(&TenantConnectionRequestFilter::default()).await.unwrap_err();
-    assert!(matches!(&error, CloudError::Unauthorized { message, .. } if message.contains("freshly issued")), "{error:?}");
+    ecl.list_requests(&TenantConnectionRequestFilter::default())
+        .await
+        .unwrap();
+    emulator
+        .set_fault("ecl.tcr.list", json!({"error_status": 401}))
+        .await;
+    let error = ecl
+        .list_requests(&TenantConnectionRequestFilter::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, CloudError::Unauthorized { message, .. } if message.contains("freshly issued")),
+        "{error:?}"
+    );
     assert!(!error.is_transient());
-    assert_eq!(emulator.count("ecl.tcr.list", "401").await, 2, "sent, renewed, resent once — no more");
+    assert_eq!(
+        emulator.count("ecl.tcr.list", "401").await,
+        2,
+        "sent, renewed, resent once — no more"
+    );
     assert_eq!(tokens_issued(&emulator).await, 2);
 }
 
@@ -382,19 +666,32 @@ async fn tokens_are_renewed_before_they_expire() {
     let session = session(&emulator, &ADMIN);
     let nova = session.cloudpipes();
     let started = Instant::now();
-    eventually(DEADLINE, "a second token, fetched before the first expired", || async {
-        nova.list_cloudpipes().await.expect("no call fails across the renewal");
-        (session.tokens_issued() >= 2).then_some(())
-    })
+    eventually(
+        DEADLINE,
+        "a second token, fetched before the first expired",
+        || async {
+            nova.list_cloudpipes()
+                .await
+                .expect("no call fails across the renewal");
+            (session.tokens_issued() >= 2).then_some(())
+        },
+    )
     .await;
-    assert!(started.elapsed() >= Duration::from_millis(1500), "the first token was used for most of its life: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "the first token was used for most of its life: {:?}",
+        started.elapsed()
+    );
     assert_eq!(emulator.count("nova.cloudpipe.list", "401").await, 0);
 }
 
 #[tokio::test]
 async fn wrong_credentials_fail_once_for_all_waiting_callers() {
     let emulator = Emulator::start(&[]);
-    let wrong = Account { password: "Wrong-Password-4711", ..ADMIN };
+    let wrong = Account {
+        password: "Wrong-Password-4711",
+        ..ADMIN
+    };
     let nova = session(&emulator, &wrong).cloudpipes();
     let calls = (0..6).map(|_| {
         let nova = nova.clone();
@@ -402,12 +699,22 @@ async fn wrong_credentials_fail_once_for_all_waiting_callers() {
     });
     for result in futures::future::join_all(calls).await {
         let error = result.unwrap_err();
-        assert!(matches!(error, CloudError::Unauthorized { .. }) && !error.is_transient(), "{error:?}");
+        assert!(
+            matches!(error, CloudError::Unauthorized { .. }) && !error.is_transient(),
+            "{error:?}"
+        );
         let text = format!("{error} {error:?}");
-        assert!(!text.contains("Wrong-Password-4711"), "the password leaked: {text}");
+        assert!(
+            !text.contains("Wrong-Password-4711"),
+            "the password leaked: {text}"
+        );
         assert!(text.contains("clouds.yaml"), "{text}");
     }
-    assert_eq!(emulator.count("identity.token.create", "401").await, 1, "callers queued behind the failed attempt share it");
+    assert_eq!(
+        emulator.count("identity.token.create", "401").await,
+        1,
+        "callers queued behind the failed attempt share it"
+    );
     assert_eq!(emulator.total("nova.cloudpipe.list").await, 0);
 }
 
@@ -417,35 +724,82 @@ async fn wrong_credentials_fail_once_for_all_waiting_callers() {
 async fn rate_limits_and_unavailability_carry_retry_after() {
     let emulator = Emulator::start(&[]);
     let session = session(&emulator, &ADMIN);
-    let (nova, ecl, sss) = (session.cloudpipes(), session.tenant_connections(), session.approvals());
+    let (nova, ecl, sss) = (
+        session.cloudpipes(),
+        session.tenant_connections(),
+        session.approvals(),
+    );
     nova.list_cloudpipes().await.unwrap();
 
-    emulator.set_fault("nova.cloudpipe.list", json!({"error_status": 429, "retry_after_s": 7, "times": 1})).await;
+    emulator
+        .set_fault(
+            "nova.cloudpipe.list",
+            json!({"error_status": 429, "retry_after_s": 7, "times": 1}),
+        )
+        .await;
     let error = nova.list_cloudpipes().await.unwrap_err();
-    assert!(matches!(error, CloudError::RateLimited { .. }) && error.is_transient(), "{error:?}");
+    assert!(
+        matches!(error, CloudError::RateLimited { .. }) && error.is_transient(),
+        "{error:?}"
+    );
     assert_eq!(error.retry_after(), Some(Duration::from_secs(7)));
     assert!(error.to_string().contains("retry after 7s"), "{error}");
-    nova.list_cloudpipes().await.expect("the fault was for one request");
-    assert_eq!(emulator.count("nova.cloudpipe.list", "429").await, 1, "not retried by the client");
+    nova.list_cloudpipes()
+        .await
+        .expect("the fault was for one request");
+    assert_eq!(
+        emulator.count("nova.cloudpipe.list", "429").await,
+        1,
+        "not retried by the client"
+    );
 
-    emulator.set_fault("ecl.tcr.get", json!({"error_status": 429, "retry_after_s": 3, "times": 1})).await;
+    emulator
+        .set_fault(
+            "ecl.tcr.get",
+            json!({"error_status": 429, "retry_after_s": 3, "times": 1}),
+        )
+        .await;
     let error = ecl.show_request("any").await.unwrap_err();
     assert!(matches!(error, CloudError::RateLimited { .. }), "{error:?}");
     assert_eq!(error.retry_after(), Some(Duration::from_secs(3)));
 
-    emulator.set_fault("sss.approval.list", json!({"error_status": 503, "retry_after_s": 2, "times": 1})).await;
-    let error = sss.list_approvals(&ApprovalFilter::default()).await.unwrap_err();
-    assert!(matches!(error, CloudError::Unavailable { status: 503, .. }) && error.is_transient(), "{error:?}");
+    emulator
+        .set_fault(
+            "sss.approval.list",
+            json!({"error_status": 503, "retry_after_s": 2, "times": 1}),
+        )
+        .await;
+    let error = sss
+        .list_approvals(&ApprovalFilter::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, CloudError::Unavailable { status: 503, .. }) && error.is_transient(),
+        "{error:?}"
+    );
     assert_eq!(error.retry_after(), Some(Duration::from_secs(2)));
 
-    emulator.set_fault("ecl.tcr.list", json!({"error_status": 500, "times": 1})).await;
-    let error = ecl.list_requests(&TenantConnectionRequestFilter::default()).await.unwrap_err();
-    assert!(matches!(&error, CloudError::Server { status: 500, message, .. } if message == "Internal Server Error"), "{error:?}");
+    emulator
+        .set_fault("ecl.tcr.list", json!({"error_status": 500, "times": 1}))
+        .await;
+    let error = ecl
+        .list_requests(&TenantConnectionRequestFilter::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, CloudError::Server { status: 500, message, .. } if message == "Internal Server Error"),
+        "{error:?}"
+    );
     assert!(error.is_transient() && error.retry_after().is_none());
 
-    emulator.set_fault("nova.server.get", json!({"error_status": 500, "times": 1})).await;
+    emulator
+        .set_fault("nova.server.get", json!({"error_status": 500, "times": 1}))
+        .await;
     let error = nova.get_server("x").await.unwrap_err();
-    assert!(matches!(&error, CloudError::Server { message, .. } if message.contains("Unexpected API Error")), "{error:?}");
+    assert!(
+        matches!(&error, CloudError::Server { message, .. } if message.contains("Unexpected API Error")),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -456,20 +810,44 @@ async fn slow_answers_time_out_and_are_not_retried() {
     let nova = session.cloudpipes();
     nova.list_cloudpipes().await.unwrap();
 
-    emulator.set_fault("nova.cloudpipe.list", json!({"latency_ms": 5000, "times": 1})).await;
+    emulator
+        .set_fault(
+            "nova.cloudpipe.list",
+            json!({"latency_ms": 5000, "times": 1}),
+        )
+        .await;
     let started = Instant::now();
     let error = nova.list_cloudpipes().await.unwrap_err();
     let took = started.elapsed();
-    assert!(matches!(error, CloudError::Timeout { after, .. } if after == timeout), "{error:?}");
+    assert!(
+        matches!(error, CloudError::Timeout { after, .. } if after == timeout),
+        "{error:?}"
+    );
     assert!(error.is_transient());
-    assert!(took >= timeout && took < Duration::from_secs(3), "gave up after {took:?}");
-    assert!(error.to_string().contains("may or may not have taken effect"), "{error}");
+    assert!(
+        took >= timeout && took < Duration::from_secs(3),
+        "gave up after {took:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("may or may not have taken effect"),
+        "{error}"
+    );
 
     // Keystone is under the same deadline.
     let fresh = session_from(&emulator.clouds_yaml(&ADMIN), timeout);
-    emulator.set_fault("identity.token.create", json!({"latency_ms": 5000, "times": 1})).await;
+    emulator
+        .set_fault(
+            "identity.token.create",
+            json!({"latency_ms": 5000, "times": 1}),
+        )
+        .await;
     let error = fresh.token_info().await.unwrap_err();
-    assert!(matches!(&error, CloudError::Timeout { request, .. } if request.contains("/v3/auth/tokens")), "{error:?}");
+    assert!(
+        matches!(&error, CloudError::Timeout { request, .. } if request.contains("/v3/auth/tokens")),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -485,23 +863,53 @@ async fn commit_then_fail_is_reported_and_the_post_not_resent() {
         ..Default::default()
     };
 
-    emulator.set_fault("ecl.tcr.create", json!({"commit_then_fail": "error", "times": 1})).await;
+    emulator
+        .set_fault(
+            "ecl.tcr.create",
+            json!({"commit_then_fail": "error", "times": 1}),
+        )
+        .await;
     let error = ecl.create_request(&create).await.unwrap_err();
-    assert!(matches!(error, CloudError::Server { status: 500, .. }) && error.is_transient(), "{error:?}");
-    assert_eq!(emulator.total("ecl.tcr.create").await, 1, "a POST is never resent by the client");
+    assert!(
+        matches!(error, CloudError::Server { status: 500, .. }) && error.is_transient(),
+        "{error:?}"
+    );
+    assert_eq!(
+        emulator.total("ecl.tcr.create").await,
+        1,
+        "a POST is never resent by the client"
+    );
     // The request exists although the answer said otherwise: the reconciler must look before creating again.
-    let found = ecl.list_requests(&TenantConnectionRequestFilter { network_id: Some(network.clone()), ..Default::default() }).await.unwrap();
+    let found = ecl
+        .list_requests(&TenantConnectionRequestFilter {
+            network_id: Some(network.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].tags.get("cloudlink.dev/uid").map(String::as_str), Some("u-2"));
+    assert_eq!(
+        found[0].tags.get("cloudlink.dev/uid").map(String::as_str),
+        Some("u-2")
+    );
 
     // The same with the answer lost to a timeout.
     let nova = session.cloudpipes();
-    emulator.set_fault("nova.cloudpipe.create", json!({"commit_then_fail": "timeout", "hang_ms": 1500, "times": 1})).await;
+    emulator
+        .set_fault(
+            "nova.cloudpipe.create",
+            json!({"commit_then_fail": "timeout", "hang_ms": 1500, "times": 1}),
+        )
+        .await;
     let error = nova.create_cloudpipe(None).await.unwrap_err();
     assert!(matches!(error, CloudError::Timeout { .. }), "{error:?}");
     // The hanging request is never counted (the emulator drops it with the connection the client
     // closed); a resent one would have been answered and counted, since the fault was for one request.
-    assert_eq!(emulator.total("nova.cloudpipe.create").await, 0, "a POST is never resent by the client");
+    assert_eq!(
+        emulator.total("nova.cloudpipe.create").await,
+        0,
+        "a POST is never resent by the client"
+    );
     let listed = nova.list_cloudpipes().await.unwrap();
     assert_eq!(listed.len(), 1, "the cloudpipe was created all the same");
 }
@@ -513,14 +921,23 @@ async fn a_reset_connection_is_a_transient_connect_error() {
     let nova = session.cloudpipes();
     nova.list_cloudpipes().await.unwrap();
     for route in ["nova.server.get", "nova.cloudpipe.create"] {
-        emulator.set_fault(route, json!({"reset_rate": 1.0, "times": 1})).await;
+        emulator
+            .set_fault(route, json!({"reset_rate": 1.0, "times": 1}))
+            .await;
     }
     let error = nova.get_server("x").await.unwrap_err();
-    assert!(matches!(error, CloudError::Connect { .. }) && error.is_transient(), "{error:?}");
+    assert!(
+        matches!(error, CloudError::Connect { .. }) && error.is_transient(),
+        "{error:?}"
+    );
     let error = nova.create_cloudpipe(None).await.unwrap_err();
     assert!(matches!(error, CloudError::Connect { .. }), "{error:?}");
     assert_eq!(emulator.count("nova.cloudpipe.create", "reset").await, 1);
-    assert_eq!(emulator.total("nova.cloudpipe.create").await, 1, "not resent");
+    assert_eq!(
+        emulator.total("nova.cloudpipe.create").await,
+        1,
+        "not resent"
+    );
 }
 
 // ----- Malformed answers (a raw HTTP server stands in for compute)
@@ -556,7 +973,9 @@ impl RawServer {
                     let mut request = Vec::new();
                     let mut buf = [0u8; 4096];
                     loop {
-                        let Ok(n) = stream.read(&mut buf).await else { return };
+                        let Ok(n) = stream.read(&mut buf).await else {
+                            return;
+                        };
                         if n == 0 {
                             return;
                         }
@@ -565,7 +984,10 @@ impl RawServer {
                         if let Some(end) = text.find("\r\n\r\n") {
                             let length = text
                                 .lines()
-                                .find_map(|l| l.strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok()))
+                                .find_map(|l| {
+                                    l.strip_prefix("content-length:")
+                                        .and_then(|v| v.trim().parse::<usize>().ok())
+                                })
                                 .unwrap_or(0);
                             if request.len() >= end + 4 + length {
                                 break;
@@ -579,7 +1001,12 @@ impl RawServer {
                 });
             }
         });
-        RawServer { url, answer, last_request, task }
+        RawServer {
+            url,
+            answer,
+            last_request,
+            task,
+        }
     }
 
     fn answer(&self, status: &str, body: &str) {
@@ -597,7 +1024,10 @@ impl RawServer {
     fn last_header(&self, name: &str) -> Option<String> {
         let request = self.last_request.lock().unwrap().clone();
         let prefix = format!("{}:", name.to_ascii_lowercase());
-        request.lines().find(|l| l.to_ascii_lowercase().starts_with(&prefix)).map(|l| l[prefix.len()..].trim().to_owned())
+        request
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+            .map(|l| l[prefix.len()..].trim().to_owned())
     }
 }
 
@@ -605,7 +1035,11 @@ impl RawServer {
 async fn malformed_answers_are_clear_errors() {
     let emulator = Emulator::start(&[]);
     let raw = RawServer::start().await;
-    let yaml = format!("{}    compute_endpoint_override: '{}/v2.1'\n", emulator.clouds_yaml(&ADMIN), raw.url);
+    let yaml = format!(
+        "{}    compute_endpoint_override: '{}/v2.1'\n",
+        emulator.clouds_yaml(&ADMIN),
+        raw.url
+    );
     let nova = session_from(&yaml, Duration::from_secs(5)).cloudpipes();
 
     let invalid = |e: CloudError, needle: &str| {
@@ -616,17 +1050,32 @@ async fn malformed_answers_are_clear_errors() {
     };
 
     raw.answer("200 OK", r#"{"cloudpipes": [{"project_id": "p""#);
-    invalid(nova.list_cloudpipes().await.unwrap_err(), "is not valid JSON (expected a cloudpipe list");
+    invalid(
+        nova.list_cloudpipes().await.unwrap_err(),
+        "is not valid JSON (expected a cloudpipe list",
+    );
     raw.answer("200 OK", "<html><body>Welcome to nginx</body></html>");
-    invalid(nova.list_cloudpipes().await.unwrap_err(), "is not valid JSON");
+    invalid(
+        nova.list_cloudpipes().await.unwrap_err(),
+        "is not valid JSON",
+    );
     raw.answer("200 OK", r#"{"cloudpipes": 5}"#);
-    invalid(nova.list_cloudpipes().await.unwrap_err(), "does not have the documented shape");
+    invalid(
+        nova.list_cloudpipes().await.unwrap_err(),
+        "does not have the documented shape",
+    );
     raw.answer("200 OK", r#"{"servers": []}"#);
-    invalid(nova.get_server("x").await.unwrap_err(), "does not have the documented shape");
+    invalid(
+        nova.get_server("x").await.unwrap_err(),
+        "does not have the documented shape",
+    );
     raw.answer("200 OK", "");
     invalid(nova.create_cloudpipe(None).await.unwrap_err(), "empty body");
     raw.answer("200 OK", r#"{"instance_id": ""}"#);
-    invalid(nova.create_cloudpipe(None).await.unwrap_err(), "empty instance_id");
+    invalid(
+        nova.create_cloudpipe(None).await.unwrap_err(),
+        "empty instance_id",
+    );
 
     // Loose but readable answers are accepted: odd field types do not sink the whole answer.
     raw.answer(
@@ -634,17 +1083,33 @@ async fn malformed_answers_are_clear_errors() {
         r#"{"cloudpipes": [{"project_id": "p", "instance_id": "i", "public_port": "1194", "public_ip": null, "state": 3}]}"#,
     );
     let list = nova.list_cloudpipes().await.unwrap();
-    assert_eq!((list[0].public_port, list[0].public_ip.as_deref(), list[0].state.as_deref()), (Some(1194), None, Some("3")));
+    assert_eq!(
+        (
+            list[0].public_port,
+            list[0].public_ip.as_deref(),
+            list[0].state.as_deref()
+        ),
+        (Some(1194), None, Some("3"))
+    );
 
     // An error status with a body that is not JSON keeps a bounded text message.
-    raw.answer("502 Bad Gateway", &format!("<html>{}</html>", "x".repeat(10_000)));
+    raw.answer(
+        "502 Bad Gateway",
+        &format!("<html>{}</html>", "x".repeat(10_000)),
+    );
     let error = nova.list_cloudpipes().await.unwrap_err();
-    assert!(matches!(&error, CloudError::Server { status: 502, message, .. } if message.len() < 1000), "{error:?}");
+    assert!(
+        matches!(&error, CloudError::Server { status: 502, message, .. } if message.len() < 1000),
+        "{error:?}"
+    );
 
     // A body cut short by the server is a broken connection, not a parse error.
     raw.answer_raw("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"cloudpipes\": [".into());
     let error = nova.list_cloudpipes().await.unwrap_err();
-    assert!(matches!(error, CloudError::Connect { .. }) && error.is_transient(), "{error:?}");
+    assert!(
+        matches!(error, CloudError::Connect { .. }) && error.is_transient(),
+        "{error:?}"
+    );
 
     // Not HTTP at all.
     raw.answer_raw("SSH-2.0-OpenSSH_9.2\r\n".into());
@@ -654,14 +1119,21 @@ async fn malformed_answers_are_clear_errors() {
     // A redirect is not followed (it would carry the token elsewhere).
     raw.answer_raw("HTTP/1.1 302 Found\r\nLocation: http://example.invalid/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into());
     let error = nova.list_cloudpipes().await.unwrap_err();
-    assert!(matches!(error, CloudError::HttpStatus { status: 302, .. }), "{error:?}");
+    assert!(
+        matches!(error, CloudError::HttpStatus { status: 302, .. }),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
 async fn ecl_fixture_quirks_are_tolerated() {
     let emulator = Emulator::start(&[]);
     let raw = RawServer::start().await;
-    let yaml = format!("{}    provider_connectivity_endpoint_override: '{}/provider-connectivity'\n", emulator.clouds_yaml(&ADMIN), raw.url);
+    let yaml = format!(
+        "{}    provider_connectivity_endpoint_override: '{}/provider-connectivity'\n",
+        emulator.clouds_yaml(&ADMIN),
+        raw.url
+    );
     let ecl = session_from(&yaml, Duration::from_secs(5)).tenant_connections();
     // One real baremetal fixture answers `"tags_other": "{}"` (a string) — and nulls happen.
     raw.answer(
@@ -676,9 +1148,15 @@ async fn ecl_fixture_quirks_are_tolerated() {
     assert_eq!(t.approval_request_id.as_deref(), Some("req0000010454"));
 
     // An API gateway's fault shape is read too.
-    raw.answer("403 Forbidden", r#"{"fault": {"faultstring": "Access denied by the gateway"}}"#);
+    raw.answer(
+        "403 Forbidden",
+        r#"{"fault": {"faultstring": "Access denied by the gateway"}}"#,
+    );
     let error = ecl.show_request("t1").await.unwrap_err();
-    assert!(matches!(&error, CloudError::Forbidden { message, .. } if message == "Access denied by the gateway"), "{error:?}");
+    assert!(
+        matches!(&error, CloudError::Forbidden { message, .. } if message == "Access denied by the gateway"),
+        "{error:?}"
+    );
 }
 
 /// Collects what the cloud layer logs, at every level.
@@ -699,7 +1177,10 @@ impl std::io::Write for LogBuffer {
 async fn nothing_secret_reaches_debug_display_or_logs() {
     let logs = LogBuffer::default();
     let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
     let dispatch = tracing::Dispatch::new(subscriber);
     // With a single live dispatcher, tracing caches each callsite's interest from whichever thread
     // registers it first — possibly another test's thread, which has no subscriber. A second live
@@ -709,28 +1190,56 @@ async fn nothing_secret_reaches_debug_display_or_logs() {
 
     let emulator = Emulator::start(&[]);
     let raw = RawServer::start().await;
-    let yaml = format!("{}    compute_endpoint_override: '{}/v2.1'\n", emulator.clouds_yaml(&ADMIN), raw.url);
+    let yaml = format!(
+        "{}    compute_endpoint_override: '{}/v2.1'\n",
+        emulator.clouds_yaml(&ADMIN),
+        raw.url
+    );
     let session = session_from(&yaml, Duration::from_secs(5));
     let nova = session.cloudpipes();
 
     // Nova refuses the token: the client renews it and resends, and finally reports Unauthorized.
     raw.answer("401 Unauthorized", r#"{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}"#);
     let refused = nova.get_server("i1").await.unwrap_err();
-    assert!(matches!(refused, CloudError::Unauthorized { .. }), "{refused:?}");
-    let token = raw.last_header("x-auth-token").expect("the client sent a token");
+    assert!(
+        matches!(refused, CloudError::Unauthorized { .. }),
+        "{refused:?}"
+    );
+    let token = raw
+        .last_header("x-auth-token")
+        .expect("the client sent a token");
     assert!(token.len() > 16, "{token}");
-    assert_eq!(raw.last_header("x-openstack-nova-api-version").as_deref(), Some("2.1"));
-    assert_eq!(raw.last_header("openstack-api-version").as_deref(), Some("compute 2.1"));
+    assert_eq!(
+        raw.last_header("x-openstack-nova-api-version").as_deref(),
+        Some("2.1")
+    );
+    assert_eq!(
+        raw.last_header("openstack-api-version").as_deref(),
+        Some("compute 2.1")
+    );
 
-    raw.answer("404 Not Found", r#"{"itemNotFound": {"code": 404, "message": "Instance i1 could not be found."}}"#);
+    raw.answer(
+        "404 Not Found",
+        r#"{"itemNotFound": {"code": 404, "message": "Instance i1 could not be found."}}"#,
+    );
     let missing = nova.get_server("i1").await.unwrap_err();
-    let wrong = session_from(&emulator.clouds_yaml(&Account { password: "Wrong-Password-4711", ..ADMIN }), Duration::from_secs(5))
-        .token_info()
-        .await
-        .unwrap_err();
+    let wrong = session_from(
+        &emulator.clouds_yaml(&Account {
+            password: "Wrong-Password-4711",
+            ..ADMIN
+        }),
+        Duration::from_secs(5),
+    )
+    .token_info()
+    .await
+    .unwrap_err();
 
     let info = session.token_info().await.unwrap();
-    let mut text = format!("{session:?} {:?} {:#?} {info:?}", session.key(), session.key());
+    let mut text = format!(
+        "{session:?} {:?} {:#?} {info:?}",
+        session.key(),
+        session.key()
+    );
     for e in [&refused, &missing, &wrong] {
         text.push_str(&format!(" {e} {e:?}"));
     }

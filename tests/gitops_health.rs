@@ -47,11 +47,24 @@ fn kstatus(object: &Value) -> (String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("kstatus-check runs");
-    child.stdin.take().unwrap().write_all(object.to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(object.to_string().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "kstatus-check failed on {object:#}: {}", String::from_utf8_lossy(&out.stderr));
-    let result: Value = serde_json::from_slice(&out.stdout).expect("kstatus-check prints one JSON line");
-    (result["status"].as_str().unwrap().to_owned(), result["message"].as_str().unwrap().to_owned())
+    assert!(
+        out.status.success(),
+        "kstatus-check failed on {object:#}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value =
+        serde_json::from_slice(&out.stdout).expect("kstatus-check prints one JSON line");
+    (
+        result["status"].as_str().unwrap().to_owned(),
+        result["message"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// The shipped Argo CD health check, with `awaitingApproval` set to `awaiting` as docs/gitops.md
@@ -73,8 +86,12 @@ fn argocd_script(awaiting: Option<&str>) -> String {
 fn argocd_with(object: &Value, awaiting: Option<&str>) -> (String, String) {
     let lua = Lua::new();
     // Argo CD hands Lua the object decoded from JSON; a JSON null is simply absent there.
-    let options = SerializeOptions::new().serialize_none_to_null(false).serialize_unit_to_null(false);
-    lua.globals().set("obj", lua.to_value_with(object, options).unwrap()).unwrap();
+    let options = SerializeOptions::new()
+        .serialize_none_to_null(false)
+        .serialize_unit_to_null(false);
+    lua.globals()
+        .set("obj", lua.to_value_with(object, options).unwrap())
+        .unwrap();
     let health: Table = lua
         .load(argocd_script(awaiting))
         .set_name("docs/argocd-health.lua")
@@ -97,7 +114,13 @@ fn condition(type_: &str, status: bool, reason: &str, message: &str, generation:
 /// The three standard conditions as cloudlink writes them for each phase (src/engine/conditions.rs).
 fn ready(generation: i64) -> Vec<Value> {
     vec![
-        condition("Ready", true, "Success", "the VPN server is ACTIVE", generation),
+        condition(
+            "Ready",
+            true,
+            "Success",
+            "the VPN server is ACTIVE",
+            generation,
+        ),
         condition("Reconciling", false, "Success", "nothing to do", generation),
         condition("Stalled", false, "Success", "nothing to do", generation),
     ]
@@ -114,7 +137,13 @@ fn reconciling(generation: i64, reason: &str, message: &str) -> Vec<Value> {
 fn stalled(generation: i64, reason: &str, message: &str) -> Vec<Value> {
     vec![
         condition("Ready", false, reason, message, generation),
-        condition("Reconciling", false, reason, "waiting for a change of spec, Secret or cloud", generation),
+        condition(
+            "Reconciling",
+            false,
+            reason,
+            "waiting for a change of spec, Secret or cloud",
+            generation,
+        ),
         condition("Stalled", true, reason, message, generation),
     ]
 }
@@ -150,7 +179,13 @@ fn sorted(mut conditions: Vec<Value>) -> Vec<Value> {
 
 /// Asserts what both tools say about `object`, and that each message mentions `message` (in any case).
 #[track_caller]
-fn assert_health(what: &str, object: &Value, kstatus_expected: &str, argocd_expected: &str, message: &str) {
+fn assert_health(
+    what: &str,
+    object: &Value,
+    kstatus_expected: &str,
+    argocd_expected: &str,
+    message: &str,
+) {
     let (k, k_message) = kstatus(object);
     let (a, a_message) = argocd(object);
     assert_eq!(
@@ -159,13 +194,25 @@ fn assert_health(what: &str, object: &Value, kstatus_expected: &str, argocd_expe
         "{what}: kstatus said {k} ({k_message}), Argo CD said {a} ({a_message})"
     );
     let lower = message.to_lowercase();
-    assert!(k_message.to_lowercase().contains(&lower), "{what}: kstatus's message {k_message:?} lacks {message:?}");
-    assert!(a_message.to_lowercase().contains(&lower), "{what}: Argo CD's message {a_message:?} lacks {message:?}");
+    assert!(
+        k_message.to_lowercase().contains(&lower),
+        "{what}: kstatus's message {k_message:?} lacks {message:?}"
+    );
+    assert!(
+        a_message.to_lowercase().contains(&lower),
+        "{what}: Argo CD's message {a_message:?} lacks {message:?}"
+    );
 }
 
 #[test]
 fn ready_is_current_and_healthy() {
-    assert_health("Ready cloudpipe", &cloudpipe(1, 1, ready(1)), "Current", "Healthy", "");
+    assert_health(
+        "Ready cloudpipe",
+        &cloudpipe(1, 1, ready(1)),
+        "Current",
+        "Healthy",
+        "",
+    );
     let (_, message) = argocd(&cloudpipe(1, 1, ready(1)));
     assert_eq!(message, "Success: the VPN server is ACTIVE");
 }
@@ -191,22 +238,49 @@ fn reconciling_is_in_progress_and_progressing() {
 #[test]
 fn stalled_is_failed_and_degraded_with_the_reason_to_act_on() {
     for (reason, message) in [
-        ("InvalidConfiguration", "Secret openstack-credentials not found"),
+        (
+            "InvalidConfiguration",
+            "Secret openstack-credentials not found",
+        ),
         ("UnrecoverableError", "the VPN server is in ERROR"),
-        ("APIRemoved", "Nova answered 410 Gone: os-cloudpipe was removed in Pike"),
+        (
+            "APIRemoved",
+            "Nova answered 410 Gone: os-cloudpipe was removed in Pike",
+        ),
     ] {
-        assert_health(reason, &cloudpipe(1, 1, stalled(1, reason, message)), "Failed", "Degraded", message);
+        assert_health(
+            reason,
+            &cloudpipe(1, 1, stalled(1, reason, message)),
+            "Failed",
+            "Degraded",
+            message,
+        );
         let (_, argo_message) = argocd(&cloudpipe(1, 1, stalled(1, reason, message)));
-        assert!(argo_message.starts_with(reason), "Argo CD's message should name the reason {reason}: {argo_message}");
+        assert!(
+            argo_message.starts_with(reason),
+            "Argo CD's message should name the reason {reason}: {argo_message}"
+        );
     }
 }
 
 #[test]
 fn a_new_generation_is_current_only_after_it_was_observed() {
     // Created, not yet looked at: observedGeneration -1 (the CRD's default).
-    assert_health("created", &cloudpipe(1, -1, vec![]), "InProgress", "Progressing", "");
+    assert_health(
+        "created",
+        &cloudpipe(1, -1, vec![]),
+        "InProgress",
+        "Progressing",
+        "",
+    );
     // Ready at generation 1, then the spec changes: the old Ready=True must not count.
-    assert_health("spec changed", &cloudpipe(2, 1, ready(1)), "InProgress", "Progressing", "generation");
+    assert_health(
+        "spec changed",
+        &cloudpipe(2, 1, ready(1)),
+        "InProgress",
+        "Progressing",
+        "generation",
+    );
     // cloudlink observes generation 2 and works on it, then is done.
     assert_health(
         "working on it",
@@ -215,17 +289,31 @@ fn a_new_generation_is_current_only_after_it_was_observed() {
         "Progressing",
         "",
     );
-    assert_health("observed and ready", &cloudpipe(2, 2, ready(2)), "Current", "Healthy", "");
+    assert_health(
+        "observed and ready",
+        &cloudpipe(2, 2, ready(2)),
+        "Current",
+        "Healthy",
+        "",
+    );
 }
 
 #[test]
 fn a_deleted_object_is_terminating() {
-    let mut object = cloudpipe(1, 1, reconciling(1, "Progressing", "deleting the VPN server"));
+    let mut object = cloudpipe(
+        1,
+        1,
+        reconciling(1, "Progressing", "deleting the VPN server"),
+    );
     object["metadata"]["deletionTimestamp"] = json!(T0);
     object["metadata"]["finalizers"] = json!(["cloudlink.dev/finalizer"]);
     let (k, _) = kstatus(&object);
     let (a, message) = argocd(&object);
-    assert_eq!((k.as_str(), a.as_str()), ("Terminating", "Progressing"), "{message}");
+    assert_eq!(
+        (k.as_str(), a.as_str()),
+        ("Terminating", "Progressing"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -249,17 +337,33 @@ fn a_request_awaiting_approval_is_ready_and_shown_as_configured() {
     // Argo CD as shipped agrees, and says what it waits for.
     let (status, message) = argocd(&object);
     assert_eq!(status, "Healthy");
-    assert!(message.starts_with("AwaitingApproval: waiting for the owner"), "{message}");
+    assert!(
+        message.starts_with("AwaitingApproval: waiting for the owner"),
+        "{message}"
+    );
     // The two documented alternatives.
     assert_eq!(argocd_with(&object, Some("Progressing")).0, "Progressing");
     assert_eq!(argocd_with(&object, Some("Suspended")).0, "Suspended");
 
     // Once approved, it is Healthy whatever the setting.
-    let approved =
-        request(1, 1, sorted([ready(1), vec![condition("Approved", true, "Success", "approved", 1)]].concat()));
+    let approved = request(
+        1,
+        1,
+        sorted(
+            [
+                ready(1),
+                vec![condition("Approved", true, "Success", "approved", 1)],
+            ]
+            .concat(),
+        ),
+    );
     assert_eq!(kstatus(&approved).0, "Current");
     for setting in [None, Some("Progressing"), Some("Suspended")] {
-        assert_eq!(argocd_with(&approved, setting).0, "Healthy", "approved, with awaitingApproval = {setting:?}");
+        assert_eq!(
+            argocd_with(&approved, setting).0,
+            "Healthy",
+            "approved, with awaitingApproval = {setting:?}"
+        );
     }
 
     // Denied: Stalled, for both.
@@ -269,12 +373,24 @@ fn a_request_awaiting_approval_is_ready_and_shown_as_configured() {
         sorted(
             [
                 stalled(1, "UnrecoverableError", "the request was denied"),
-                vec![condition("Approved", false, "UnrecoverableError", "denied", 1)],
+                vec![condition(
+                    "Approved",
+                    false,
+                    "UnrecoverableError",
+                    "denied",
+                    1,
+                )],
             ]
             .concat(),
         ),
     );
-    assert_health("denied", &denied, "Failed", "Degraded", "the request was denied");
+    assert_health(
+        "denied",
+        &denied,
+        "Failed",
+        "Degraded",
+        "the request was denied",
+    );
 }
 
 /// The same judgement on objects as the API server stores them: created with `kubectl apply`, given
@@ -284,8 +400,19 @@ fn objects_from_the_api_server_follow_the_same_rules() {
     install_crds();
     let ns = TestNamespace::new("gitops");
     let get = || -> Value {
-        serde_json::from_str(&kubectl_ok(&["get", "-n", &ns.name, "cloudpipe", "project-vpn", "-o", "json"], None))
-            .unwrap()
+        serde_json::from_str(&kubectl_ok(
+            &[
+                "get",
+                "-n",
+                &ns.name,
+                "cloudpipe",
+                "project-vpn",
+                "-o",
+                "json",
+            ],
+            None,
+        ))
+        .unwrap()
     };
     let health = |object: &Value| (kstatus(object).0, argocd(object).0);
     let pair = |k: &str, a: &str| (k.to_owned(), a.to_owned());
@@ -337,14 +464,25 @@ fn objects_from_the_api_server_follow_the_same_rules() {
         ],
         None,
     );
-    let changed = eventually("the spec change to bump the generation", Duration::from_secs(10), || {
-        let object = get();
-        (object["metadata"]["generation"] == json!(2)).then_some(object)
-    });
+    let changed = eventually(
+        "the spec change to bump the generation",
+        Duration::from_secs(10),
+        || {
+            let object = get();
+            (object["metadata"]["generation"] == json!(2)).then_some(object)
+        },
+    );
     assert_eq!(health(&changed), pair("InProgress", "Progressing"));
     patch_status(2, ready(2));
     assert_eq!(health(&get()), pair("Current", "Healthy"));
 
-    patch_status(2, stalled(2, "InvalidConfiguration", "Secret openstack-credentials not found"));
+    patch_status(
+        2,
+        stalled(
+            2,
+            "InvalidConfiguration",
+            "Secret openstack-credentials not found",
+        ),
+    );
     assert_eq!(health(&get()), pair("Failed", "Degraded"));
 }

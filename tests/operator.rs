@@ -8,70 +8,135 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::emulator::{ADMIN, eventually};
-use support::scenario::{DEADLINE, World, cloudpipe, condition_of, request, request_made_elsewhere};
+use support::scenario::{
+    DEADLINE, World, cloudpipe, condition_of, request, request_made_elsewhere,
+};
 
 #[tokio::test]
 async fn a_cloudpipe_becomes_ready_and_its_deletion_deletes_the_server() {
     let w = World::start("cpipe", &[], &[]);
-    w.apply(&cloudpipe("vpn", json!({"vpn": {"publicIp": "203.0.113.10", "publicPort": 1194}})));
-    let object = w.condition("cloudpipe", "vpn", "Ready", "True", Some("Success")).await;
+    w.apply(&cloudpipe(
+        "vpn",
+        json!({"vpn": {"publicIp": "203.0.113.10", "publicPort": 1194}}),
+    ));
+    let object = w
+        .condition("cloudpipe", "vpn", "Ready", "True", Some("Success"))
+        .await;
     let servers = w.cloud_list("servers").await;
     assert_eq!(servers.len(), 1, "exactly one VPN server: {servers:?}");
     let status = &object["status"];
     assert_eq!(status["id"], servers[0]["id"]);
     assert_eq!(status["resource"]["serverStatus"], "ACTIVE");
     assert_eq!(status["resource"]["projectId"], ADMIN.project_id);
-    assert_eq!((status["resource"]["publicIp"].as_str(), status["resource"]["publicPort"].as_i64()), (Some("203.0.113.10"), Some(1194)));
-    assert_eq!(status["observedGeneration"], object["metadata"]["generation"]);
+    assert_eq!(
+        (
+            status["resource"]["publicIp"].as_str(),
+            status["resource"]["publicPort"].as_i64()
+        ),
+        (Some("203.0.113.10"), Some(1194))
+    );
+    assert_eq!(
+        status["observedGeneration"],
+        object["metadata"]["generation"]
+    );
     assert_eq!(w.cloud.total("nova.cloudpipe.create").await, 1);
     let secret = w.get("secret", "cloud").unwrap();
-    assert_eq!(secret["metadata"]["finalizers"], json!(["cloudlink.dev/credentials-in-use"]), "the Secret is guarded while used");
+    assert_eq!(
+        secret["metadata"]["finalizers"],
+        json!(["cloudlink.dev/credentials-in-use"]),
+        "the Secret is guarded while used"
+    );
     assert!(w.events().contains("Created"), "{}", w.events());
 
     w.delete("cloudpipe", "vpn");
     w.gone("cloudpipe", "vpn").await;
-    assert!(w.cloud_list("servers").await.is_empty(), "the server is deleted with the object");
+    assert!(
+        w.cloud_list("servers").await.is_empty(),
+        "the server is deleted with the object"
+    );
     let secret = w.get("secret", "cloud").unwrap();
-    assert!(secret["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty()), "the Secret's guard is lifted: {secret}");
+    assert!(
+        secret["metadata"]["finalizers"]
+            .as_array()
+            .is_none_or(|f| f.is_empty()),
+        "the Secret's guard is lifted: {secret}"
+    );
 }
 
 #[tokio::test]
 async fn a_request_waits_for_approval_is_approved_and_updates_reach_the_cloud() {
     let w = World::start("tcr", &[], &[]);
     w.apply(&request("to-shared", json!({})));
-    let object = w.condition("tcr", "to-shared", "Approved", "False", Some("AwaitingApproval")).await;
+    let object = w
+        .condition(
+            "tcr",
+            "to-shared",
+            "Approved",
+            "False",
+            Some("AwaitingApproval"),
+        )
+        .await;
     let object = if condition_of(&object, "Ready").is_some_and(|c| c["status"] == "True") {
         object
     } else {
-        w.condition("tcr", "to-shared", "Ready", "True", Some("Success")).await
+        w.condition("tcr", "to-shared", "Ready", "True", Some("Success"))
+            .await
     };
-    let id = object["status"]["id"].as_str().expect("status.id").to_owned();
-    let approval = object["status"]["resource"]["approvalRequestId"].as_str().expect("approvalRequestId").to_owned();
+    let id = object["status"]["id"]
+        .as_str()
+        .expect("status.id")
+        .to_owned();
+    let approval = object["status"]["resource"]["approvalRequestId"]
+        .as_str()
+        .expect("approvalRequestId")
+        .to_owned();
     assert_eq!(object["status"]["resource"]["status"], "registered");
     let approved = condition_of(&object, "Approved").unwrap();
-    assert!(approved["message"].as_str().unwrap().contains(&approval), "the condition names the approval request: {approved}");
+    assert!(
+        approved["message"].as_str().unwrap().contains(&approval),
+        "the condition names the approval request: {approved}"
+    );
 
     w.cloud.approve(&id).await;
-    let object = w.condition("tcr", "to-shared", "Approved", "True", Some("Success")).await;
+    let object = w
+        .condition("tcr", "to-shared", "Approved", "True", Some("Success"))
+        .await;
     assert_eq!(object["status"]["resource"]["status"], "approved");
 
-    w.patch("tcr", "to-shared", &json!({"spec": {"resource": {"name": "renamed", "tags": {"team": "b", "cost": "x1"}}}}));
+    w.patch(
+        "tcr",
+        "to-shared",
+        &json!({"spec": {"resource": {"name": "renamed", "tags": {"team": "b", "cost": "x1"}}}}),
+    );
     let in_cloud = eventually(DEADLINE, "the new name and tags in the cloud", || async {
         let requests = w.cloud_list("tenant_connection_requests").await;
-        requests.into_iter().find(|r| r["name"] == "renamed" && r["tags"]["team"] == "b")
+        requests
+            .into_iter()
+            .find(|r| r["name"] == "renamed" && r["tags"]["team"] == "b")
     })
     .await;
     assert_eq!(in_cloud["tags"]["cost"], "x1");
-    assert!(in_cloud["tags"]["cloudlink.dev/uid"].is_string(), "cloudlink's own tag is kept: {in_cloud}");
+    assert!(
+        in_cloud["tags"]["cloudlink.dev/uid"].is_string(),
+        "cloudlink's own tag is kept: {in_cloud}"
+    );
     let object = eventually(DEADLINE, "status to show the new name", || async {
-        w.get("tcr", "to-shared").filter(|o| o["status"]["resource"]["name"] == "renamed")
+        w.get("tcr", "to-shared")
+            .filter(|o| o["status"]["resource"]["name"] == "renamed")
     })
     .await;
-    assert_eq!(object["status"]["resource"]["tags"], json!({"team": "b", "cost": "x1"}), "status hides cloudlink's tag");
+    assert_eq!(
+        object["status"]["resource"]["tags"],
+        json!({"team": "b", "cost": "x1"}),
+        "status hides cloudlink's tag"
+    );
 
     w.delete("tcr", "to-shared");
     w.gone("tcr", "to-shared").await;
-    assert!(w.cloud_list("tenant_connection_requests").await.is_empty(), "deleted from the cloud");
+    assert!(
+        w.cloud_list("tenant_connection_requests").await.is_empty(),
+        "deleted from the cloud"
+    );
     assert_eq!(w.cloud.total("ecl.tcr.create").await, 1);
 }
 
@@ -79,12 +144,24 @@ async fn a_request_waits_for_approval_is_approved_and_updates_reach_the_cloud() 
 async fn a_denied_request_stalls() {
     let w = World::start("denied", &[], &[]);
     w.apply(&request("asks", json!({})));
-    let object = w.condition("tcr", "asks", "Approved", "False", Some("AwaitingApproval")).await;
+    let object = w
+        .condition("tcr", "asks", "Approved", "False", Some("AwaitingApproval"))
+        .await;
     let id = object["status"]["id"].as_str().unwrap().to_owned();
     w.cloud.deny(&id).await;
-    let object = w.condition("tcr", "asks", "Stalled", "True", Some("UnrecoverableError")).await;
-    assert!(condition_of(&object, "Stalled").unwrap()["message"].as_str().unwrap().contains("denied"));
-    assert_eq!(condition_of(&object, "Approved").unwrap()["status"], "False");
+    let object = w
+        .condition("tcr", "asks", "Stalled", "True", Some("UnrecoverableError"))
+        .await;
+    assert!(
+        condition_of(&object, "Stalled").unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("denied")
+    );
+    assert_eq!(
+        condition_of(&object, "Approved").unwrap()["status"],
+        "False"
+    );
 }
 
 #[tokio::test]
@@ -94,7 +171,11 @@ async fn detach_leaves_the_cloud_resource() {
     w.condition("tcr", "kept", "Ready", "True", None).await;
     w.delete("tcr", "kept");
     w.gone("tcr", "kept").await;
-    assert_eq!(w.cloud_list("tenant_connection_requests").await.len(), 1, "detach leaves the request in the cloud");
+    assert_eq!(
+        w.cloud_list("tenant_connection_requests").await.len(),
+        1,
+        "detach leaves the request in the cloud"
+    );
     assert_eq!(w.cloud.total("ecl.tcr.delete").await, 0);
 }
 
@@ -103,16 +184,24 @@ async fn import_adopts_an_existing_request_and_manages_it() {
     let w = World::start("import", &[], &[]);
     let id = request_made_elsewhere(&w.cloud, "made-elsewhere").await;
     let mut object = request("adopted", json!({"import": {"id": id}}));
-    object["spec"]["resource"]["networkId"] = json!(w.cloud_list("tenant_connection_requests").await[0]["network_id"]);
+    object["spec"]["resource"]["networkId"] =
+        json!(w.cloud_list("tenant_connection_requests").await[0]["network_id"]);
     w.apply(&object);
     let seen = w.condition("tcr", "adopted", "Ready", "True", None).await;
     assert_eq!(seen["status"]["id"], id.as_str());
     let in_cloud = eventually(DEADLINE, "the adopted request renamed", || async {
-        w.cloud_list("tenant_connection_requests").await.into_iter().find(|r| r["name"] == "adopted")
+        w.cloud_list("tenant_connection_requests")
+            .await
+            .into_iter()
+            .find(|r| r["name"] == "adopted")
     })
     .await;
     assert_eq!(in_cloud["id"], id.as_str());
-    assert_eq!(w.cloud.total("ecl.tcr.create").await, 1, "only the request made elsewhere was created");
+    assert_eq!(
+        w.cloud.total("ecl.tcr.create").await,
+        1,
+        "only the request made elsewhere was created"
+    );
     assert!(w.events().contains("Adopted"), "{}", w.events());
 }
 
@@ -128,11 +217,23 @@ async fn unmanaged_observes_and_never_writes() {
     assert_eq!(seen["status"]["resource"]["name"], "theirs");
     w.delete("tcr", "watched");
     w.gone("tcr", "watched").await;
-    assert_eq!(w.cloud_list("tenant_connection_requests").await.len(), 1, "an observed request is never deleted");
+    assert_eq!(
+        w.cloud_list("tenant_connection_requests").await.len(),
+        1,
+        "an observed request is never deleted"
+    );
     for route in ["ecl.tcr.update", "ecl.tcr.delete"] {
-        assert_eq!(w.cloud.total(route).await, 0, "cloudlink wrote to an unmanaged resource ({route})");
+        assert_eq!(
+            w.cloud.total(route).await,
+            0,
+            "cloudlink wrote to an unmanaged resource ({route})"
+        );
     }
-    assert_eq!(w.cloud.total("ecl.tcr.create").await, 1, "only the request made elsewhere");
+    assert_eq!(
+        w.cloud.total("ecl.tcr.create").await,
+        1,
+        "only the request made elsewhere"
+    );
 }
 
 #[tokio::test]
@@ -141,26 +242,64 @@ async fn a_missing_secret_stalls_until_it_is_created() {
     let mut object = cloudpipe("waits", json!({}));
     object["spec"]["cloudCredentialsRef"]["secretName"] = json!("later");
     w.apply(&object);
-    let stalled = w.condition("cloudpipe", "waits", "Stalled", "True", Some("InvalidConfiguration")).await;
-    let message = condition_of(&stalled, "Stalled").unwrap()["message"].as_str().unwrap().to_owned();
-    assert!(message.contains("later") && message.contains("does not exist"), "{message}");
+    let stalled = w
+        .condition(
+            "cloudpipe",
+            "waits",
+            "Stalled",
+            "True",
+            Some("InvalidConfiguration"),
+        )
+        .await;
+    let message = condition_of(&stalled, "Stalled").unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("later") && message.contains("does not exist"),
+        "{message}"
+    );
     assert_eq!(condition_of(&stalled, "Ready").unwrap()["status"], "False");
-    assert_eq!(stalled["status"]["observedGeneration"], stalled["metadata"]["generation"]);
+    assert_eq!(
+        stalled["status"]["observedGeneration"],
+        stalled["metadata"]["generation"]
+    );
     w.secret("later", &w.cloud.clouds_yaml(&ADMIN));
-    w.condition("cloudpipe", "waits", "Ready", "True", None).await;
+    w.condition("cloudpipe", "waits", "Ready", "True", None)
+        .await;
 }
 
 #[tokio::test]
 async fn a_wrong_password_stalls_with_a_clear_message_and_no_secret_in_it() {
     let w = World::start("badpass", &[], &[]);
-    let wrong = w.cloud.clouds_yaml(&ADMIN).replace(ADMIN.password, "WrongPassword987");
+    let wrong = w
+        .cloud
+        .clouds_yaml(&ADMIN)
+        .replace(ADMIN.password, "WrongPassword987");
     w.secret("cloud", &wrong);
     w.apply(&cloudpipe("denied", json!({})));
-    let stalled = w.condition("cloudpipe", "denied", "Stalled", "True", Some("InvalidConfiguration")).await;
-    let message = condition_of(&stalled, "Stalled").unwrap()["message"].as_str().unwrap().to_owned();
-    assert!(message.contains("401") && message.contains("credentials"), "{message}");
+    let stalled = w
+        .condition(
+            "cloudpipe",
+            "denied",
+            "Stalled",
+            "True",
+            Some("InvalidConfiguration"),
+        )
+        .await;
+    let message = condition_of(&stalled, "Stalled").unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("401") && message.contains("credentials"),
+        "{message}"
+    );
     let everything = format!("{stalled} {} {}", w.events(), w.operator.log());
-    assert!(!everything.contains("WrongPassword987"), "the password leaked: {everything}");
+    assert!(
+        !everything.contains("WrongPassword987"),
+        "the password leaked: {everything}"
+    );
     assert!(w.cloud_list("servers").await.is_empty());
 }
 
@@ -168,31 +307,68 @@ async fn a_wrong_password_stalls_with_a_clear_message_and_no_secret_in_it() {
 async fn nova_without_cloudpipe_is_api_removed() {
     let w = World::start("pike", &["--nova-release", "pike"], &[]);
     w.apply(&cloudpipe("old", json!({})));
-    let stalled = w.condition("cloudpipe", "old", "Stalled", "True", Some("APIRemoved")).await;
-    let message = condition_of(&stalled, "Stalled").unwrap()["message"].as_str().unwrap().to_owned();
+    let stalled = w
+        .condition("cloudpipe", "old", "Stalled", "True", Some("APIRemoved"))
+        .await;
+    let message = condition_of(&stalled, "Stalled").unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(message.contains("410"), "{message}");
 }
 
 #[tokio::test]
 async fn a_create_that_commits_then_fails_still_makes_exactly_one_resource() {
     let w = World::start("commitfail", &[], &[]);
-    w.cloud.set_fault("ecl.tcr.create", json!({"commit_then_fail": "error", "times": 1})).await;
-    w.cloud.set_fault("nova.cloudpipe.create", json!({"commit_then_fail": "error", "times": 1})).await;
+    w.cloud
+        .set_fault(
+            "ecl.tcr.create",
+            json!({"commit_then_fail": "error", "times": 1}),
+        )
+        .await;
+    w.cloud
+        .set_fault(
+            "nova.cloudpipe.create",
+            json!({"commit_then_fail": "error", "times": 1}),
+        )
+        .await;
     w.apply(&request("once", json!({})));
     w.apply(&cloudpipe("once", json!({})));
     w.condition("tcr", "once", "Ready", "True", None).await;
-    w.condition("cloudpipe", "once", "Ready", "True", None).await;
-    assert_eq!(w.cloud.count("ecl.tcr.create", "500").await, 1, "the fault fired");
-    assert_eq!(w.cloud_list("tenant_connection_requests").await.len(), 1, "no duplicate request");
-    assert_eq!(w.cloud_list("servers").await.len(), 1, "no duplicate server");
-    assert_eq!(w.cloud.total("ecl.tcr.create").await, 1, "the adoption lookup found it: no second POST");
+    w.condition("cloudpipe", "once", "Ready", "True", None)
+        .await;
+    assert_eq!(
+        w.cloud.count("ecl.tcr.create", "500").await,
+        1,
+        "the fault fired"
+    );
+    assert_eq!(
+        w.cloud_list("tenant_connection_requests").await.len(),
+        1,
+        "no duplicate request"
+    );
+    assert_eq!(
+        w.cloud_list("servers").await.len(),
+        1,
+        "no duplicate server"
+    );
+    assert_eq!(
+        w.cloud.total("ecl.tcr.create").await,
+        1,
+        "the adoption lookup found it: no second POST"
+    );
 }
 
 #[tokio::test]
 async fn an_operator_killed_right_after_the_post_makes_exactly_one_resource() {
     let mut w = World::start("sigkill", &[], &[]);
     // The create is committed, but its answer never comes in time.
-    w.cloud.set_fault("ecl.tcr.create", json!({"commit_then_fail": "timeout", "hang_ms": 60000, "times": 1})).await;
+    w.cloud
+        .set_fault(
+            "ecl.tcr.create",
+            json!({"commit_then_fail": "timeout", "hang_ms": 60000, "times": 1}),
+        )
+        .await;
     w.apply(&request("survives", json!({})));
     eventually(DEADLINE, "the create to reach the cloud", || async {
         (w.cloud_list("tenant_connection_requests").await.len() == 1).then_some(())
@@ -201,7 +377,11 @@ async fn an_operator_killed_right_after_the_post_makes_exactly_one_resource() {
     w.operator.restart();
     let object = w.condition("tcr", "survives", "Ready", "True", None).await;
     let requests = w.cloud_list("tenant_connection_requests").await;
-    assert_eq!(requests.len(), 1, "exactly one request after the crash: {requests:?}");
+    assert_eq!(
+        requests.len(),
+        1,
+        "exactly one request after the crash: {requests:?}"
+    );
     assert_eq!(object["status"]["id"], requests[0]["id"]);
 }
 
@@ -209,14 +389,18 @@ async fn an_operator_killed_right_after_the_post_makes_exactly_one_resource() {
 async fn a_resource_deleted_out_of_band_is_created_again() {
     let w = World::start("recreate", &[], &["--resync", "1s"]);
     w.apply(&cloudpipe("phoenix", json!({})));
-    let first = w.condition("cloudpipe", "phoenix", "Ready", "True", None).await;
+    let first = w
+        .condition("cloudpipe", "phoenix", "Ready", "True", None)
+        .await;
     let old = first["status"]["id"].as_str().unwrap().to_owned();
     w.cloud.delete_server(&old).await;
     let again = eventually(DEADLINE, "a new server", || async {
-        w.get("cloudpipe", "phoenix").filter(|o| o["status"]["id"].as_str().is_some_and(|id| id != old))
+        w.get("cloudpipe", "phoenix")
+            .filter(|o| o["status"]["id"].as_str().is_some_and(|id| id != old))
     })
     .await;
-    w.condition("cloudpipe", "phoenix", "Ready", "True", None).await;
+    w.condition("cloudpipe", "phoenix", "Ready", "True", None)
+        .await;
     let servers = w.cloud_list("servers").await;
     assert_eq!(servers.len(), 1);
     assert_eq!(again["status"]["id"], servers[0]["id"]);
@@ -226,12 +410,27 @@ async fn a_resource_deleted_out_of_band_is_created_again() {
 #[tokio::test]
 async fn the_cloud_failing_for_a_while_converges() {
     let w = World::start("flaky", &[], &[]);
-    w.cloud.set_fault("nova.*", json!({"error_status": 500})).await;
+    w.cloud
+        .set_fault("nova.*", json!({"error_status": 500}))
+        .await;
     w.apply(&cloudpipe("patient", json!({})));
-    let failing = w.condition("cloudpipe", "patient", "Reconciling", "True", Some("TransientError")).await;
-    assert_eq!(condition_of(&failing, "Stalled").unwrap()["status"], "False", "a transient error does not stall");
+    let failing = w
+        .condition(
+            "cloudpipe",
+            "patient",
+            "Reconciling",
+            "True",
+            Some("TransientError"),
+        )
+        .await;
+    assert_eq!(
+        condition_of(&failing, "Stalled").unwrap()["status"],
+        "False",
+        "a transient error does not stall"
+    );
     w.cloud.clear_faults().await;
-    w.condition("cloudpipe", "patient", "Ready", "True", None).await;
+    w.condition("cloudpipe", "patient", "Ready", "True", None)
+        .await;
     assert_eq!(w.cloud_list("servers").await.len(), 1);
 }
 
@@ -239,7 +438,8 @@ async fn the_cloud_failing_for_a_while_converges() {
 async fn the_steady_state_writes_no_status() {
     let w = World::start("steady", &[], &["--resync", "1s"]);
     w.apply(&cloudpipe("quiet", json!({})));
-    w.condition("cloudpipe", "quiet", "Ready", "True", None).await;
+    w.condition("cloudpipe", "quiet", "Ready", "True", None)
+        .await;
     // Let the last writes of the create settle, then watch two resyncs.
     let before = eventually(DEADLINE, "the status to settle", || async {
         let a = w.get("cloudpipe", "quiet")?["metadata"]["resourceVersion"].clone();
@@ -249,9 +449,15 @@ async fn the_steady_state_writes_no_status() {
     })
     .await;
     let reads = w.cloud.total("nova.server.get").await;
-    eventually(DEADLINE, "two resyncs", || async { (w.cloud.total("nova.server.get").await >= reads + 2).then_some(()) }).await;
+    eventually(DEADLINE, "two resyncs", || async {
+        (w.cloud.total("nova.server.get").await >= reads + 2).then_some(())
+    })
+    .await;
     let after = w.get("cloudpipe", "quiet").unwrap()["metadata"]["resourceVersion"].clone();
-    assert_eq!(before, after, "a resync that found nothing new wrote status");
+    assert_eq!(
+        before, after,
+        "a resync that found nothing new wrote status"
+    );
 }
 
 #[tokio::test]
@@ -259,5 +465,9 @@ async fn sigterm_stops_the_operator_cleanly() {
     let mut w = World::start("sigterm", &[], &[]);
     w.apply(&cloudpipe("vpn", json!({})));
     w.condition("cloudpipe", "vpn", "Ready", "True", None).await;
-    assert!(w.operator.terminate(), "cloudlink run exits 0 on SIGTERM:\n{}", w.operator.log());
+    assert!(
+        w.operator.terminate(),
+        "cloudlink run exits 0 on SIGTERM:\n{}",
+        w.operator.log()
+    );
 }

@@ -17,13 +17,18 @@ const CLI_DEADLINE: Duration = Duration::from_secs(120);
 const SETTLE: Duration = Duration::from_secs(60);
 
 const NOVA_DEPRECATION: &str = "The os-cloudpipe Nova API has been removed.";
-const GONE_410: &str =
-    "ERROR (ClientException): This resource is no longer available.  No forwarding address is given. (HTTP 410)";
+const GONE_410: &str = "ERROR (ClientException): This resource is no longer available.  No forwarding address is given. (HTTP 410)";
 
 // ------------------------------------------------------------------------------------------ nova
 
 /// The environment a user would `source` for the emulator's built-in identity.
-fn nova_env(auth_url: &str, user: &str, password: &str, project_id: &str, region: &str) -> Vec<(&'static str, String)> {
+fn nova_env(
+    auth_url: &str,
+    user: &str,
+    password: &str,
+    project_id: &str,
+    region: &str,
+) -> Vec<(&'static str, String)> {
     vec![
         ("OS_AUTH_URL", auth_url.to_owned()),
         ("OS_USERNAME", user.to_owned()),
@@ -36,7 +41,13 @@ fn nova_env(auth_url: &str, user: &str, password: &str, project_id: &str, region
 }
 
 fn emulator_nova_env(emulator: &Emulator, account: &Account) -> Vec<(&'static str, String)> {
-    nova_env(&emulator.auth_url(), account.user, account.password, account.project_id, "RegionOne")
+    nova_env(
+        &emulator.auth_url(),
+        account.user,
+        account.password,
+        account.project_id,
+        "RegionOne",
+    )
 }
 
 async fn nova(env: &[(&str, String)], args: &[&str]) -> CliOutput {
@@ -56,7 +67,10 @@ fn cloudpipe_table(out: &CliOutput) -> Vec<std::collections::BTreeMap<String, St
 }
 
 fn error_line(out: &CliOutput) -> &str {
-    out.stderr.lines().find(|l| l.starts_with("ERROR ")).unwrap_or_else(|| panic!("no ERROR line:\n{out}"))
+    out.stderr
+        .lines()
+        .find(|l| l.starts_with("ERROR "))
+        .unwrap_or_else(|| panic!("no ERROR line:\n{out}"))
 }
 
 #[tokio::test]
@@ -65,23 +79,47 @@ async fn nova_cloudpipe_create_list_configure() {
     let admin = emulator_nova_env(&emulator, &ADMIN);
 
     let empty = nova(&admin, &["cloudpipe-list"]).await;
-    assert!(cloudpipe_table(&empty).is_empty(), "no cloudpipes yet:\n{empty}");
+    assert!(
+        cloudpipe_table(&empty).is_empty(),
+        "no cloudpipes yet:\n{empty}"
+    );
 
     let created = nova(&admin, &["cloudpipe-create", ADMIN.project_id]).await;
     assert!(created.success(), "{created}");
-    assert_eq!(created.stdout.trim(), "", "cloudpipe-create prints nothing on success");
-    assert!(created.stderr.contains(NOVA_DEPRECATION), "novaclient 9.1.3 warns that the API is deprecated:\n{created}");
+    assert_eq!(
+        created.stdout.trim(),
+        "",
+        "cloudpipe-create prints nothing on success"
+    );
+    assert!(
+        created.stderr.contains(NOVA_DEPRECATION),
+        "novaclient 9.1.3 warns that the API is deprecated:\n{created}"
+    );
 
     let listed = cloudpipe_table(&nova(&admin, &["cloudpipe-list"]).await);
     assert_eq!(listed.len(), 1, "{listed:?}");
     let row = &listed[0];
     assert_eq!(row["Project Id"], ADMIN.project_id);
-    assert_eq!((row["Public IP"].as_str(), row["Public Port"].as_str()), ("-", "-"), "not configured yet: {row:?}");
-    assert!(row["Internal IP"].parse::<std::net::Ipv4Addr>().is_ok(), "an internal IPv4 address: {row:?}");
+    assert_eq!(
+        (row["Public IP"].as_str(), row["Public Port"].as_str()),
+        ("-", "-"),
+        "not configured yet: {row:?}"
+    );
+    assert!(
+        row["Internal IP"].parse::<std::net::Ipv4Addr>().is_ok(),
+        "an internal IPv4 address: {row:?}"
+    );
 
     // create is idempotent per project: still one cloudpipe
-    assert!(nova(&admin, &["cloudpipe-create", ADMIN.project_id]).await.success());
-    assert_eq!(cloudpipe_table(&nova(&admin, &["cloudpipe-list"]).await).len(), 1);
+    assert!(
+        nova(&admin, &["cloudpipe-create", ADMIN.project_id])
+            .await
+            .success()
+    );
+    assert_eq!(
+        cloudpipe_table(&nova(&admin, &["cloudpipe-list"]).await).len(),
+        1
+    );
 
     let configured = nova(&admin, &["cloudpipe-configure", "192.0.2.10", "1194"]).await;
     assert!(configured.success(), "{configured}");
@@ -91,10 +129,18 @@ async fn nova_cloudpipe_create_list_configure() {
     assert_eq!(listed[0]["Public Port"], "1194");
 
     // an admin may create the cloudpipe of another project; the list spans projects
-    assert!(nova(&admin, &["cloudpipe-create", OWNER.project_id]).await.success());
+    assert!(
+        nova(&admin, &["cloudpipe-create", OWNER.project_id])
+            .await
+            .success()
+    );
     let listed = cloudpipe_table(&nova(&admin, &["cloudpipe-list"]).await);
     let projects: BTreeSet<&str> = listed.iter().map(|r| r["Project Id"].as_str()).collect();
-    assert_eq!(projects, BTreeSet::from([ADMIN.project_id, OWNER.project_id]), "{listed:?}");
+    assert_eq!(
+        projects,
+        BTreeSet::from([ADMIN.project_id, OWNER.project_id]),
+        "{listed:?}"
+    );
 }
 
 #[tokio::test]
@@ -123,7 +169,9 @@ async fn nova_shows_novas_errors() {
     let bad_ip = nova(&admin, &["cloudpipe-configure", "300.1.1.1", "1194"]).await;
     assert_eq!(bad_ip.code, Some(1), "{bad_ip}");
     assert!(
-        error_line(&bad_ip).starts_with("ERROR (BadRequest): Invalid input for field/attribute vpn_ip. Value: 300.1.1.1."),
+        error_line(&bad_ip).starts_with(
+            "ERROR (BadRequest): Invalid input for field/attribute vpn_ip. Value: 300.1.1.1."
+        ),
         "{bad_ip}"
     );
 
@@ -133,7 +181,9 @@ async fn nova_shows_novas_errors() {
     let unauthorized = nova(&wrong_password, &["cloudpipe-list"]).await;
     assert_eq!(unauthorized.code, Some(1), "{unauthorized}");
     assert!(
-        error_line(&unauthorized).starts_with("ERROR (Unauthorized): The request you have made requires authentication. (HTTP 401)"),
+        error_line(&unauthorized).starts_with(
+            "ERROR (Unauthorized): The request you have made requires authentication. (HTTP 401)"
+        ),
         "{unauthorized}"
     );
     assert!(!format!("{unauthorized}").contains("not-the-password"));
@@ -150,7 +200,11 @@ async fn nova_against_pike_prints_novas_410() {
     ] {
         let out = nova(&admin, &args).await;
         assert_eq!(out.code, Some(1), "{out}");
-        assert!(error_line(&out).starts_with(GONE_410), "nova {}:\n{out}", args.join(" "));
+        assert!(
+            error_line(&out).starts_with(GONE_410),
+            "nova {}:\n{out}",
+            args.join(" ")
+        );
         assert_eq!(out.stdout.trim(), "", "{out}");
     }
 }
@@ -164,21 +218,54 @@ async fn nova_through_the_real_keystone() {
     let emulator = world::emulator_on(&keystone, &["--server-build-delay", "200ms"]);
     let region = keystone.register_emulator(&emulator).await;
     let env = |account: &world::Account| {
-        nova_env(&keystone.url, &account.user, &account.password, &account.project_id, &region.region)
+        nova_env(
+            &keystone.url,
+            &account.user,
+            &account.password,
+            &account.project_id,
+            &region.region,
+        )
     };
 
-    let created = nova(&env(&keystone.admin), &["cloudpipe-create", &keystone.admin.project_id]).await;
+    let created = nova(
+        &env(&keystone.admin),
+        &["cloudpipe-create", &keystone.admin.project_id],
+    )
+    .await;
     assert!(created.success(), "{created}");
     let listed = cloudpipe_table(&nova(&env(&keystone.admin), &["cloudpipe-list"]).await);
-    assert_eq!(listed.iter().map(|r| r["Project Id"].as_str()).collect::<Vec<_>>(), vec![keystone.admin.project_id.as_str()]);
-    assert!(nova(&env(&keystone.admin), &["cloudpipe-configure", "198.51.100.7", "443"]).await.success());
+    assert_eq!(
+        listed
+            .iter()
+            .map(|r| r["Project Id"].as_str())
+            .collect::<Vec<_>>(),
+        vec![keystone.admin.project_id.as_str()]
+    );
+    assert!(
+        nova(
+            &env(&keystone.admin),
+            &["cloudpipe-configure", "198.51.100.7", "443"]
+        )
+        .await
+        .success()
+    );
     let listed = cloudpipe_table(&nova(&env(&keystone.admin), &["cloudpipe-list"]).await);
-    assert_eq!((listed[0]["Public IP"].as_str(), listed[0]["Public Port"].as_str()), ("198.51.100.7", "443"));
+    assert_eq!(
+        (
+            listed[0]["Public IP"].as_str(),
+            listed[0]["Public Port"].as_str()
+        ),
+        ("198.51.100.7", "443")
+    );
 
     // demo is only a member in the real Keystone
     let forbidden = nova(&env(&keystone.demo), &["cloudpipe-list"]).await;
     assert_eq!(forbidden.code, Some(1), "{forbidden}");
-    assert!(error_line(&forbidden).starts_with("ERROR (Forbidden): Policy doesn't allow os_compute_api:os-cloudpipe"), "{forbidden}");
+    assert!(
+        error_line(&forbidden)
+            .starts_with("ERROR (Forbidden): Policy doesn't allow os_compute_api:os-cloudpipe"),
+        "{forbidden}"
+    );
 }
 
 // ------------------------------------------------------------------------------------------- ecl
@@ -205,7 +292,11 @@ async fn ecl(env: &[(&str, String)], args: &[&str]) -> CliOutput {
 fn ecl_fields(out: &CliOutput) -> std::collections::BTreeMap<String, String> {
     assert!(out.success(), "ecl failed:\n{out}");
     let rows = table_rows(&out.stdout);
-    assert_eq!(rows.first().cloned().unwrap_or_default(), vec!["Field", "Value"], "{out}");
+    assert_eq!(
+        rows.first().cloned().unwrap_or_default(),
+        vec!["Field", "Value"],
+        "{out}"
+    );
     let fields = field_values(&out.stdout);
     let names: Vec<&str> = fields.keys().map(String::as_str).collect();
     assert_eq!(
@@ -237,7 +328,14 @@ fn ecl_list(out: &CliOutput) -> Vec<std::collections::BTreeMap<String, String>> 
     }
     assert_eq!(
         table_rows(&out.stdout).first().cloned().unwrap_or_default(),
-        vec!["ID", "Name", "Name Other", "Tenant ID", "Network ID", "Status"],
+        vec![
+            "ID",
+            "Name",
+            "Name Other",
+            "Tenant ID",
+            "Network ID",
+            "Status"
+        ],
         "{out}"
     );
     table_records(&out.stdout)
@@ -245,17 +343,30 @@ fn ecl_list(out: &CliOutput) -> Vec<std::collections::BTreeMap<String, String>> 
 
 fn ecl_error(out: &CliOutput) -> String {
     assert_eq!(out.code, Some(1), "ecl should have failed:\n{out}");
-    out.stderr.lines().chain(out.stdout.lines()).rfind(|l| !l.trim().is_empty()).unwrap_or_default().to_owned()
+    out.stderr
+        .lines()
+        .chain(out.stdout.lines())
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[tokio::test]
 async fn ecl_tenant_connection_request_lifecycle() {
-    let emulator = Emulator::start(&["--tcr-registering-delay", "100ms", "--tcr-registered-delay", "100ms"]);
+    let emulator = Emulator::start(&[
+        "--tcr-registering-delay",
+        "100ms",
+        "--tcr-registered-delay",
+        "100ms",
+    ]);
     let requester = ecl_env(&emulator, &ADMIN);
     let owner = ecl_env(&emulator, &OWNER);
     let network_id = "5d2c0e7a-3b41-4f6e-8c9d-0a1b2c3d4e5f";
 
-    assert!(ecl_list(&ecl(&requester, &["list"]).await).is_empty(), "eclcli prints nothing for an empty list");
+    assert!(
+        ecl_list(&ecl(&requester, &["list"]).await).is_empty(),
+        "eclcli prints nothing for an empty list"
+    );
 
     let created = ecl_fields(
         &ecl(
@@ -278,7 +389,10 @@ async fn ecl_tenant_connection_request_lifecycle() {
         )
         .await,
     );
-    assert_eq!(created["status"], "creating", "the create answer is the request before registration: {created:?}");
+    assert_eq!(
+        created["status"], "creating",
+        "the create answer is the request before registration: {created:?}"
+    );
     assert_eq!(created["approval_request_id"], "");
     assert_eq!(created["name"], "to-shared-net");
     assert_eq!(created["description"], "connect our servers");
@@ -296,7 +410,10 @@ async fn ecl_tenant_connection_request_lifecycle() {
         if shown["status"] == "registered" {
             break shown;
         }
-        assert!(std::time::Instant::now() < deadline, "not registered within {SETTLE:?}: {shown:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not registered within {SETTLE:?}: {shown:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(!shown["approval_request_id"].is_empty(), "{shown:?}");
@@ -307,21 +424,62 @@ async fn ecl_tenant_connection_request_lifecycle() {
         assert_eq!(listed.len(), 1, "{who}: {listed:?}");
         let row = &listed[0];
         assert_eq!(
-            (row["ID"].as_str(), row["Name"].as_str(), row["Tenant ID"].as_str(), row["Network ID"].as_str(), row["Status"].as_str()),
-            (id.as_str(), "to-shared-net", ADMIN.project_id, network_id, "registered"),
+            (
+                row["ID"].as_str(),
+                row["Name"].as_str(),
+                row["Tenant ID"].as_str(),
+                row["Network ID"].as_str(),
+                row["Status"].as_str()
+            ),
+            (
+                id.as_str(),
+                "to-shared-net",
+                ADMIN.project_id,
+                network_id,
+                "registered"
+            ),
             "{who}: {row:?}"
         );
     }
 
     // each side updates its own fields
-    let renamed = ecl_fields(&ecl(&requester, &["update", &id, "--name", "renamed", "--tags", "env=prod"]).await);
-    assert_eq!((renamed["name"].as_str(), renamed["tags"].as_str()), ("renamed", "env='prod'"));
-    assert_eq!(renamed["description"], "connect our servers", "fields not sent are kept");
-    let answered = ecl_fields(
-        &ecl(&owner, &["update", &id, "--name-other", "from-owner", "--description-other", "ok", "--tags-other", "cost=a1"]).await,
+    let renamed = ecl_fields(
+        &ecl(
+            &requester,
+            &["update", &id, "--name", "renamed", "--tags", "env=prod"],
+        )
+        .await,
     );
     assert_eq!(
-        (answered["name_other"].as_str(), answered["description_other"].as_str(), answered["tags_other"].as_str()),
+        (renamed["name"].as_str(), renamed["tags"].as_str()),
+        ("renamed", "env='prod'")
+    );
+    assert_eq!(
+        renamed["description"], "connect our servers",
+        "fields not sent are kept"
+    );
+    let answered = ecl_fields(
+        &ecl(
+            &owner,
+            &[
+                "update",
+                &id,
+                "--name-other",
+                "from-owner",
+                "--description-other",
+                "ok",
+                "--tags-other",
+                "cost=a1",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(
+        (
+            answered["name_other"].as_str(),
+            answered["description_other"].as_str(),
+            answered["tags_other"].as_str()
+        ),
         ("from-owner", "ok", "cost='a1'")
     );
     assert_eq!(answered["name"], "renamed");
@@ -330,7 +488,10 @@ async fn ecl_tenant_connection_request_lifecycle() {
     let refused = ecl(&owner, &["update", &id, "--name", "hijacked"]).await;
     let message = ecl_error(&refused);
     assert!(message.contains("name"), "{refused}");
-    assert_eq!(ecl_fields(&ecl(&requester, &["show", &id]).await)["name"], "renamed");
+    assert_eq!(
+        ecl_fields(&ecl(&requester, &["show", &id]).await)["name"],
+        "renamed"
+    );
 
     // delete prints nothing; afterwards show and delete report eclsdk's NotFoundException
     let deleted = ecl(&requester, &["delete", &id]).await;
@@ -338,7 +499,10 @@ async fn ecl_tenant_connection_request_lifecycle() {
     assert_eq!(deleted.stdout.trim(), "");
     let not_found = format!("NotFoundException: Tenant Connection Request {id} not found.");
     assert_eq!(ecl_error(&ecl(&requester, &["show", &id]).await), not_found);
-    assert_eq!(ecl_error(&ecl(&requester, &["delete", &id]).await), not_found);
+    assert_eq!(
+        ecl_error(&ecl(&requester, &["delete", &id]).await),
+        not_found
+    );
 }
 
 #[tokio::test]
@@ -348,7 +512,10 @@ async fn ecl_reports_a_wrong_password() {
     env.retain(|(k, _)| *k != "OS_PASSWORD");
     env.push(("OS_PASSWORD", "not-the-password".into()));
     let out = ecl(&env, &["list"]).await;
-    assert_eq!(ecl_error(&out), "The request you have made requires authentication. (HTTP 401)");
+    assert_eq!(
+        ecl_error(&out),
+        "The request you have made requires authentication. (HTTP 401)"
+    );
     assert!(!format!("{out}").contains("not-the-password"));
 }
 
@@ -359,7 +526,15 @@ async fn ecl_reports_a_wrong_password() {
 #[tokio::test]
 async fn ecl_through_the_real_keystone() {
     let keystone = world::keystone();
-    let emulator = world::emulator_on(&keystone, &["--tcr-registering-delay", "100ms", "--tcr-registered-delay", "100ms"]);
+    let emulator = world::emulator_on(
+        &keystone,
+        &[
+            "--tcr-registering-delay",
+            "100ms",
+            "--tcr-registered-delay",
+            "100ms",
+        ],
+    );
     let region = keystone.register_emulator(&emulator).await;
     let requester_project = keystone.isolated_project(&region, &keystone.demo).await;
     let owner_project = keystone.isolated_project(&region, &keystone.demo).await;
@@ -377,16 +552,33 @@ async fn ecl_through_the_real_keystone() {
     let network_id = uuid::Uuid::new_v4().to_string();
 
     let created = ecl_fields(
-        &ecl(&requester, &["create", "--network-id", &network_id, "--tenant-id-other", &owner_project.id, "--name", "via-keystone"])
-            .await,
+        &ecl(
+            &requester,
+            &[
+                "create",
+                "--network-id",
+                &network_id,
+                "--tenant-id-other",
+                &owner_project.id,
+                "--name",
+                "via-keystone",
+            ],
+        )
+        .await,
     );
-    assert_eq!(created["tenant_id"], requester_project.id, "the tenant comes from the real token: {created:?}");
+    assert_eq!(
+        created["tenant_id"], requester_project.id,
+        "the tenant comes from the real token: {created:?}"
+    );
     assert_eq!(created["tenant_id_other"], owner_project.id);
     let id = created["id"].clone();
 
     let listed = ecl_list(&ecl(&owner, &["list"]).await);
     assert_eq!(listed.len(), 1, "{listed:?}");
-    assert_eq!((listed[0]["ID"].as_str(), listed[0]["Name"].as_str()), (id.as_str(), "via-keystone"));
+    assert_eq!(
+        (listed[0]["ID"].as_str(), listed[0]["Name"].as_str()),
+        (id.as_str(), "via-keystone")
+    );
 
     let deleted = ecl(&requester, &["delete", &id]).await;
     assert!(deleted.success(), "{deleted}");

@@ -11,12 +11,17 @@ fn run_without_crds_exits_with_an_install_hint() {
     let dir = tempfile::tempdir().unwrap();
     let plane = dir.path().join("plane");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hack/control-plane.sh");
-    let up = Command::new(script).args(["up", plane.to_str().unwrap()]).status().unwrap();
+    let up = Command::new(script)
+        .args(["up", plane.to_str().unwrap()])
+        .status()
+        .unwrap();
     assert!(up.success(), "a second control plane did not start");
     struct Down<'a>(&'a str, std::path::PathBuf);
     impl Drop for Down<'_> {
         fn drop(&mut self) {
-            let _ = Command::new(self.0).args(["down", self.1.to_str().unwrap()]).status();
+            let _ = Command::new(self.0)
+                .args(["down", self.1.to_str().unwrap()])
+                .status();
         }
     }
     let _down = Down(script, plane.clone());
@@ -27,9 +32,13 @@ fn run_without_crds_exits_with_an_install_hint() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "cloudlink run succeeded without CRDs");
     assert!(
-        stderr.contains("CRD (cloudpipes.cloudlink.dev) is not installed") && stderr.contains("kubectl apply --server-side -f crds/"),
+        !out.status.success(),
+        "cloudlink run succeeded without CRDs"
+    );
+    assert!(
+        stderr.contains("CRD (cloudpipes.cloudlink.dev) is not installed")
+            && stderr.contains("kubectl apply --server-side -f crds/"),
         "unexpected message: {stderr}"
     );
 }

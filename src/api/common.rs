@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 pub struct CloudCredentialsRef {
     /// Name of a Secret in the same namespace with a `clouds.yaml` key (OpenStack format) and,
     /// optionally, a `cacert` key holding a PEM bundle that signs the cloud's endpoints.
-    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"))]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
     pub secret_name: String,
     /// The entry under `clouds:` in that clouds.yaml to use.
     #[schemars(length(min = 1, max = 255))]
@@ -92,7 +95,13 @@ fn unobserved() -> i64 {
 
 impl<R> Default for ResourceStatus<R> {
     fn default() -> Self {
-        Self { id: None, resource: None, conditions: Vec::new(), observed_generation: unobserved(), last_sync_time: None }
+        Self {
+            id: None,
+            resource: None,
+            conditions: Vec::new(),
+            observed_generation: unobserved(),
+            last_sync_time: None,
+        }
     }
 }
 

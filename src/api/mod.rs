@@ -13,8 +13,14 @@ use kube::CustomResourceExt;
 /// Every CRD cloudlink serves, with the file name it has under `crds/`.
 pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
     vec![
-        ("cloudpipes.yaml", unobserved_by_default(unwrap_descriptions(Cloudpipe::crd()))),
-        ("tenantconnectionrequests.yaml", unobserved_by_default(unwrap_descriptions(TenantConnectionRequest::crd()))),
+        (
+            "cloudpipes.yaml",
+            unobserved_by_default(unwrap_descriptions(Cloudpipe::crd())),
+        ),
+        (
+            "tenantconnectionrequests.yaml",
+            unobserved_by_default(unwrap_descriptions(TenantConnectionRequest::crd())),
+        ),
     ]
 }
 
@@ -45,7 +51,11 @@ fn unwrap_descriptions(crd: CustomResourceDefinition) -> CustomResourceDefinitio
                 for (key, child) in map.iter_mut() {
                     match child {
                         serde_json::Value::String(text) if key == "description" => {
-                            *text = text.split("\n\n").map(|p| p.split('\n').collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n\n");
+                            *text = text
+                                .split("\n\n")
+                                .map(|p| p.split('\n').collect::<Vec<_>>().join(" "))
+                                .collect::<Vec<_>>()
+                                .join("\n\n");
                         }
                         _ => walk(child),
                     }

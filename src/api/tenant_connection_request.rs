@@ -52,11 +52,15 @@ pub struct TenantConnectionRequestSpec {
 pub struct TenantConnectionRequestResourceSpec {
     /// The tenant that owns the network: 32 hexadecimal characters (ECL's form) or a dashed UUID.
     /// Immutable.
-    #[schemars(regex(pattern = r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"))]
+    #[schemars(regex(
+        pattern = r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+    ))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("spec.resource.tenantIdOther is immutable"))]
     pub tenant_id_other: String,
     /// The network, owned by `tenantIdOther`, to connect to (a UUID). Immutable.
-    #[schemars(regex(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"))]
+    #[schemars(regex(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("spec.resource.networkId is immutable"))]
     pub network_id: String,
     /// Name of the request, up to 255 characters. Updatable.

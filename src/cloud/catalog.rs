@@ -42,23 +42,39 @@ pub struct CatalogEndpoint {
 
 impl CatalogEndpoint {
     fn region(&self) -> &str {
-        if self.region_id.is_empty() { &self.region } else { &self.region_id }
+        if self.region_id.is_empty() {
+            &self.region
+        } else {
+            &self.region_id
+        }
     }
 }
 
 impl Catalog {
     /// The URL of `service_type` for `interface` in `region` (any region if `None`).
     /// `cloud` only names the cloud in the error.
-    pub fn endpoint(&self, cloud: &str, service_type: &str, interface: Interface, region: Option<&str>) -> Result<String, CloudError> {
+    pub fn endpoint(
+        &self,
+        cloud: &str,
+        service_type: &str,
+        interface: Interface,
+        region: Option<&str>,
+    ) -> Result<String, CloudError> {
         let candidates: Vec<&CatalogEndpoint> = self
             .0
             .iter()
             .filter(|s| s.service_type == service_type)
             .flat_map(|s| s.endpoints.iter())
-            .filter(|e| e.interface.trim_end_matches("URL") == interface.as_str() && !e.url.is_empty())
+            .filter(|e| {
+                e.interface.trim_end_matches("URL") == interface.as_str() && !e.url.is_empty()
+            })
             .collect();
         let chosen: Vec<&CatalogEndpoint> = match region {
-            Some(r) => candidates.iter().copied().filter(|e| e.region_id == r || e.region == r).collect(),
+            Some(r) => candidates
+                .iter()
+                .copied()
+                .filter(|e| e.region_id == r || e.region == r)
+                .collect(),
             None => candidates.clone(),
         };
         let mut regions: Vec<&str> = chosen.iter().map(|e| e.region()).collect();
@@ -75,7 +91,9 @@ impl Catalog {
                 "the catalog of cloud '{cloud}' has no {} endpoint of service type '{service_type}'{} (it has: {}); \
                  check region_name and interface in clouds.yaml, or set {}_endpoint_override",
                 interface.as_str(),
-                region.map(|r| format!(" in region '{r}'")).unwrap_or_default(),
+                region
+                    .map(|r| format!(" in region '{r}'"))
+                    .unwrap_or_default(),
                 self.summary(),
                 service_type.replace('-', "_"),
             ))),
@@ -87,9 +105,19 @@ impl Catalog {
         let items: Vec<String> = self
             .0
             .iter()
-            .flat_map(|s| s.endpoints.iter().map(move |e| format!("{} {} {}", s.service_type, e.interface, e.region()).trim().to_owned()))
+            .flat_map(|s| {
+                s.endpoints.iter().map(move |e| {
+                    format!("{} {} {}", s.service_type, e.interface, e.region())
+                        .trim()
+                        .to_owned()
+                })
+            })
             .collect();
-        if items.is_empty() { "no endpoints at all".to_owned() } else { items.join(", ") }
+        if items.is_empty() {
+            "no endpoints at all".to_owned()
+        } else {
+            items.join(", ")
+        }
     }
 }
 
@@ -116,29 +144,70 @@ mod tests {
     #[test]
     fn picks_by_type_interface_and_region() {
         let c = catalog();
-        assert_eq!(c.endpoint("x", "compute", Interface::Public, Some("RegionOne")).unwrap(), "http://pub/v2.1/p");
-        assert_eq!(c.endpoint("x", "compute", Interface::Internal, Some("RegionOne")).unwrap(), "http://int/v2.1/p");
-        assert_eq!(c.endpoint("x", "compute", Interface::Public, Some("RegionTwo")).unwrap(), "http://two/v2.1/p");
-        assert_eq!(c.endpoint("x", "compute", Interface::Internal, None).unwrap(), "http://int/v2.1/p");
-        assert_eq!(c.endpoint("x", "provider-connectivity", Interface::Public, None).unwrap(), "http://pc/provider-connectivity");
-        assert_eq!(c.endpoint("x", "sssv2", Interface::Public, Some("jp1")).unwrap(), "http://sss/v2");
+        assert_eq!(
+            c.endpoint("x", "compute", Interface::Public, Some("RegionOne"))
+                .unwrap(),
+            "http://pub/v2.1/p"
+        );
+        assert_eq!(
+            c.endpoint("x", "compute", Interface::Internal, Some("RegionOne"))
+                .unwrap(),
+            "http://int/v2.1/p"
+        );
+        assert_eq!(
+            c.endpoint("x", "compute", Interface::Public, Some("RegionTwo"))
+                .unwrap(),
+            "http://two/v2.1/p"
+        );
+        assert_eq!(
+            c.endpoint("x", "compute", Interface::Internal, None)
+                .unwrap(),
+            "http://int/v2.1/p"
+        );
+        assert_eq!(
+            c.endpoint("x", "provider-connectivity", Interface::Public, None)
+                .unwrap(),
+            "http://pc/provider-connectivity"
+        );
+        assert_eq!(
+            c.endpoint("x", "sssv2", Interface::Public, Some("jp1"))
+                .unwrap(),
+            "http://sss/v2"
+        );
     }
 
     #[test]
     fn ambiguous_region_is_an_error() {
-        let e = catalog().endpoint("x", "compute", Interface::Public, None).unwrap_err().to_string();
-        assert!(e.contains("RegionOne, RegionTwo") && e.contains("set region_name"), "{e}");
+        let e = catalog()
+            .endpoint("x", "compute", Interface::Public, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("RegionOne, RegionTwo") && e.contains("set region_name"),
+            "{e}"
+        );
     }
 
     #[test]
     fn missing_service_says_what_exists() {
-        let e = catalog().endpoint("demo", "sss", Interface::Public, Some("jp1")).unwrap_err().to_string();
-        assert!(e.contains("cloud 'demo' has no public endpoint of service type 'sss' in region 'jp1'"), "{e}");
+        let e = catalog()
+            .endpoint("demo", "sss", Interface::Public, Some("jp1"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cloud 'demo' has no public endpoint of service type 'sss' in region 'jp1'"),
+            "{e}"
+        );
         assert!(e.contains("compute internal RegionOne"), "{e}");
         assert!(e.contains("sss_endpoint_override"), "{e}");
-        let e = catalog().endpoint("demo", "compute", Interface::Admin, None).unwrap_err();
+        let e = catalog()
+            .endpoint("demo", "compute", Interface::Admin, None)
+            .unwrap_err();
         assert!(matches!(e, CloudError::Config(_)));
-        let e = Catalog::default().endpoint("demo", "compute", Interface::Public, None).unwrap_err().to_string();
+        let e = Catalog::default()
+            .endpoint("demo", "compute", Interface::Public, None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no endpoints at all"), "{e}");
     }
 }

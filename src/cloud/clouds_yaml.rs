@@ -46,9 +46,16 @@ pub struct CloudConfig {
 /// How to get a token. `Debug` is safe: secrets are [`Secret`]s.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AuthMethod {
-    Password { user: UserRef, password: Secret, project: ProjectScope },
+    Password {
+        user: UserRef,
+        password: Secret,
+        project: ProjectScope,
+    },
     /// An application credential fixes its own project; the token request carries no scope.
-    ApplicationCredential { credential: AppCredentialRef, secret: Secret },
+    ApplicationCredential {
+        credential: AppCredentialRef,
+        secret: Secret,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -98,23 +105,40 @@ impl Interface {
 pub fn parse_clouds_yaml(text: &str, cloud: &str) -> Result<CloudConfig, CloudError> {
     let root: Value = serde_yaml_ng::from_str(text).map_err(|e| {
         // Syntax errors from the YAML parser name a place, never a value.
-        let at = e.location().map(|l| format!(" at line {} column {}", l.line(), l.column())).unwrap_or_default();
+        let at = e
+            .location()
+            .map(|l| format!(" at line {} column {}", l.line(), l.column()))
+            .unwrap_or_default();
         cfg_err(format!("clouds.yaml is not valid YAML{at}: {e}"))
     })?;
-    let root = root.as_mapping().ok_or_else(|| cfg_err("clouds.yaml must be a mapping with a 'clouds' key"))?;
+    let root = root
+        .as_mapping()
+        .ok_or_else(|| cfg_err("clouds.yaml must be a mapping with a 'clouds' key"))?;
     let clouds = match root.get("clouds") {
         Some(Value::Mapping(m)) => m,
-        Some(_) => return Err(cfg_err("clouds.yaml: 'clouds' must be a mapping of cloud names to settings")),
+        Some(_) => {
+            return Err(cfg_err(
+                "clouds.yaml: 'clouds' must be a mapping of cloud names to settings",
+            ));
+        }
         None => return Err(cfg_err("clouds.yaml has no 'clouds' key")),
     };
     let entry = match clouds.get(cloud) {
         Some(Value::Mapping(m)) => m,
-        Some(_) => return Err(cfg_err(format!("clouds.yaml: cloud '{cloud}' must be a mapping"))),
+        Some(_) => {
+            return Err(cfg_err(format!(
+                "clouds.yaml: cloud '{cloud}' must be a mapping"
+            )));
+        }
         None => {
             let names: Vec<&str> = clouds.keys().filter_map(Value::as_str).collect();
             return Err(cfg_err(format!(
                 "clouds.yaml has no cloud '{cloud}' (it has: {})",
-                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
             )));
         }
     };
@@ -174,7 +198,8 @@ impl Cloud<'_> {
         let s = |key: &str| self.string(auth, key, "auth.");
 
         let auth_url = s("auth_url")?.ok_or_else(|| self.missing("auth.auth_url"))?;
-        let parsed = url::Url::parse(&auth_url).map_err(|_| self.err("has an auth.auth_url that is not a URL"))?;
+        let parsed = url::Url::parse(&auth_url)
+            .map_err(|_| self.err("has an auth.auth_url that is not a URL"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(self.err("has an auth.auth_url that is neither http nor https"));
         }
@@ -185,11 +210,14 @@ impl Cloud<'_> {
         }
 
         let auth_type = self.string(self.entry, "auth_type", "")?;
-        let has_app_cred = s("application_credential_id")?.is_some() || s("application_credential_name")?.is_some();
+        let has_app_cred = s("application_credential_id")?.is_some()
+            || s("application_credential_name")?.is_some();
         let method = match auth_type.as_deref() {
             None if has_app_cred => self.app_credential(auth)?,
             None | Some("password" | "v3password") => self.password(auth)?,
-            Some("v3applicationcredential" | "application_credential" | "applicationcredential") => self.app_credential(auth)?,
+            Some(
+                "v3applicationcredential" | "application_credential" | "applicationcredential",
+            ) => self.app_credential(auth)?,
             Some(other) => {
                 return Err(self.err(format_args!(
                     "has auth_type '{other}', which cloudlink does not support (use password or v3applicationcredential)"
@@ -197,13 +225,21 @@ impl Cloud<'_> {
             }
         };
 
-        let interface = match self.string(self.entry, "interface", "")?.or(self.string(self.entry, "endpoint_type", "")?) {
+        let interface = match self.string(self.entry, "interface", "")?.or(self.string(
+            self.entry,
+            "endpoint_type",
+            "",
+        )?) {
             None => Interface::Public,
             Some(v) => match v.trim().to_ascii_lowercase().trim_end_matches("url") {
                 "public" => Interface::Public,
                 "internal" => Interface::Internal,
                 "admin" => Interface::Admin,
-                _ => return Err(self.err(format_args!("has interface '{v}'; use public, internal or admin"))),
+                _ => {
+                    return Err(self.err(format_args!(
+                        "has interface '{v}'; use public, internal or admin"
+                    )));
+                }
             },
         };
 
@@ -216,9 +252,14 @@ impl Cloud<'_> {
         let mut endpoint_overrides = BTreeMap::new();
         for k in self.entry.keys() {
             let Some(key) = k.as_str() else { continue };
-            let Some(service) = key.strip_suffix("_endpoint_override") else { continue };
-            let Some(url) = self.string(self.entry, key, "")? else { continue };
-            url::Url::parse(&url).map_err(|_| self.err(format_args!("has a {key} that is not a URL")))?;
+            let Some(service) = key.strip_suffix("_endpoint_override") else {
+                continue;
+            };
+            let Some(url) = self.string(self.entry, key, "")? else {
+                continue;
+            };
+            url::Url::parse(&url)
+                .map_err(|_| self.err(format_args!("has a {key} that is not a URL")))?;
             endpoint_overrides.insert(service.replace('_', "-"), url);
         }
 
@@ -262,31 +303,56 @@ impl Cloud<'_> {
 
     fn password(&self, auth: &Mapping) -> Result<AuthMethod, CloudError> {
         let user = self.user(auth, "")?;
-        let password = self.string(auth, "password", "auth.")?.ok_or_else(|| self.missing("auth.password"))?;
-        let project = if let Some(id) = self.string(auth, "project_id", "auth.")?.or(self.string(auth, "tenant_id", "auth.")?) {
+        let password = self
+            .string(auth, "password", "auth.")?
+            .ok_or_else(|| self.missing("auth.password"))?;
+        let project = if let Some(id) =
+            self.string(auth, "project_id", "auth.")?
+                .or(self.string(auth, "tenant_id", "auth.")?)
+        {
             ProjectScope::Id(id)
-        } else if let Some(name) = self.string(auth, "project_name", "auth.")?.or(self.string(auth, "tenant_name", "auth.")?) {
+        } else if let Some(name) = self.string(auth, "project_name", "auth.")?.or(self.string(
+            auth,
+            "tenant_name",
+            "auth.",
+        )?) {
             let domain = self
                 .domain(auth, "project")?
                 .ok_or_else(|| self.missing("auth.project_domain_name or auth.project_domain_id (needed with auth.project_name)"))?;
             ProjectScope::Name { name, domain }
         } else {
-            return Err(self.missing("auth.project_id or auth.project_name (cloudlink needs a project-scoped token)"));
+            return Err(self.missing(
+                "auth.project_id or auth.project_name (cloudlink needs a project-scoped token)",
+            ));
         };
-        Ok(AuthMethod::Password { user, password: Secret::new(password), project })
+        Ok(AuthMethod::Password {
+            user,
+            password: Secret::new(password),
+            project,
+        })
     }
 
     fn app_credential(&self, auth: &Mapping) -> Result<AuthMethod, CloudError> {
-        let secret =
-            self.string(auth, "application_credential_secret", "auth.")?.ok_or_else(|| self.missing("auth.application_credential_secret"))?;
-        let credential = if let Some(id) = self.string(auth, "application_credential_id", "auth.")? {
-            AppCredentialRef::Id(id)
-        } else if let Some(name) = self.string(auth, "application_credential_name", "auth.")? {
-            AppCredentialRef::Name { name, user: self.user(auth, " (needed with auth.application_credential_name)")? }
-        } else {
-            return Err(self.missing("auth.application_credential_id or auth.application_credential_name"));
-        };
-        Ok(AuthMethod::ApplicationCredential { credential, secret: Secret::new(secret) })
+        let secret = self
+            .string(auth, "application_credential_secret", "auth.")?
+            .ok_or_else(|| self.missing("auth.application_credential_secret"))?;
+        let credential =
+            if let Some(id) = self.string(auth, "application_credential_id", "auth.")? {
+                AppCredentialRef::Id(id)
+            } else if let Some(name) = self.string(auth, "application_credential_name", "auth.")? {
+                AppCredentialRef::Name {
+                    name,
+                    user: self.user(auth, " (needed with auth.application_credential_name)")?,
+                }
+            } else {
+                return Err(self.missing(
+                    "auth.application_credential_id or auth.application_credential_name",
+                ));
+            };
+        Ok(AuthMethod::ApplicationCredential {
+            credential,
+            secret: Secret::new(secret),
+        })
     }
 }
 
@@ -337,16 +403,25 @@ clouds:
         assert_eq!(
             c.auth,
             AuthMethod::Password {
-                user: UserRef::Name { name: "demo".into(), domain: DomainRef::Name("Default".into()) },
+                user: UserRef::Name {
+                    name: "demo".into(),
+                    domain: DomainRef::Name("Default".into())
+                },
                 password: Secret::new("s3cretPassw0rd"),
-                project: ProjectScope::Name { name: "demo".into(), domain: DomainRef::Id("default".into()) },
+                project: ProjectScope::Name {
+                    name: "demo".into(),
+                    domain: DomainRef::Id("default".into())
+                },
             }
         );
         assert_eq!(c.region_name.as_deref(), Some("RegionOne"));
         assert_eq!(c.interface, Interface::Internal);
         assert!(c.verify);
         assert_eq!(c.cacert_path.as_deref(), Some("/etc/ssl/ca.pem"));
-        assert_eq!(c.endpoint_overrides.get("compute").map(String::as_str), Some("http://127.0.0.1:8774/v2.1"));
+        assert_eq!(
+            c.endpoint_overrides.get("compute").map(String::as_str),
+            Some("http://127.0.0.1:8774/v2.1")
+        );
     }
 
     #[test]
@@ -366,10 +441,26 @@ clouds:
     #[test]
     fn ecl_style_tenant_id_numeric_password_insecure() {
         let c = parse_clouds_yaml(FULL, "ecl").unwrap();
-        let AuthMethod::Password { password, project, user } = &c.auth else { panic!() };
+        let AuthMethod::Password {
+            password,
+            project,
+            user,
+        } = &c.auth
+        else {
+            panic!()
+        };
         assert_eq!(password.expose(), "123456");
-        assert_eq!(project, &ProjectScope::Id("0123456789abcdef0123456789abcdef".into()));
-        assert_eq!(user, &UserRef::Name { name: "apikey".into(), domain: DomainRef::Id("default".into()) });
+        assert_eq!(
+            project,
+            &ProjectScope::Id("0123456789abcdef0123456789abcdef".into())
+        );
+        assert_eq!(
+            user,
+            &UserRef::Name {
+                name: "apikey".into(),
+                domain: DomainRef::Id("default".into())
+            }
+        );
         assert!(!c.verify);
     }
 
@@ -379,27 +470,44 @@ clouds:
         assert!(err(y, "a").contains("is missing auth.username or auth.user_id (needed with auth.application_credential_name)"));
         let y = format!("{y}      user_id: u1\n");
         let c = parse_clouds_yaml(&y, "a").unwrap();
-        assert!(matches!(c.auth, AuthMethod::ApplicationCredential { credential: AppCredentialRef::Name { .. }, .. }));
+        assert!(matches!(
+            c.auth,
+            AuthMethod::ApplicationCredential {
+                credential: AppCredentialRef::Name { .. },
+                ..
+            }
+        ));
     }
 
     #[test]
     fn errors_name_the_key() {
         let base = "clouds:\n  x:\n    auth:\n";
-        assert_eq!(err(&format!("{base}      username: u\n"), "x"), "cloud configuration: clouds.yaml: cloud 'x' is missing auth.auth_url");
+        assert_eq!(
+            err(&format!("{base}      username: u\n"), "x"),
+            "cloud configuration: clouds.yaml: cloud 'x' is missing auth.auth_url"
+        );
         let with_url = format!("{base}      auth_url: http://k:5000/v3\n");
         assert!(err(&with_url, "x").contains("is missing auth.username or auth.user_id"));
         let with_user = format!("{with_url}      username: u\n");
-        assert!(err(&with_user, "x").contains("is missing auth.user_domain_name or auth.user_domain_id"));
+        assert!(
+            err(&with_user, "x")
+                .contains("is missing auth.user_domain_name or auth.user_domain_id")
+        );
         let with_domain = format!("{with_user}      user_domain_id: default\n");
         assert!(err(&with_domain, "x").contains("is missing auth.password"));
         let with_pw = format!("{with_domain}      password: p\n");
         assert!(err(&with_pw, "x").contains("is missing auth.project_id or auth.project_name"));
         let with_pname = format!("{with_pw}      project_name: p\n");
-        assert!(err(&with_pname, "x").contains("is missing auth.project_domain_name or auth.project_domain_id"));
+        assert!(
+            err(&with_pname, "x")
+                .contains("is missing auth.project_domain_name or auth.project_domain_id")
+        );
         let ok = format!("{with_pname}      default_domain: default\n");
         assert!(parse_clouds_yaml(&ok, "x").is_ok());
 
-        assert!(err("clouds:\n  x:\n    region_name: r\n", "x").contains("cloud 'x' is missing auth"));
+        assert!(
+            err("clouds:\n  x:\n    region_name: r\n", "x").contains("cloud 'x' is missing auth")
+        );
         assert_eq!(
             err("clouds:\n  a: {auth: {}}\n  b: {auth: {}}\n", "c"),
             "cloud configuration: clouds.yaml has no cloud 'c' (it has: a, b)"
@@ -408,13 +516,39 @@ clouds:
         assert!(err("- a\n", "c").contains("must be a mapping"));
         assert!(err("clouds: [1]\n", "c").contains("'clouds' must be a mapping"));
         assert!(err("clouds:\n  x: 3\n", "x").contains("cloud 'x' must be a mapping"));
-        assert!(err("clouds: {x: {auth: {auth_url: 'not a url'}}}", "x").contains("auth.auth_url that is not a URL"));
-        assert!(err("clouds: {x: {auth: {auth_url: 'ftp://k'}}}", "x").contains("neither http nor https"));
-        assert!(err("clouds: {x: {auth_type: token, auth: {auth_url: 'http://k'}}}", "x").contains("auth_type 'token'"));
-        assert!(err("clouds: {x: {identity_api_version: 2, auth: {auth_url: 'http://k'}}}", "x").contains("identity_api_version"));
-        assert!(err(&format!("{ok}    interface: sideways\n"), "x").contains("interface 'sideways'"));
-        assert!(err(&format!("{ok}    verify: maybe\n"), "x").contains("verify that is neither true nor false"));
-        assert!(err(&format!("{ok}    compute_endpoint_override: nope\n"), "x").contains("compute_endpoint_override that is not a URL"));
+        assert!(
+            err("clouds: {x: {auth: {auth_url: 'not a url'}}}", "x")
+                .contains("auth.auth_url that is not a URL")
+        );
+        assert!(
+            err("clouds: {x: {auth: {auth_url: 'ftp://k'}}}", "x")
+                .contains("neither http nor https")
+        );
+        assert!(
+            err(
+                "clouds: {x: {auth_type: token, auth: {auth_url: 'http://k'}}}",
+                "x"
+            )
+            .contains("auth_type 'token'")
+        );
+        assert!(
+            err(
+                "clouds: {x: {identity_api_version: 2, auth: {auth_url: 'http://k'}}}",
+                "x"
+            )
+            .contains("identity_api_version")
+        );
+        assert!(
+            err(&format!("{ok}    interface: sideways\n"), "x").contains("interface 'sideways'")
+        );
+        assert!(
+            err(&format!("{ok}    verify: maybe\n"), "x")
+                .contains("verify that is neither true nor false")
+        );
+        assert!(
+            err(&format!("{ok}    compute_endpoint_override: nope\n"), "x")
+                .contains("compute_endpoint_override that is not a URL")
+        );
         assert!(err("clouds:\n  x:\n    auth:\n   bad: [\n", "x").contains("not valid YAML"));
         assert!(err("", "x").contains("must be a mapping"));
     }
@@ -432,7 +566,10 @@ clouds:
         for cloud in ["demo", "appcred"] {
             let c = parse_clouds_yaml(FULL, cloud).unwrap();
             let dbg = format!("{c:?} {c:#?}");
-            assert!(!dbg.contains("s3cretPassw0rd") && !dbg.contains("AppCredSecret123"), "{dbg}");
+            assert!(
+                !dbg.contains("s3cretPassw0rd") && !dbg.contains("AppCredSecret123"),
+                "{dbg}"
+            );
             assert!(dbg.contains("<redacted>"));
         }
     }
@@ -440,6 +577,9 @@ clouds:
     #[test]
     fn interface_accepts_v2_spelling() {
         let y = "clouds: {x: {endpoint_type: publicURL, auth: {auth_url: 'http://k', user_id: u, password: p, project_id: p}}}";
-        assert_eq!(parse_clouds_yaml(y, "x").unwrap().interface, Interface::Public);
+        assert_eq!(
+            parse_clouds_yaml(y, "x").unwrap().interface,
+            Interface::Public
+        );
     }
 }

@@ -27,17 +27,27 @@ pub trait TenantConnectionApi: Send + Sync {
     async fn project_id(&self) -> Result<String, CloudError>;
 
     /// `GET /v2.0/tenant_connection_requests`: requests this tenant made and requests made to it.
-    async fn list_requests(&self, filter: &TenantConnectionRequestFilter) -> Result<Vec<TenantConnectionRequest>, CloudError>;
+    async fn list_requests(
+        &self,
+        filter: &TenantConnectionRequestFilter,
+    ) -> Result<Vec<TenantConnectionRequest>, CloudError>;
 
     /// `GET /v2.0/tenant_connection_requests/{id}`. `NotFound` once deleted.
     async fn show_request(&self, id: &str) -> Result<TenantConnectionRequest, CloudError>;
 
     /// `POST /v2.0/tenant_connection_requests` (200, asynchronous). Never retried here: after a
     /// timeout or 5xx, list by tag before creating again.
-    async fn create_request(&self, request: &CreateTenantConnectionRequest) -> Result<TenantConnectionRequest, CloudError>;
+    async fn create_request(
+        &self,
+        request: &CreateTenantConnectionRequest,
+    ) -> Result<TenantConnectionRequest, CloudError>;
 
     /// `PUT /v2.0/tenant_connection_requests/{id}` with only the fields set in `update`.
-    async fn update_request(&self, id: &str, update: &UpdateTenantConnectionRequest) -> Result<TenantConnectionRequest, CloudError>;
+    async fn update_request(
+        &self,
+        id: &str,
+        update: &UpdateTenantConnectionRequest,
+    ) -> Result<TenantConnectionRequest, CloudError>;
 
     /// `DELETE /v2.0/tenant_connection_requests/{id}` (204). `Conflict` if it is still in use.
     async fn delete_request(&self, id: &str) -> Result<(), CloudError>;
@@ -95,7 +105,10 @@ pub struct TenantConnectionRequestFilter {
 impl TenantConnectionRequestFilter {
     fn query(&self) -> Vec<(&'static str, String)> {
         [
-            ("tenant_connection_request_id", &self.tenant_connection_request_id),
+            (
+                "tenant_connection_request_id",
+                &self.tenant_connection_request_id,
+            ),
             ("status", &self.status),
             ("name", &self.name),
             ("tenant_id", &self.tenant_id),
@@ -173,11 +186,19 @@ impl EclClient {
 }
 
 fn call<'a>(operation: &'static str, method: Method, path: &'a [&'a str]) -> ApiCall<'a> {
-    ApiCall { service: Service::ProviderConnectivity, operation, method, path, query: Vec::new(), body: None }
+    ApiCall {
+        service: Service::ProviderConnectivity,
+        operation,
+        method,
+        path,
+        query: Vec::new(),
+        body: None,
+    }
 }
 
 fn wrap<T: Serialize>(value: &T) -> Result<serde_json::Value, CloudError> {
-    let inner = serde_json::to_value(value).map_err(|e| CloudError::Config(format!("cannot encode the request: {e}")))?;
+    let inner = serde_json::to_value(value)
+        .map_err(|e| CloudError::Config(format!("cannot encode the request: {e}")))?;
     Ok(serde_json::json!({ "tenant_connection_request": inner }))
 }
 
@@ -192,30 +213,61 @@ impl TenantConnectionApi for EclClient {
         self.session.project_id().await
     }
 
-    async fn list_requests(&self, filter: &TenantConnectionRequestFilter) -> Result<Vec<TenantConnectionRequest>, CloudError> {
-        let mut c = call("list_tenant_connection_requests", Method::GET, &[COLLECTION]);
+    async fn list_requests(
+        &self,
+        filter: &TenantConnectionRequestFilter,
+    ) -> Result<Vec<TenantConnectionRequest>, CloudError> {
+        let mut c = call(
+            "list_tenant_connection_requests",
+            Method::GET,
+            &[COLLECTION],
+        );
         c.query = filter.query();
         let r = self.session.call(c).await?;
-        Ok(r.json::<List>("a list ({\"tenant_connection_requests\": [...]})")?.tenant_connection_requests)
+        Ok(
+            r.json::<List>("a list ({\"tenant_connection_requests\": [...]})")?
+                .tenant_connection_requests,
+        )
     }
 
     async fn show_request(&self, id: &str) -> Result<TenantConnectionRequest, CloudError> {
         let id = require_id("tenant connection request", id)?;
-        one(&self.session.call(call("show_tenant_connection_request", Method::GET, &[COLLECTION, id])).await?)
+        one(&self
+            .session
+            .call(call(
+                "show_tenant_connection_request",
+                Method::GET,
+                &[COLLECTION, id],
+            ))
+            .await?)
     }
 
-    async fn create_request(&self, request: &CreateTenantConnectionRequest) -> Result<TenantConnectionRequest, CloudError> {
-        let mut c = call("create_tenant_connection_request", Method::POST, &[COLLECTION]);
+    async fn create_request(
+        &self,
+        request: &CreateTenantConnectionRequest,
+    ) -> Result<TenantConnectionRequest, CloudError> {
+        let mut c = call(
+            "create_tenant_connection_request",
+            Method::POST,
+            &[COLLECTION],
+        );
         c.body = Some(wrap(request)?);
         let r = self.session.call(c).await?;
         let created = one(&r)?;
         if created.id.is_empty() {
-            return Err(CloudError::invalid(&r.request, "the created request has no id"));
+            return Err(CloudError::invalid(
+                &r.request,
+                "the created request has no id",
+            ));
         }
         Ok(created)
     }
 
-    async fn update_request(&self, id: &str, update: &UpdateTenantConnectionRequest) -> Result<TenantConnectionRequest, CloudError> {
+    async fn update_request(
+        &self,
+        id: &str,
+        update: &UpdateTenantConnectionRequest,
+    ) -> Result<TenantConnectionRequest, CloudError> {
         let id = require_id("tenant connection request", id)?;
         let path = [COLLECTION, id];
         let mut c = call("update_tenant_connection_request", Method::PUT, &path);
@@ -225,7 +277,13 @@ impl TenantConnectionApi for EclClient {
 
     async fn delete_request(&self, id: &str) -> Result<(), CloudError> {
         let id = require_id("tenant connection request", id)?;
-        self.session.call(call("delete_tenant_connection_request", Method::DELETE, &[COLLECTION, id])).await?;
+        self.session
+            .call(call(
+                "delete_tenant_connection_request",
+                Method::DELETE,
+                &[COLLECTION, id],
+            ))
+            .await?;
         Ok(())
     }
 }
@@ -237,17 +295,41 @@ mod tests {
 
     #[test]
     fn update_sends_only_set_fields() {
-        let u = UpdateTenantConnectionRequest { name: Some("n2".into()), tags: Some(BTreeMap::new()), ..Default::default() };
-        assert_eq!(wrap(&u).unwrap(), json!({"tenant_connection_request": {"name": "n2", "tags": {}}}));
+        let u = UpdateTenantConnectionRequest {
+            name: Some("n2".into()),
+            tags: Some(BTreeMap::new()),
+            ..Default::default()
+        };
+        assert_eq!(
+            wrap(&u).unwrap(),
+            json!({"tenant_connection_request": {"name": "n2", "tags": {}}})
+        );
         assert!(UpdateTenantConnectionRequest::default().is_empty() && !u.is_empty());
-        let c = CreateTenantConnectionRequest { tenant_id_other: "t".into(), network_id: "n".into(), ..Default::default() };
-        assert_eq!(wrap(&c).unwrap(), json!({"tenant_connection_request": {"tenant_id_other": "t", "network_id": "n"}}));
+        let c = CreateTenantConnectionRequest {
+            tenant_id_other: "t".into(),
+            network_id: "n".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            wrap(&c).unwrap(),
+            json!({"tenant_connection_request": {"tenant_id_other": "t", "network_id": "n"}})
+        );
     }
 
     #[test]
     fn filter_query() {
-        let f = TenantConnectionRequestFilter { status: Some("registered".into()), network_id: Some("n".into()), ..Default::default() };
-        assert_eq!(f.query(), vec![("status", "registered".to_owned()), ("network_id", "n".to_owned())]);
+        let f = TenantConnectionRequestFilter {
+            status: Some("registered".into()),
+            network_id: Some("n".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            f.query(),
+            vec![
+                ("status", "registered".to_owned()),
+                ("network_id", "n".to_owned())
+            ]
+        );
     }
 
     #[test]
@@ -263,6 +345,11 @@ mod tests {
         assert_eq!(r.description, "");
         assert_eq!(r.tags.get("env").map(String::as_str), Some("test"));
         let list: List = serde_json::from_value(json!({"tenant_connection_requests": [{"id": "a", "approval_request_id": "req0000010454"}]})).unwrap();
-        assert_eq!(list.tenant_connection_requests[0].approval_request_id.as_deref(), Some("req0000010454"));
+        assert_eq!(
+            list.tenant_connection_requests[0]
+                .approval_request_id
+                .as_deref(),
+            Some("req0000010454")
+        );
     }
 }

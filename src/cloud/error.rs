@@ -19,45 +19,76 @@ pub enum CloudError {
     NotFound { request: String, message: String },
 
     /// 400. The cloud refused the request as invalid; sending it again will not help.
-    #[error("{request}: the cloud refused the request as invalid (HTTP 400): {message}. Fix the spec or the credentials' settings; sending the same request again will not help")]
+    #[error(
+        "{request}: the cloud refused the request as invalid (HTTP 400): {message}. Fix the spec or the credentials' settings; sending the same request again will not help"
+    )]
     BadRequest { request: String, message: String },
 
     /// 403. The credentials lack a role or permission.
-    #[error("{request}: forbidden (HTTP 403): {message}. The credentials lack a role or permission this call needs (Nova's os-cloudpipe needs the admin role)")]
+    #[error(
+        "{request}: forbidden (HTTP 403): {message}. The credentials lack a role or permission this call needs (Nova's os-cloudpipe needs the admin role)"
+    )]
     Forbidden { request: String, message: String },
 
     /// 409. The resource is in a state that does not allow the call.
-    #[error("{request}: conflict (HTTP 409): {message}. The resource is in a state that does not allow this call; wait for it to settle or remove what conflicts with it")]
+    #[error(
+        "{request}: conflict (HTTP 409): {message}. The resource is in a state that does not allow this call; wait for it to settle or remove what conflicts with it"
+    )]
     Conflict { request: String, message: String },
 
     /// 410. The API was removed from this cloud (Nova answers 410 for os-cloudpipe from 16.0.0, Pike).
-    #[error("{request}: gone (HTTP 410): {message}. This cloud no longer offers the API (Nova removed os-cloudpipe in 16.0.0, Pike); retrying will not help")]
+    #[error(
+        "{request}: gone (HTTP 410): {message}. This cloud no longer offers the API (Nova removed os-cloudpipe in 16.0.0, Pike); retrying will not help"
+    )]
     Gone { request: String, message: String },
 
     /// 429. Wait [`CloudError::retry_after`] (if the cloud said) and try again.
     #[error("{request}: rate limited by the cloud (HTTP 429){}: {message}", retry_hint(.retry_after))]
-    RateLimited { request: String, message: String, retry_after: Option<Duration> },
+    RateLimited {
+        request: String,
+        message: String,
+        retry_after: Option<Duration>,
+    },
 
     /// 503. The service is down or overloaded for now.
     #[error("{request}: service unavailable (HTTP {status}){}: {message}", retry_hint(.retry_after))]
-    Unavailable { request: String, status: u16, message: String, retry_after: Option<Duration> },
+    Unavailable {
+        request: String,
+        status: u16,
+        message: String,
+        retry_after: Option<Duration>,
+    },
 
     /// Any other 5xx. Usually transient. A create that fails this way may still have taken
     /// effect in the cloud: look for the resource before creating it again.
-    #[error("{request}: server error (HTTP {status}): {message}. Usually transient; if it persists, the cloud operator's logs hold the cause")]
-    Server { request: String, status: u16, message: String },
+    #[error(
+        "{request}: server error (HTTP {status}): {message}. Usually transient; if it persists, the cloud operator's logs hold the cause"
+    )]
+    Server {
+        request: String,
+        status: u16,
+        message: String,
+    },
 
     /// Any other status the call did not expect (405, 406, 413, 415, 3xx, …).
     #[error("{request}: unexpected HTTP {status}: {message}")]
-    HttpStatus { request: String, status: u16, message: String },
+    HttpStatus {
+        request: String,
+        status: u16,
+        message: String,
+    },
 
     /// 401 from Keystone when authenticating, or from a service even with a freshly issued token.
-    #[error("{request}: unauthorized (HTTP 401): {message}. Check the credentials in clouds.yaml (user, password or application credential, project, domains) and that they are neither expired nor revoked")]
+    #[error(
+        "{request}: unauthorized (HTTP 401): {message}. Check the credentials in clouds.yaml (user, password or application credential, project, domains) and that they are neither expired nor revoked"
+    )]
     Unauthorized { request: String, message: String },
 
     /// A POST met a 401. The stale token has been dropped, but the POST was not sent again
     /// (a POST is never retried here: the reconciler decides). Retrying will use a new token.
-    #[error("{request}: the cloud rejected the token (HTTP 401); a new one will be used, but the request was not sent again because it creates something. Retry it")]
+    #[error(
+        "{request}: the cloud rejected the token (HTTP 401); a new one will be used, but the request was not sent again because it creates something. Retry it"
+    )]
     TokenRejected { request: String },
 
     /// No complete answer within the call's timeout. The request may or may not have taken effect.
@@ -65,7 +96,9 @@ pub enum CloudError {
     Timeout { request: String, after: Duration },
 
     /// The connection could not be made, or was reset. The request may or may not have taken effect.
-    #[error("{request}: connection failed: {message}. The request may or may not have taken effect; check that the endpoint is reachable from the operator")]
+    #[error(
+        "{request}: connection failed: {message}. The request may or may not have taken effect; check that the endpoint is reachable from the operator"
+    )]
     Connect { request: String, message: String },
 
     /// The answer had a success status but a body that is not what the API documents.
@@ -104,7 +137,8 @@ impl CloudError {
     /// The reconciler should wait at least this long before the next attempt.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            CloudError::RateLimited { retry_after, .. } | CloudError::Unavailable { retry_after, .. } => *retry_after,
+            CloudError::RateLimited { retry_after, .. }
+            | CloudError::Unavailable { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -119,9 +153,9 @@ impl CloudError {
             CloudError::Gone { .. } => Some(410),
             CloudError::RateLimited { .. } => Some(429),
             CloudError::Unauthorized { .. } | CloudError::TokenRejected { .. } => Some(401),
-            CloudError::Unavailable { status, .. } | CloudError::Server { status, .. } | CloudError::HttpStatus { status, .. } => {
-                Some(*status)
-            }
+            CloudError::Unavailable { status, .. }
+            | CloudError::Server { status, .. }
+            | CloudError::HttpStatus { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -136,7 +170,10 @@ impl CloudError {
     }
 
     pub(crate) fn invalid(request: &str, what: impl Into<String>) -> Self {
-        CloudError::InvalidResponse { request: request.to_owned(), what: what.into() }
+        CloudError::InvalidResponse {
+            request: request.to_owned(),
+            what: what.into(),
+        }
     }
 }
 
@@ -146,9 +183,17 @@ const MAX_MESSAGE: usize = 300;
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// Turns a non-success answer into a typed error. `request` is "METHOD URL".
-pub(crate) fn from_response(request: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> CloudError {
+pub(crate) fn from_response(
+    request: &str,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> CloudError {
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-    let mut message = json.as_ref().and_then(message_from_json).unwrap_or_else(|| text_message(body, status));
+    let mut message = json
+        .as_ref()
+        .and_then(message_from_json)
+        .unwrap_or_else(|| text_message(body, status));
     if let Some(id) = request_id(headers) {
         message.push_str(&format!(" (request id {id})"));
     }
@@ -161,15 +206,34 @@ pub(crate) fn from_response(request: &str, status: u16, headers: &HeaderMap, bod
         409 => CloudError::Conflict { request, message },
         410 => CloudError::Gone { request, message },
         429 => {
-            let retry_after = retry_after_header(headers).or_else(|| json.as_ref().and_then(nova_retry_after));
-            CloudError::RateLimited { request, message, retry_after }
+            let retry_after =
+                retry_after_header(headers).or_else(|| json.as_ref().and_then(nova_retry_after));
+            CloudError::RateLimited {
+                request,
+                message,
+                retry_after,
+            }
         }
         503 => {
-            let retry_after = retry_after_header(headers).or_else(|| json.as_ref().and_then(nova_retry_after));
-            CloudError::Unavailable { request, status, message, retry_after }
+            let retry_after =
+                retry_after_header(headers).or_else(|| json.as_ref().and_then(nova_retry_after));
+            CloudError::Unavailable {
+                request,
+                status,
+                message,
+                retry_after,
+            }
         }
-        500..=599 => CloudError::Server { request, status, message },
-        _ => CloudError::HttpStatus { request, status, message },
+        500..=599 => CloudError::Server {
+            request,
+            status,
+            message,
+        },
+        _ => CloudError::HttpStatus {
+            request,
+            status,
+            message,
+        },
     }
 }
 
@@ -179,7 +243,11 @@ pub(crate) fn from_response(request: &str, status: u16, headers: &HeaderMap, bod
 /// and Nova's `{"<faultName>": {"code": …, "message": …}}`.
 fn message_from_json(v: &serde_json::Value) -> Option<String> {
     let obj = v.as_object()?;
-    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).filter(|s| !s.trim().is_empty()).map(str::to_owned);
+    let text = |v: Option<&serde_json::Value>| {
+        v.and_then(|v| v.as_str())
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_owned)
+    };
     if let Some(s) = text(obj.get("cause")) {
         return Some(clean(&s));
     }
@@ -246,12 +314,16 @@ fn clean(s: &str) -> String {
 }
 
 fn request_id(headers: &HeaderMap) -> Option<String> {
-    ["x-compute-request-id", "x-openstack-request-id", "x-request-id"]
-        .iter()
-        .find_map(|h| headers.get(*h))
-        .and_then(|v| v.to_str().ok())
-        .map(clean)
-        .filter(|s| !s.is_empty())
+    [
+        "x-compute-request-id",
+        "x-openstack-request-id",
+        "x-request-id",
+    ]
+    .iter()
+    .find_map(|h| headers.get(*h))
+    .and_then(|v| v.to_str().ok())
+    .map(clean)
+    .filter(|s| !s.is_empty())
 }
 
 fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
@@ -285,7 +357,10 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.insert(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            h.insert(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
         h
     }
@@ -295,12 +370,20 @@ mod tests {
     #[test]
     fn nova_410_is_gone_and_permanent() {
         let body = br#"{"computeFault": {"code": 410, "message": "This resource is no longer available.  No forwarding address is given."}}"#;
-        let e = from_response(REQ, 410, &headers(&[("x-compute-request-id", "req-1")]), body);
+        let e = from_response(
+            REQ,
+            410,
+            &headers(&[("x-compute-request-id", "req-1")]),
+            body,
+        );
         assert!(matches!(e, CloudError::Gone { .. }), "{e:?}");
         assert!(!e.is_transient());
         assert!(e.is_gone());
         let text = e.to_string();
-        assert!(text.contains("This resource is no longer available.  No forwarding address is given."), "{text}");
+        assert!(
+            text.contains("This resource is no longer available.  No forwarding address is given."),
+            "{text}"
+        );
         assert!(text.contains("req-1"), "{text}");
         assert!(text.contains("Pike"), "{text}");
     }
@@ -309,16 +392,26 @@ mod tests {
     fn nova_faults_map_by_status() {
         let forbidden = br#"{"forbidden":{"code":403,"message":"Policy doesn't allow os_compute_api:os-cloudpipe to be performed."}}"#;
         let e = from_response(REQ, 403, &HeaderMap::new(), forbidden);
-        assert!(matches!(&e, CloudError::Forbidden { message, .. } if message.starts_with("Policy doesn't allow")), "{e:?}");
+        assert!(
+            matches!(&e, CloudError::Forbidden { message, .. } if message.starts_with("Policy doesn't allow")),
+            "{e:?}"
+        );
         assert!(e.to_string().contains("admin role"));
 
-        let bad = br#"{"badRequest":{"code":400,"message":"Invalid input for field/attribute vpn_ip."}}"#;
-        assert!(matches!(from_response(REQ, 400, &HeaderMap::new(), bad), CloudError::BadRequest { .. }));
+        let bad =
+            br#"{"badRequest":{"code":400,"message":"Invalid input for field/attribute vpn_ip."}}"#;
+        assert!(matches!(
+            from_response(REQ, 400, &HeaderMap::new(), bad),
+            CloudError::BadRequest { .. }
+        ));
         let nf = br#"{"itemNotFound":{"code":404,"message":"Instance x could not be found."}}"#;
         let e = from_response(REQ, 404, &HeaderMap::new(), nf);
         assert!(e.is_not_found() && !e.is_transient());
         let conflict = br#"{"conflictingRequest":{"code":409,"message":"locked"}}"#;
-        assert!(matches!(from_response(REQ, 409, &HeaderMap::new(), conflict), CloudError::Conflict { .. }));
+        assert!(matches!(
+            from_response(REQ, 409, &HeaderMap::new(), conflict),
+            CloudError::Conflict { .. }
+        ));
         let fault = br#"{"computeFault":{"code":500,"message":"Unexpected API Error."}}"#;
         let e = from_response(REQ, 500, &HeaderMap::new(), fault);
         assert!(matches!(e, CloudError::Server { status: 500, .. }) && e.is_transient());
@@ -328,17 +421,30 @@ mod tests {
 
     #[test]
     fn rate_limits_carry_retry_after() {
-        let e = from_response(REQ, 429, &headers(&[("retry-after", "7")]), br#"{"overLimit":{"code":429,"message":"slow down"}}"#);
+        let e = from_response(
+            REQ,
+            429,
+            &headers(&[("retry-after", "7")]),
+            br#"{"overLimit":{"code":429,"message":"slow down"}}"#,
+        );
         assert!(e.is_transient());
         assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
         assert!(e.to_string().contains("retry after 7s"), "{e}");
 
         // Nova's body field when the header is missing.
-        let e = from_response(REQ, 429, &HeaderMap::new(), br#"{"overLimit":{"code":429,"message":"x","retryAfter":"3"}}"#);
+        let e = from_response(
+            REQ,
+            429,
+            &HeaderMap::new(),
+            br#"{"overLimit":{"code":429,"message":"x","retryAfter":"3"}}"#,
+        );
         assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
 
         let e = from_response(REQ, 503, &headers(&[("retry-after", "2")]), b"");
-        assert!(matches!(&e, CloudError::Unavailable { status: 503, message, .. } if message == "Service Unavailable"), "{e:?}");
+        assert!(
+            matches!(&e, CloudError::Unavailable { status: 503, message, .. } if message == "Service Unavailable"),
+            "{e:?}"
+        );
         assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
 
         let e = from_response(REQ, 429, &HeaderMap::new(), b"");
@@ -351,7 +457,10 @@ mod tests {
         assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
         assert_eq!(parse_retry_after("1.5"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_retry_after("99999999"), Some(MAX_RETRY_AFTER));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("-1"), None);
         assert_eq!(parse_retry_after("soon"), None);
         assert_eq!(parse_retry_after("NaN"), None);
@@ -359,21 +468,47 @@ mod tests {
 
     #[test]
     fn ecl_keystone_and_gateway_shapes() {
-        let e = from_response(REQ, 404, &HeaderMap::new(), br#"{"cause":"Tenant Connection Request x not found."}"#);
-        assert!(matches!(&e, CloudError::NotFound { message, .. } if message == "Tenant Connection Request x not found."));
-        let e = from_response(REQ, 500, &HeaderMap::new(), br#"{"cause":"Internal Server Error"}"#);
-        assert!(matches!(&e, CloudError::Server { message, .. } if message == "Internal Server Error"));
+        let e = from_response(
+            REQ,
+            404,
+            &HeaderMap::new(),
+            br#"{"cause":"Tenant Connection Request x not found."}"#,
+        );
+        assert!(
+            matches!(&e, CloudError::NotFound { message, .. } if message == "Tenant Connection Request x not found.")
+        );
+        let e = from_response(
+            REQ,
+            500,
+            &HeaderMap::new(),
+            br#"{"cause":"Internal Server Error"}"#,
+        );
+        assert!(
+            matches!(&e, CloudError::Server { message, .. } if message == "Internal Server Error")
+        );
         let e = from_response(
             REQ,
             401,
             &HeaderMap::new(),
             br#"{"error":{"code":401,"title":"Unauthorized","message":"The request you have made requires authentication."}}"#,
         );
-        assert!(matches!(&e, CloudError::Unauthorized { message, .. } if message.starts_with("The request you have made")));
+        assert!(
+            matches!(&e, CloudError::Unauthorized { message, .. } if message.starts_with("The request you have made"))
+        );
         assert!(!e.is_transient());
-        let e = from_response(REQ, 403, &HeaderMap::new(), br#"{"fault":{"faultstring":"Access denied","detail":{}}}"#);
+        let e = from_response(
+            REQ,
+            403,
+            &HeaderMap::new(),
+            br#"{"fault":{"faultstring":"Access denied","detail":{}}}"#,
+        );
         assert!(matches!(&e, CloudError::Forbidden { message, .. } if message == "Access denied"));
-        let e = from_response(REQ, 400, &HeaderMap::new(), br#"{"errorMessage":"bad tenant"}"#);
+        let e = from_response(
+            REQ,
+            400,
+            &HeaderMap::new(),
+            br#"{"errorMessage":"bad tenant"}"#,
+        );
         assert!(matches!(&e, CloudError::BadRequest { message, .. } if message == "bad tenant"));
         let e = from_response(REQ, 409, &HeaderMap::new(), br#"{"message":"in use"}"#);
         assert!(matches!(&e, CloudError::Conflict { message, .. } if message == "in use"));
@@ -383,7 +518,14 @@ mod tests {
     fn non_json_bodies_are_bounded_and_single_line() {
         let html = format!("<html>\n<body>{}</body></html>", "x".repeat(5000));
         let e = from_response(REQ, 502, &HeaderMap::new(), html.as_bytes());
-        let CloudError::Server { message, status: 502, .. } = &e else { panic!("{e:?}") };
+        let CloudError::Server {
+            message,
+            status: 502,
+            ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
         assert!(message.chars().count() <= MAX_MESSAGE + 1);
         assert!(!message.contains('\n'));
         let e = from_response(REQ, 500, &HeaderMap::new(), &[0xff, 0xfe, 0x00]);
@@ -394,9 +536,32 @@ mod tests {
     fn non_error_classes() {
         assert!(!CloudError::Config("x".into()).is_transient());
         assert!(!CloudError::invalid(REQ, "y").is_transient());
-        assert!(CloudError::Timeout { request: REQ.into(), after: Duration::from_secs(1) }.is_transient());
-        assert!(CloudError::Connect { request: REQ.into(), message: "reset".into() }.is_transient());
-        assert!(CloudError::TokenRejected { request: REQ.into() }.is_transient());
-        assert_eq!(CloudError::TokenRejected { request: REQ.into() }.status(), Some(401));
+        assert!(
+            CloudError::Timeout {
+                request: REQ.into(),
+                after: Duration::from_secs(1)
+            }
+            .is_transient()
+        );
+        assert!(
+            CloudError::Connect {
+                request: REQ.into(),
+                message: "reset".into()
+            }
+            .is_transient()
+        );
+        assert!(
+            CloudError::TokenRejected {
+                request: REQ.into()
+            }
+            .is_transient()
+        );
+        assert_eq!(
+            CloudError::TokenRejected {
+                request: REQ.into()
+            }
+            .status(),
+            Some(401)
+        );
     }
 }

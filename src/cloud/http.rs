@@ -91,11 +91,24 @@ impl Inbound {
     /// The body as `T`. `what` names the expected document in the error ("a cloudpipe list").
     pub fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, CloudError> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Err(CloudError::invalid(&self.request, format!("HTTP {} with an empty body where {what} was expected", self.status)));
+            return Err(CloudError::invalid(
+                &self.request,
+                format!(
+                    "HTTP {} with an empty body where {what} was expected",
+                    self.status
+                ),
+            ));
         }
         serde_json::from_slice(&self.body).map_err(|e| {
-            let kind = if e.is_syntax() || e.is_eof() { "is not valid JSON" } else { "does not have the documented shape" };
-            CloudError::invalid(&self.request, format!("HTTP {} body {kind} (expected {what}): {e}", self.status))
+            let kind = if e.is_syntax() || e.is_eof() {
+                "is not valid JSON"
+            } else {
+                "does not have the documented shape"
+            };
+            CloudError::invalid(
+                &self.request,
+                format!("HTTP {} body {kind} (expected {what}): {e}", self.status),
+            )
         })
     }
 }
@@ -111,7 +124,12 @@ pub(crate) fn describe(method: &Method, url: &Url) -> String {
 impl Transport {
     /// `verify` false turns TLS verification off (only ever from clouds.yaml's `verify: false`).
     /// `ca_pem` is added to the system's roots, so a private CA works without losing public ones.
-    pub fn new(verify: bool, ca_pem: Option<&[u8]>, timeout: Duration, user_agent: &str) -> Result<Self, CloudError> {
+    pub fn new(
+        verify: bool,
+        ca_pem: Option<&[u8]>,
+        timeout: Duration,
+        user_agent: &str,
+    ) -> Result<Self, CloudError> {
         ensure_crypto_provider();
         let mut builder = reqwest::Client::builder()
             // Redirects would carry X-Auth-Token to wherever they point.
@@ -122,15 +140,22 @@ impl Transport {
         if !verify {
             builder = builder.tls_danger_accept_invalid_certs(true);
         } else if let Some(pem) = ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|_| CloudError::Config("the Secret's cacert is not a PEM bundle of certificates".into()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|_| {
+                CloudError::Config("the Secret's cacert is not a PEM bundle of certificates".into())
+            })?;
             if certs.is_empty() {
                 return Err(CloudError::Config("the Secret's cacert holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)".into()));
             }
             builder = builder.tls_certs_merge(certs);
         }
-        let client = builder.build().map_err(|e| CloudError::Config(format!("cannot set up the HTTPS client: {}", chain(&e))))?;
-        Ok(Transport { client, timeout, observer: None })
+        let client = builder.build().map_err(|e| {
+            CloudError::Config(format!("cannot set up the HTTPS client: {}", chain(&e)))
+        })?;
+        Ok(Transport {
+            client,
+            timeout,
+            observer: None,
+        })
     }
 
     pub fn observed_by(mut self, observer: Option<std::sync::Arc<dyn CallObserver>>) -> Self {
@@ -150,7 +175,10 @@ impl Transport {
         let (service, operation) = (req.service, req.operation);
         let result = match tokio::time::timeout(self.timeout, self.send(req, &request)).await {
             Ok(result) => result,
-            Err(_) => Err(CloudError::Timeout { request: request.clone(), after: self.timeout }),
+            Err(_) => Err(CloudError::Timeout {
+                request: request.clone(),
+                after: self.timeout,
+            }),
         };
         if let Some(observer) = &self.observer {
             let outcome = match &result {
@@ -163,17 +191,28 @@ impl Transport {
         }
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &result {
-            Ok(r) => tracing::debug!(service, operation, request = %request, status = r.status, elapsed_ms, "cloud call"),
-            Err(e) => tracing::debug!(service, operation, request = %request, error = %e, elapsed_ms, "cloud call failed"),
+            Ok(r) => {
+                tracing::debug!(service, operation, request = %request, status = r.status, elapsed_ms, "cloud call")
+            }
+            Err(e) => {
+                tracing::debug!(service, operation, request = %request, error = %e, elapsed_ms, "cloud call failed")
+            }
         }
         result
     }
 
     async fn send(&self, req: Outbound, request: &str) -> Result<Inbound, CloudError> {
-        let mut builder = self.client.request(req.method, req.url).header(ACCEPT, "application/json");
+        let mut builder = self
+            .client
+            .request(req.method, req.url)
+            .header(ACCEPT, "application/json");
         if let Some(token) = &req.token {
-            let mut value = HeaderValue::from_str(token.expose())
-                .map_err(|_| CloudError::invalid(request, "Keystone issued a token that is not a valid header value"))?;
+            let mut value = HeaderValue::from_str(token.expose()).map_err(|_| {
+                CloudError::invalid(
+                    request,
+                    "Keystone issued a token that is not a valid header value",
+                )
+            })?;
             value.set_sensitive(true);
             builder = builder.header(AUTH_TOKEN, value);
         }
@@ -183,17 +222,32 @@ impl Transport {
         if let Some(body) = req.body {
             builder = builder.header(CONTENT_TYPE, "application/json").body(body);
         }
-        let mut response = builder.send().await.map_err(|e| transport_error(request, &e, self.timeout))?;
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| transport_error(request, &e, self.timeout))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(request, &e, self.timeout))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(request, &e, self.timeout))?
+        {
             if body.len() + chunk.len() > MAX_BODY {
-                return Err(CloudError::invalid(request, format!("the answer is larger than {MAX_BODY} bytes")));
+                return Err(CloudError::invalid(
+                    request,
+                    format!("the answer is larger than {MAX_BODY} bytes"),
+                ));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Inbound { status, headers, body, request: request.to_owned() })
+        Ok(Inbound {
+            status,
+            headers,
+            body,
+            request: request.to_owned(),
+        })
     }
 }
 
@@ -205,7 +259,10 @@ fn transport_error(request: &str, e: &reqwest::Error, timeout: Duration) -> Clou
     let request = request.to_owned();
     if e.is_timeout() {
         // Only the connect timeout can fire here; the overall deadline is ours.
-        return CloudError::Timeout { request, after: connect_timeout(timeout) };
+        return CloudError::Timeout {
+            request,
+            after: connect_timeout(timeout),
+        };
     }
     let detail = chain(e);
     let message = if e.is_connect() {
@@ -242,21 +299,47 @@ mod tests {
     #[test]
     fn describe_hides_userinfo() {
         let url = Url::parse("http://admin:pw@127.0.0.1:5000/v3/auth/tokens?nocatalog").unwrap();
-        assert_eq!(describe(&Method::POST, &url), "POST http://127.0.0.1:5000/v3/auth/tokens?nocatalog");
+        assert_eq!(
+            describe(&Method::POST, &url),
+            "POST http://127.0.0.1:5000/v3/auth/tokens?nocatalog"
+        );
     }
 
     #[test]
     fn json_errors_are_clear() {
-        let r = Inbound { status: 200, headers: HeaderMap::new(), body: b"<html>oops".to_vec(), request: "GET http://x/".into() };
-        let e = r.json::<serde_json::Value>("a cloudpipe list").unwrap_err().to_string();
-        assert!(e.contains("is not valid JSON (expected a cloudpipe list)"), "{e}");
-        let r = Inbound { status: 200, headers: HeaderMap::new(), body: b"  ".to_vec(), request: "GET http://x/".into() };
-        assert!(r.json::<serde_json::Value>("x").unwrap_err().to_string().contains("empty body"));
+        let r = Inbound {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: b"<html>oops".to_vec(),
+            request: "GET http://x/".into(),
+        };
+        let e = r
+            .json::<serde_json::Value>("a cloudpipe list")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("is not valid JSON (expected a cloudpipe list)"),
+            "{e}"
+        );
+        let r = Inbound {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: b"  ".to_vec(),
+            request: "GET http://x/".into(),
+        };
+        assert!(
+            r.json::<serde_json::Value>("x")
+                .unwrap_err()
+                .to_string()
+                .contains("empty body")
+        );
     }
 
     #[test]
     fn bad_ca_is_a_config_error() {
-        let e = Transport::new(true, Some(b"not a pem"), Duration::from_secs(1), "t").err().unwrap();
+        let e = Transport::new(true, Some(b"not a pem"), Duration::from_secs(1), "t")
+            .err()
+            .unwrap();
         assert!(matches!(e, CloudError::Config(_)), "{e:?}");
         // verify: false wins over a CA, as in keystoneauth.
         assert!(Transport::new(false, Some(b"not a pem"), Duration::from_secs(1), "t").is_ok());

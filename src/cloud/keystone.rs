@@ -19,7 +19,9 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::catalog::Catalog;
-use super::clouds_yaml::{AppCredentialRef, AuthMethod, CloudConfig, DomainRef, ProjectScope, UserRef};
+use super::clouds_yaml::{
+    AppCredentialRef, AuthMethod, CloudConfig, DomainRef, ProjectScope, UserRef,
+};
 use super::error::CloudError;
 use super::http::{Inbound, Outbound, Transport};
 use super::secret::Secret;
@@ -52,18 +54,24 @@ pub(crate) struct Token {
 
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Token").field("id", &self.id).field("info", &self.info).finish()
+        f.debug_struct("Token")
+            .field("id", &self.id)
+            .field("info", &self.info)
+            .finish()
     }
 }
 
 /// `{auth_url}/auth/tokens`, accepting auth URLs with or without `/v3` and a trailing slash.
 pub(crate) fn token_url(auth_url: &str) -> Result<Url, CloudError> {
-    let mut url = Url::parse(auth_url).map_err(|_| CloudError::Config("clouds.yaml: auth.auth_url is not a URL".into()))?;
-    let last = url.path_segments().and_then(|mut s| s.rfind(|p| !p.is_empty()).map(str::to_owned));
+    let mut url = Url::parse(auth_url)
+        .map_err(|_| CloudError::Config("clouds.yaml: auth.auth_url is not a URL".into()))?;
+    let last = url
+        .path_segments()
+        .and_then(|mut s| s.rfind(|p| !p.is_empty()).map(str::to_owned));
     {
-        let mut segs = url
-            .path_segments_mut()
-            .map_err(|_| CloudError::Config("clouds.yaml: auth.auth_url cannot have paths appended".into()))?;
+        let mut segs = url.path_segments_mut().map_err(|_| {
+            CloudError::Config("clouds.yaml: auth.auth_url cannot have paths appended".into())
+        })?;
         segs.pop_if_empty();
         match last.as_deref() {
             Some("v3") => {}
@@ -99,12 +107,18 @@ fn user(u: &UserRef) -> serde_json::Value {
 /// never log it.
 pub(crate) fn auth_body(method: &AuthMethod) -> serde_json::Value {
     match method {
-        AuthMethod::Password { user: u, password, project } => {
+        AuthMethod::Password {
+            user: u,
+            password,
+            project,
+        } => {
             let mut user = user(u);
             user["password"] = json!(password.expose());
             let project = match project {
                 ProjectScope::Id(id) => json!({ "id": id }),
-                ProjectScope::Name { name, domain: d } => json!({ "name": name, "domain": domain(d) }),
+                ProjectScope::Name { name, domain: d } => {
+                    json!({ "name": name, "domain": domain(d) })
+                }
             };
             json!({ "auth": {
                 "identity": { "methods": ["password"], "password": { "user": user } },
@@ -114,7 +128,9 @@ pub(crate) fn auth_body(method: &AuthMethod) -> serde_json::Value {
         AuthMethod::ApplicationCredential { credential, secret } => {
             let cred = match credential {
                 AppCredentialRef::Id(id) => json!({ "id": id, "secret": secret.expose() }),
-                AppCredentialRef::Name { name, user: u } => json!({ "name": name, "user": user(u), "secret": secret.expose() }),
+                AppCredentialRef::Name { name, user: u } => {
+                    json!({ "name": name, "user": user(u), "secret": secret.expose() })
+                }
             };
             json!({ "auth": { "identity": { "methods": ["application_credential"], "application_credential": cred } } })
         }
@@ -153,9 +169,12 @@ struct Named {
 
 /// Keystone writes `2015-11-07T02:58:43.578887Z`; old releases leave out the `Z`.
 fn parse_time(s: &str) -> Option<jiff::Timestamp> {
-    s.parse::<jiff::Timestamp>()
-        .ok()
-        .or_else(|| s.parse::<jiff::civil::DateTime>().ok().and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok()).map(|z| z.timestamp()))
+    s.parse::<jiff::Timestamp>().ok().or_else(|| {
+        s.parse::<jiff::civil::DateTime>()
+            .ok()
+            .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map(|z| z.timestamp())
+    })
 }
 
 /// Reads a 201 answer to `POST /auth/tokens`.
@@ -165,11 +184,20 @@ pub(crate) fn parse_token(response: &Inbound, cloud: &str) -> Result<Token, Clou
         .get("x-subject-token")
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| CloudError::invalid(&response.request, "Keystone answered without an X-Subject-Token header"))?;
+        .ok_or_else(|| {
+            CloudError::invalid(
+                &response.request,
+                "Keystone answered without an X-Subject-Token header",
+            )
+        })?;
     let body: TokenEnvelope = response.json("a Keystone token ({\"token\": {...}})")?;
     let body = body.token;
-    let expires_at = parse_time(&body.expires_at)
-        .ok_or_else(|| CloudError::invalid(&response.request, "the token's expires_at is missing or not a time"))?;
+    let expires_at = parse_time(&body.expires_at).ok_or_else(|| {
+        CloudError::invalid(
+            &response.request,
+            "the token's expires_at is missing or not a time",
+        )
+    })?;
     if body.project.id.is_empty() {
         return Err(CloudError::Config(format!(
             "Keystone issued cloud '{cloud}' a token without a project; set auth.project_id or auth.project_name in clouds.yaml"
@@ -177,7 +205,9 @@ pub(crate) fn parse_token(response: &Inbound, cloud: &str) -> Result<Token, Clou
     }
     let now = jiff::Timestamp::now();
     let issued_at = parse_time(&body.issued_at).unwrap_or(now);
-    let lifetime = expires_at.duration_since(issued_at).max(jiff::SignedDuration::ZERO);
+    let lifetime = expires_at
+        .duration_since(issued_at)
+        .max(jiff::SignedDuration::ZERO);
     let lifetime = Duration::try_from(lifetime).unwrap_or(Duration::ZERO);
     let margin = (lifetime / 10).min(MAX_RENEW_MARGIN);
     let now = Instant::now();
@@ -189,7 +219,12 @@ pub(crate) fn parse_token(response: &Inbound, cloud: &str) -> Result<Token, Clou
             project_id: body.project.id,
             project_name: body.project.name,
             user_id: body.user.id,
-            roles: body.roles.into_iter().map(|r| r.name).filter(|n| !n.is_empty()).collect(),
+            roles: body
+                .roles
+                .into_iter()
+                .map(|r| r.name)
+                .filter(|n| !n.is_empty())
+                .collect(),
             expires_at,
             catalog: body.catalog.unwrap_or_default(),
         }),
@@ -197,9 +232,13 @@ pub(crate) fn parse_token(response: &Inbound, cloud: &str) -> Result<Token, Clou
 }
 
 /// Asks Keystone for a token. Never retried here: the cache decides when to ask again.
-pub(crate) async fn issue_token(transport: &Transport, config: &CloudConfig) -> Result<Token, CloudError> {
+pub(crate) async fn issue_token(
+    transport: &Transport,
+    config: &CloudConfig,
+) -> Result<Token, CloudError> {
     let url = token_url(&config.auth_url)?;
-    let body = serde_json::to_vec(&auth_body(&config.auth)).map_err(|e| CloudError::Config(format!("cannot encode the auth request: {e}")))?;
+    let body = serde_json::to_vec(&auth_body(&config.auth))
+        .map_err(|e| CloudError::Config(format!("cannot encode the auth request: {e}")))?;
     let response = transport
         .execute(Outbound {
             service: "identity",
@@ -296,7 +335,10 @@ impl TokenCache {
 }
 
 fn still_valid(token: &Option<Arc<Token>>) -> Option<Arc<Token>> {
-    token.as_ref().filter(|t| Instant::now() < t.expires).cloned()
+    token
+        .as_ref()
+        .filter(|t| Instant::now() < t.expires)
+        .cloned()
 }
 
 #[cfg(test)]
@@ -312,11 +354,19 @@ mod tests {
             ("http://k:5000/v3/", "http://k:5000/v3/auth/tokens"),
             ("http://k:5000", "http://k:5000/v3/auth/tokens"),
             ("http://k/identity/", "http://k/identity/v3/auth/tokens"),
-            ("https://keystone-jp1-ecl.api.ntt.com/v3/", "https://keystone-jp1-ecl.api.ntt.com/v3/auth/tokens"),
+            (
+                "https://keystone-jp1-ecl.api.ntt.com/v3/",
+                "https://keystone-jp1-ecl.api.ntt.com/v3/auth/tokens",
+            ),
         ] {
             assert_eq!(token_url(auth_url).unwrap().as_str(), want, "{auth_url}");
         }
-        assert!(token_url("http://k:5000/v2.0").unwrap_err().to_string().contains("v2.0"));
+        assert!(
+            token_url("http://k:5000/v2.0")
+                .unwrap_err()
+                .to_string()
+                .contains("v2.0")
+        );
     }
 
     #[test]
@@ -341,7 +391,10 @@ mod tests {
             auth_body(&c.auth)["auth"]["scope"],
             json!({"project": {"name": "demo", "domain": {"name": "Default"}}})
         );
-        assert_eq!(auth_body(&c.auth)["auth"]["identity"]["password"]["user"], json!({"id": "u1", "password": "s"}));
+        assert_eq!(
+            auth_body(&c.auth)["auth"]["identity"]["password"]["user"],
+            json!({"id": "u1", "password": "s"})
+        );
     }
 
     #[test]
@@ -362,7 +415,12 @@ mod tests {
         if let Some(t) = token {
             headers.insert("x-subject-token", HeaderValue::from_str(t).unwrap());
         }
-        Inbound { status: 201, headers, body: serde_json::to_vec(&body).unwrap(), request: "POST http://k/v3/auth/tokens".into() }
+        Inbound {
+            status: 201,
+            headers,
+            body: serde_json::to_vec(&body).unwrap(),
+            request: "POST http://k/v3/auth/tokens".into(),
+        }
     }
 
     #[test]
@@ -380,22 +438,45 @@ mod tests {
         assert_eq!(t.info.catalog.0.len(), 1);
         // 1 h token: renewed 2 min before expiry.
         let left = t.refresh_at.duration_since(Instant::now());
-        assert!(left > Duration::from_secs(3470) && left <= Duration::from_secs(3480), "{left:?}");
+        assert!(
+            left > Duration::from_secs(3470) && left <= Duration::from_secs(3480),
+            "{left:?}"
+        );
         let dbg = format!("{t:?}");
         assert!(!dbg.contains("secret-token"), "{dbg}");
     }
 
     #[test]
     fn token_errors() {
-        let ok_body = json!({"token": {"expires_at": "2026-11-24T13:00:00Z", "project": {"id": "p"}}});
-        assert!(matches!(parse_token(&response(None, ok_body.clone()), "x"), Err(CloudError::InvalidResponse { .. })));
+        let ok_body =
+            json!({"token": {"expires_at": "2026-11-24T13:00:00Z", "project": {"id": "p"}}});
+        assert!(matches!(
+            parse_token(&response(None, ok_body.clone()), "x"),
+            Err(CloudError::InvalidResponse { .. })
+        ));
         assert!(parse_token(&response(Some("t"), ok_body), "x").is_ok());
         let no_expiry = json!({"token": {"project": {"id": "p"}}});
-        assert!(parse_token(&response(Some("t"), no_expiry), "x").unwrap_err().to_string().contains("expires_at"));
+        assert!(
+            parse_token(&response(Some("t"), no_expiry), "x")
+                .unwrap_err()
+                .to_string()
+                .contains("expires_at")
+        );
         let unscoped = json!({"token": {"expires_at": "2026-11-24T13:00:00.000000"}});
-        assert!(matches!(parse_token(&response(Some("t"), unscoped), "x"), Err(CloudError::Config(_))));
-        let garbage = Inbound { status: 201, headers: response(Some("t"), json!({})).headers, body: b"{".to_vec(), request: "r".into() };
-        assert!(matches!(parse_token(&garbage, "x"), Err(CloudError::InvalidResponse { .. })));
+        assert!(matches!(
+            parse_token(&response(Some("t"), unscoped), "x"),
+            Err(CloudError::Config(_))
+        ));
+        let garbage = Inbound {
+            status: 201,
+            headers: response(Some("t"), json!({})).headers,
+            body: b"{".to_vec(),
+            request: "r".into(),
+        };
+        assert!(matches!(
+            parse_token(&garbage, "x"),
+            Err(CloudError::InvalidResponse { .. })
+        ));
     }
 
     fn token(life: Duration) -> Token {
@@ -436,13 +517,20 @@ mod tests {
                     .unwrap()
             }));
         }
-        let tokens: Vec<_> = futures::future::join_all(tasks).await.into_iter().map(Result::unwrap).collect();
+        let tokens: Vec<_> = futures::future::join_all(tasks)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert!(tokens.iter().all(|t| Arc::ptr_eq(t, &tokens[0])));
 
         // Invalidating twice with the same stale token renews once.
         cache.invalidate(&tokens[0]).await;
-        let fresh = cache.get(|| async { Ok(token(Duration::from_secs(60))) }).await.unwrap();
+        let fresh = cache
+            .get(|| async { Ok(token(Duration::from_secs(60))) })
+            .await
+            .unwrap();
         cache.invalidate(&tokens[0]).await;
         let again = cache.get(|| async { panic!("must reuse") }).await.unwrap();
         assert!(Arc::ptr_eq(&fresh, &again));
@@ -450,8 +538,14 @@ mod tests {
 
         // A token due for renewal is replaced.
         let cache = TokenCache::default();
-        cache.get(|| async { Ok(token(Duration::ZERO)) }).await.unwrap();
-        cache.get(|| async { Ok(token(Duration::from_secs(60))) }).await.unwrap();
+        cache
+            .get(|| async { Ok(token(Duration::ZERO)) })
+            .await
+            .unwrap();
+        cache
+            .get(|| async { Ok(token(Duration::from_secs(60))) })
+            .await
+            .unwrap();
         assert_eq!(cache.issued(), 2);
     }
 
@@ -467,7 +561,10 @@ mod tests {
                     .get(|| async move {
                         calls.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(20)).await;
-                        Err(CloudError::Unauthorized { request: "r".into(), message: "no".into() })
+                        Err(CloudError::Unauthorized {
+                            request: "r".into(),
+                            message: "no".into(),
+                        })
                     })
                     .await
             }));
@@ -477,18 +574,39 @@ mod tests {
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         // A later call tries again.
-        assert!(cache.get(|| async { Ok(token(Duration::from_secs(60))) }).await.is_ok());
+        assert!(
+            cache
+                .get(|| async { Ok(token(Duration::from_secs(60))) })
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
     async fn a_failed_renewal_keeps_a_token_that_has_not_expired() {
         let cache = TokenCache::default();
-        let due = cache.get(|| async { Ok(token_expiring(Duration::ZERO, Duration::from_secs(60))) }).await.unwrap();
-        let unavailable = || async { Err(CloudError::Unavailable { request: "r".into(), status: 503, message: "down".into(), retry_after: None }) };
-        let kept = cache.get(unavailable).await.expect("the due but unexpired token stands in");
+        let due = cache
+            .get(|| async { Ok(token_expiring(Duration::ZERO, Duration::from_secs(60))) })
+            .await
+            .unwrap();
+        let unavailable = || async {
+            Err(CloudError::Unavailable {
+                request: "r".into(),
+                status: 503,
+                message: "down".into(),
+                retry_after: None,
+            })
+        };
+        let kept = cache
+            .get(unavailable)
+            .await
+            .expect("the due but unexpired token stands in");
         assert!(Arc::ptr_eq(&due, &kept));
         // Renewal is tried again on the next call, and succeeds when Keystone is back.
-        let fresh = cache.get(|| async { Ok(token(Duration::from_secs(60))) }).await.unwrap();
+        let fresh = cache
+            .get(|| async { Ok(token(Duration::from_secs(60))) })
+            .await
+            .unwrap();
         assert!(!Arc::ptr_eq(&due, &fresh));
 
         // A token the cloud refused is never brought back.
@@ -497,7 +615,10 @@ mod tests {
 
         // Nor one that has expired.
         let cache = TokenCache::default();
-        cache.get(|| async { Ok(token_expiring(Duration::ZERO, Duration::ZERO)) }).await.unwrap();
+        cache
+            .get(|| async { Ok(token_expiring(Duration::ZERO, Duration::ZERO)) })
+            .await
+            .unwrap();
         assert!(cache.get(unavailable).await.is_err());
     }
 }

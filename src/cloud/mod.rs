@@ -32,8 +32,8 @@ pub mod sss;
 
 pub use clouds_yaml::{CloudConfig, Interface, parse_clouds_yaml};
 pub use ecl::{
-    CreateTenantConnectionRequest, EclClient, TenantConnectionApi, TenantConnectionRequest, TenantConnectionRequestFilter,
-    UpdateTenantConnectionRequest,
+    CreateTenantConnectionRequest, EclClient, TenantConnectionApi, TenantConnectionRequest,
+    TenantConnectionRequestFilter, UpdateTenantConnectionRequest,
 };
 pub use error::CloudError;
 pub use http::{CallObserver, CallOutcome};

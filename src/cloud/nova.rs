@@ -141,8 +141,20 @@ impl NovaClient {
     }
 }
 
-fn call<'a>(operation: &'static str, method: Method, path: &'a [&'a str], body: Option<serde_json::Value>) -> ApiCall<'a> {
-    ApiCall { service: Service::Compute, operation, method, path, query: Vec::new(), body }
+fn call<'a>(
+    operation: &'static str,
+    method: Method,
+    path: &'a [&'a str],
+    body: Option<serde_json::Value>,
+) -> ApiCall<'a> {
+    ApiCall {
+        service: Service::Compute,
+        operation,
+        method,
+        path,
+        query: Vec::new(),
+        body,
+    }
 }
 
 #[async_trait]
@@ -152,8 +164,19 @@ impl CloudpipeApi for NovaClient {
     }
 
     async fn list_cloudpipes(&self) -> Result<Vec<Cloudpipe>, CloudError> {
-        let r = self.session.call(call("list_cloudpipes", Method::GET, &["os-cloudpipe"], None)).await?;
-        Ok(r.json::<CloudpipeList>("a cloudpipe list ({\"cloudpipes\": [...]})")?.cloudpipes)
+        let r = self
+            .session
+            .call(call(
+                "list_cloudpipes",
+                Method::GET,
+                &["os-cloudpipe"],
+                None,
+            ))
+            .await?;
+        Ok(
+            r.json::<CloudpipeList>("a cloudpipe list ({\"cloudpipes\": [...]})")?
+                .cloudpipes,
+        )
     }
 
     async fn create_cloudpipe(&self, project_id: Option<&str>) -> Result<String, CloudError> {
@@ -161,10 +184,22 @@ impl CloudpipeApi for NovaClient {
             Some(p) => json!({ "cloudpipe": { "project_id": p } }),
             None => json!({ "cloudpipe": {} }),
         };
-        let r = self.session.call(call("create_cloudpipe", Method::POST, &["os-cloudpipe"], Some(body))).await?;
-        let created: CreatedCloudpipe = r.json("the new cloudpipe's instance id ({\"instance_id\": ...})")?;
+        let r = self
+            .session
+            .call(call(
+                "create_cloudpipe",
+                Method::POST,
+                &["os-cloudpipe"],
+                Some(body),
+            ))
+            .await?;
+        let created: CreatedCloudpipe =
+            r.json("the new cloudpipe's instance id ({\"instance_id\": ...})")?;
         if created.instance_id.is_empty() {
-            return Err(CloudError::invalid(&r.request, "the answer has an empty instance_id"));
+            return Err(CloudError::invalid(
+                &r.request,
+                "the answer has an empty instance_id",
+            ));
         }
         Ok(created.instance_id)
     }
@@ -172,19 +207,37 @@ impl CloudpipeApi for NovaClient {
     async fn configure_project(&self, vpn_ip: IpAddr, vpn_port: u16) -> Result<(), CloudError> {
         // The port goes as a string, as in Nova's own sample and novaclient.
         let body = json!({ "configure_project": { "vpn_ip": vpn_ip.to_string(), "vpn_port": vpn_port.to_string() } });
-        self.session.call(call("configure_project", Method::PUT, &["os-cloudpipe", "configure-project"], Some(body))).await?;
+        self.session
+            .call(call(
+                "configure_project",
+                Method::PUT,
+                &["os-cloudpipe", "configure-project"],
+                Some(body),
+            ))
+            .await?;
         Ok(())
     }
 
     async fn get_server(&self, server_id: &str) -> Result<Server, CloudError> {
         let id = require_id("server", server_id)?;
-        let r = self.session.call(call("get_server", Method::GET, &["servers", id], None)).await?;
-        Ok(r.json::<ServerEnvelope>("a server ({\"server\": {...}})")?.server)
+        let r = self
+            .session
+            .call(call("get_server", Method::GET, &["servers", id], None))
+            .await?;
+        Ok(r.json::<ServerEnvelope>("a server ({\"server\": {...}})")?
+            .server)
     }
 
     async fn delete_server(&self, server_id: &str) -> Result<(), CloudError> {
         let id = require_id("server", server_id)?;
-        self.session.call(call("delete_server", Method::DELETE, &["servers", id], None)).await?;
+        self.session
+            .call(call(
+                "delete_server",
+                Method::DELETE,
+                &["servers", id],
+                None,
+            ))
+            .await?;
         Ok(())
     }
 }
@@ -206,7 +259,15 @@ mod tests {
         .unwrap();
         assert_eq!(list.cloudpipes[0].public_port, Some(1194));
         assert_eq!(list.cloudpipes[0].state.as_deref(), Some("running"));
-        assert_eq!(list.cloudpipes[1], Cloudpipe { project_id: "p2".into(), instance_id: "i2".into(), created_at: Some("2017-03-01T10:20:30Z".into()), ..Default::default() });
+        assert_eq!(
+            list.cloudpipes[1],
+            Cloudpipe {
+                project_id: "p2".into(),
+                instance_id: "i2".into(),
+                created_at: Some("2017-03-01T10:20:30Z".into()),
+                ..Default::default()
+            }
+        );
         assert_eq!(list.cloudpipes[2].public_ip, None);
     }
 

@@ -20,8 +20,14 @@ pub struct TokenBucket {
 
 impl TokenBucket {
     pub fn new(limit: RateLimit) -> Self {
-        let limit = RateLimit { per_second: limit.per_second.max(0.001), burst: limit.burst.max(1) };
-        TokenBucket { limit, state: Mutex::new((f64::from(limit.burst), Instant::now())) }
+        let limit = RateLimit {
+            per_second: limit.per_second.max(0.001),
+            burst: limit.burst.max(1),
+        };
+        TokenBucket {
+            limit,
+            state: Mutex::new((f64::from(limit.burst), Instant::now())),
+        }
     }
 
     /// Waits until a call may go.
@@ -31,7 +37,9 @@ impl TokenBucket {
                 let mut state = self.state.lock().await;
                 let (tokens, last) = &mut *state;
                 let now = Instant::now();
-                *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.limit.per_second).min(f64::from(self.limit.burst));
+                *tokens = (*tokens
+                    + now.duration_since(*last).as_secs_f64() * self.limit.per_second)
+                    .min(f64::from(self.limit.burst));
                 *last = now;
                 if *tokens >= 1.0 {
                     *tokens -= 1.0;
@@ -50,7 +58,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_burst_goes_at_once_then_the_rate_holds() {
-        let bucket = TokenBucket::new(RateLimit { per_second: 10.0, burst: 5 });
+        let bucket = TokenBucket::new(RateLimit {
+            per_second: 10.0,
+            burst: 5,
+        });
         let start = Instant::now();
         for _ in 0..5 {
             bucket.acquire().await;
@@ -60,6 +71,9 @@ mod tests {
             bucket.acquire().await;
         }
         let elapsed = start.elapsed().as_secs_f64();
-        assert!((0.99..1.01).contains(&elapsed), "10 more calls at 10/s take a second, took {elapsed}s");
+        assert!(
+            (0.99..1.01).contains(&elapsed),
+            "10 more calls at 10/s take a second, took {elapsed}s"
+        );
     }
 }

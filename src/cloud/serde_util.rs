@@ -34,7 +34,11 @@ fn value_to_string(v: Value) -> Option<String> {
 /// An integer from a number or a numeric string; `None` otherwise.
 pub(crate) fn de_opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64)),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                .map(|f| f as i64)
+        }),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     })
@@ -50,20 +54,31 @@ pub(crate) fn de_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error>
 }
 
 /// `T` if the value has `T`'s shape, `T::default()` otherwise (null included).
-pub(crate) fn null_as_default<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned + Default>(d: D) -> Result<T, D::Error> {
+pub(crate) fn null_as_default<
+    'de,
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+>(
+    d: D,
+) -> Result<T, D::Error> {
     let v = Value::deserialize(d)?;
     Ok(T::deserialize(v).unwrap_or_default())
 }
 
 /// A string → string map, from a JSON object (non-string values kept as JSON text), from a
 /// string holding a JSON object (ECL's `"tags_other": "{}"`), or empty from anything else.
-pub(crate) fn de_tags<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+pub(crate) fn de_tags<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
     Ok(tags_from_value(Value::deserialize(d)?))
 }
 
 fn tags_from_value(v: Value) -> BTreeMap<String, String> {
     match v {
-        Value::Object(m) => m.into_iter().map(|(k, v)| (k, value_to_string(v).unwrap_or_default())).collect(),
+        Value::Object(m) => m
+            .into_iter()
+            .map(|(k, v)| (k, value_to_string(v).unwrap_or_default()))
+            .collect(),
         Value::String(s) => match serde_json::from_str::<Value>(&s) {
             Ok(inner @ Value::Object(_)) => tags_from_value(inner),
             _ => BTreeMap::new(),
@@ -105,7 +120,9 @@ mod tests {
         assert_eq!(v.n, Some(1194));
         assert!(v.tags.is_empty() && v.list.is_empty() && !v.b);
 
-        let v = t(r#"{"s": 5, "o": "x", "n": 1194.0, "tags": "{\"a\": \"b\", \"n\": 1}", "list": "nope", "b": true}"#);
+        let v = t(
+            r#"{"s": 5, "o": "x", "n": 1194.0, "tags": "{\"a\": \"b\", \"n\": 1}", "list": "nope", "b": true}"#,
+        );
         assert_eq!(v.s, "5");
         assert_eq!(v.o.as_deref(), Some("x"));
         assert_eq!(v.n, Some(1194));

@@ -37,9 +37,15 @@ pub struct SessionKey {
 
 impl SessionKey {
     /// Parses `clouds_yaml` (a Secret's `clouds.yaml` key) for `cloud`.
-    pub fn from_clouds_yaml(clouds_yaml: &str, cloud: &str, ca_pem: Option<&[u8]>) -> Result<Self, CloudError> {
+    pub fn from_clouds_yaml(
+        clouds_yaml: &str,
+        cloud: &str,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<Self, CloudError> {
         let config = parse_clouds_yaml(clouds_yaml, cloud)?;
-        let ca_pem = ca_pem.filter(|b| !b.iter().all(u8::is_ascii_whitespace)).map(<[u8]>::to_vec);
+        let ca_pem = ca_pem
+            .filter(|b| !b.iter().all(u8::is_ascii_whitespace))
+            .map(<[u8]>::to_vec);
         Ok(SessionKey { config, ca_pem })
     }
 }
@@ -131,7 +137,10 @@ impl Service {
     /// `/v2.1[/{project}]` already (add it if not); ECL's is the unversioned service root
     /// (eclsdk and eclcloud add `v2.0`); SSS's already ends in `/api/v1.0`.
     fn version_prefix(self, root: &Url) -> &'static [&'static str] {
-        let segs: Vec<&str> = root.path_segments().map(|s| s.filter(|p| !p.is_empty()).collect()).unwrap_or_default();
+        let segs: Vec<&str> = root
+            .path_segments()
+            .map(|s| s.filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default();
         match self {
             Service::Compute if !segs.iter().any(|s| is_compute_version(s)) => &["v2.1"],
             Service::ProviderConnectivity if segs.last() != Some(&"v2.0") => &["v2.0"],
@@ -141,7 +150,10 @@ impl Service {
 }
 
 fn is_compute_version(seg: &str) -> bool {
-    seg == "v2" || seg.strip_prefix("v2.").is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()))
+    seg == "v2"
+        || seg
+            .strip_prefix("v2.")
+            .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// One API call, described independently of the token so that it can be sent twice.
@@ -158,15 +170,26 @@ pub(crate) struct ApiCall<'a> {
 impl CloudSession {
     /// The constructor the engine calls: a Secret's `clouds.yaml`, the cloud's name in it, and the
     /// Secret's `cacert` bytes if present. Does no I/O; the first call authenticates.
-    pub fn from_clouds_yaml(clouds_yaml: &str, cloud: &str, ca_pem: Option<&[u8]>) -> Result<Self, CloudError> {
-        Self::new(SessionKey::from_clouds_yaml(clouds_yaml, cloud, ca_pem)?, SessionOptions::default())
+    pub fn from_clouds_yaml(
+        clouds_yaml: &str,
+        cloud: &str,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<Self, CloudError> {
+        Self::new(
+            SessionKey::from_clouds_yaml(clouds_yaml, cloud, ca_pem)?,
+            SessionOptions::default(),
+        )
     }
 
     /// Builds a session for `key`. Fails only on configuration (an unreadable CA bundle, or a
     /// `cacert` path with no bundle in the Secret).
     pub fn new(key: SessionKey, options: SessionOptions) -> Result<Self, CloudError> {
         let config = &key.config;
-        let https = config.auth_url.starts_with("https:") || config.endpoint_overrides.values().any(|u| u.starts_with("https:"));
+        let https = config.auth_url.starts_with("https:")
+            || config
+                .endpoint_overrides
+                .values()
+                .any(|u| u.starts_with("https:"));
         if config.verify
             && https
             && key.ca_pem.is_none()
@@ -178,10 +201,22 @@ impl CloudSession {
                 config.cloud_name
             )));
         }
-        let transport =
-            Transport::new(config.verify, key.ca_pem.as_deref(), options.timeout, &options.user_agent)?.observed_by(options.observer.clone());
+        let transport = Transport::new(
+            config.verify,
+            key.ca_pem.as_deref(),
+            options.timeout,
+            &options.user_agent,
+        )?
+        .observed_by(options.observer.clone());
         let limiter = options.rate_limit.map(TokenBucket::new);
-        Ok(CloudSession { inner: Arc::new(Inner { key, transport, tokens: TokenCache::default(), limiter }) })
+        Ok(CloudSession {
+            inner: Arc::new(Inner {
+                key,
+                transport,
+                tokens: TokenCache::default(),
+                limiter,
+            }),
+        })
     }
 
     pub fn key(&self) -> &SessionKey {
@@ -224,7 +259,10 @@ impl CloudSession {
 
     async fn token(&self) -> Result<Arc<Token>, CloudError> {
         let inner = &self.inner;
-        inner.tokens.get(|| keystone::issue_token(&inner.transport, &inner.key.config)).await
+        inner
+            .tokens
+            .get(|| keystone::issue_token(&inner.transport, &inner.key.config))
+            .await
     }
 
     /// The API root of `service`: the clouds.yaml override, or the catalog's endpoint.
@@ -232,9 +270,20 @@ impl CloudSession {
         let config = &self.inner.key.config;
         let raw = match config.endpoint_overrides.get(service.service_type()) {
             Some(url) => url.clone(),
-            None => token.info.catalog.endpoint(&config.cloud_name, service.service_type(), config.interface, config.region_name.as_deref())?,
+            None => token.info.catalog.endpoint(
+                &config.cloud_name,
+                service.service_type(),
+                config.interface,
+                config.region_name.as_deref(),
+            )?,
         };
-        Url::parse(&raw).map_err(|_| CloudError::Config(format!("the {} endpoint of cloud '{}' is not a URL", service.service_type(), config.cloud_name)))
+        Url::parse(&raw).map_err(|_| {
+            CloudError::Config(format!(
+                "the {} endpoint of cloud '{}' is not a URL",
+                service.service_type(),
+                config.cloud_name
+            ))
+        })
     }
 
     fn url(&self, token: &Token, call: &ApiCall<'_>) -> Result<Url, CloudError> {
@@ -242,21 +291,36 @@ impl CloudSession {
         let prefix = call.service.version_prefix(&url);
         {
             let mut segs = url.path_segments_mut().map_err(|_| {
-                CloudError::Config(format!("the {} endpoint cannot have paths appended", call.service.service_type()))
+                CloudError::Config(format!(
+                    "the {} endpoint cannot have paths appended",
+                    call.service.service_type()
+                ))
             })?;
             segs.pop_if_empty().extend(prefix).extend(call.path);
         }
         if !call.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(call.query.iter().map(|(k, v)| (*k, v.as_str())));
+            url.query_pairs_mut()
+                .extend_pairs(call.query.iter().map(|(k, v)| (*k, v.as_str())));
         }
         Ok(url)
     }
 
-    fn outbound(&self, token: &Token, call: &ApiCall<'_>, body: &Option<Vec<u8>>) -> Result<Outbound, CloudError> {
+    fn outbound(
+        &self,
+        token: &Token,
+        call: &ApiCall<'_>,
+        body: &Option<Vec<u8>>,
+    ) -> Result<Outbound, CloudError> {
         let mut headers = Vec::new();
         if call.service == Service::Compute {
-            headers.push((HeaderName::from_static("x-openstack-nova-api-version"), HeaderValue::from_static(nova::COMPUTE_MICROVERSION)));
-            headers.push((HeaderName::from_static("openstack-api-version"), HeaderValue::from_static(nova::COMPUTE_MICROVERSION_HEADER)));
+            headers.push((
+                HeaderName::from_static("x-openstack-nova-api-version"),
+                HeaderValue::from_static(nova::COMPUTE_MICROVERSION),
+            ));
+            headers.push((
+                HeaderName::from_static("openstack-api-version"),
+                HeaderValue::from_static(nova::COMPUTE_MICROVERSION_HEADER),
+            ));
         }
         Ok(Outbound {
             service: call.service.service_type(),
@@ -276,11 +340,18 @@ impl CloudSession {
             limiter.acquire().await;
         }
         let body = match &call.body {
-            Some(v) => Some(serde_json::to_vec(v).map_err(|e| CloudError::Config(format!("cannot encode the request: {e}")))?),
+            Some(v) => Some(
+                serde_json::to_vec(v)
+                    .map_err(|e| CloudError::Config(format!("cannot encode the request: {e}")))?,
+            ),
             None => None,
         };
         let token = self.token().await?;
-        let response = self.inner.transport.execute(self.outbound(&token, &call, &body)?).await?;
+        let response = self
+            .inner
+            .transport
+            .execute(self.outbound(&token, &call, &body)?)
+            .await?;
         if response.status != 401 {
             return ok_or_error(response);
         }
@@ -288,15 +359,22 @@ impl CloudSession {
         self.inner.tokens.invalidate(&token).await;
         let token = self.token().await?;
         if call.method == Method::POST {
-            return Err(CloudError::TokenRejected { request: response.request });
+            return Err(CloudError::TokenRejected {
+                request: response.request,
+            });
         }
-        let response = self.inner.transport.execute(self.outbound(&token, &call, &body)?).await?;
+        let response = self
+            .inner
+            .transport
+            .execute(self.outbound(&token, &call, &body)?)
+            .await?;
         if response.status == 401 {
             // A fresh token refused as well: the credentials or their roles are the problem.
             return Err(match response.error() {
-                CloudError::Unauthorized { request, message } => {
-                    CloudError::Unauthorized { request, message: format!("{message} (refused even with a freshly issued token)") }
-                }
+                CloudError::Unauthorized { request, message } => CloudError::Unauthorized {
+                    request,
+                    message: format!("{message} (refused even with a freshly issued token)"),
+                },
                 other => other,
             });
         }
@@ -305,12 +383,22 @@ impl CloudSession {
 }
 
 fn ok_or_error(response: Inbound) -> Result<Inbound, CloudError> {
-    if response.is_success() { Ok(response) } else { Err(response.error()) }
+    if response.is_success() {
+        Ok(response)
+    } else {
+        Err(response.error())
+    }
 }
 
 /// Rejects an empty id before it turns `GET /servers/{id}` into `GET /servers/`.
 pub(crate) fn require_id<'a>(what: &str, id: &'a str) -> Result<&'a str, CloudError> {
-    if id.trim().is_empty() { Err(CloudError::Config(format!("invalid argument: the {what} id is empty"))) } else { Ok(id) }
+    if id.trim().is_empty() {
+        Err(CloudError::Config(format!(
+            "invalid argument: the {what} id is empty"
+        )))
+    } else {
+        Ok(id)
+    }
 }
 
 #[cfg(test)]
@@ -320,13 +408,34 @@ mod tests {
     #[test]
     fn version_prefixes() {
         let p = |s: Service, u: &str| s.version_prefix(&Url::parse(u).unwrap()).to_vec();
-        assert_eq!(p(Service::Compute, "http://h:8774/v2.1/0123"), Vec::<&str>::new());
-        assert_eq!(p(Service::Compute, "http://h/compute/v2.1"), Vec::<&str>::new());
-        assert_eq!(p(Service::Compute, "http://h/compute/v2/p"), Vec::<&str>::new());
+        assert_eq!(
+            p(Service::Compute, "http://h:8774/v2.1/0123"),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            p(Service::Compute, "http://h/compute/v2.1"),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            p(Service::Compute, "http://h/compute/v2/p"),
+            Vec::<&str>::new()
+        );
         assert_eq!(p(Service::Compute, "http://h:8774/"), vec!["v2.1"]);
         assert_eq!(p(Service::Compute, "http://h/compute"), vec!["v2.1"]);
-        assert_eq!(p(Service::ProviderConnectivity, "http://h/provider-connectivity"), vec!["v2.0"]);
-        assert_eq!(p(Service::ProviderConnectivity, "http://h/provider-connectivity/v2.0/"), Vec::<&str>::new());
+        assert_eq!(
+            p(
+                Service::ProviderConnectivity,
+                "http://h/provider-connectivity"
+            ),
+            vec!["v2.0"]
+        );
+        assert_eq!(
+            p(
+                Service::ProviderConnectivity,
+                "http://h/provider-connectivity/v2.0/"
+            ),
+            Vec::<&str>::new()
+        );
         assert_eq!(p(Service::Sss, "http://h/sss/api/v1.0"), Vec::<&str>::new());
     }
 
@@ -334,8 +443,13 @@ mod tests {
 
     #[test]
     fn cacert_path_without_bundle_is_explained() {
-        let e = CloudSession::from_clouds_yaml(YAML, "x", None).unwrap_err().to_string();
-        assert!(e.contains("/etc/ca.pem") && e.contains("Secret under the key cacert"), "{e}");
+        let e = CloudSession::from_clouds_yaml(YAML, "x", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/etc/ca.pem") && e.contains("Secret under the key cacert"),
+            "{e}"
+        );
         let plain = YAML.replace("https", "http");
         assert!(CloudSession::from_clouds_yaml(&plain, "x", None).is_ok());
         // An empty cacert key counts as none.
@@ -344,7 +458,8 @@ mod tests {
 
     #[test]
     fn session_and_key_debug_are_redacted() {
-        let s = CloudSession::from_clouds_yaml(&YAML.replace("https", "http"), "x", Some(b"")).unwrap();
+        let s =
+            CloudSession::from_clouds_yaml(&YAML.replace("https", "http"), "x", Some(b"")).unwrap();
         let dbg = format!("{s:?} {:?} {:#?}", s.key(), s.key());
         assert!(!dbg.contains("TopSecret1"), "{dbg}");
         assert!(dbg.contains("<redacted>"));
@@ -354,7 +469,12 @@ mod tests {
     fn keys_compare_by_credentials() {
         let a = SessionKey::from_clouds_yaml(YAML, "x", Some(b"pem")).unwrap();
         let b = SessionKey::from_clouds_yaml(YAML, "x", Some(b"pem")).unwrap();
-        let c = SessionKey::from_clouds_yaml(&YAML.replace("TopSecret1", "TopSecret2"), "x", Some(b"pem")).unwrap();
+        let c = SessionKey::from_clouds_yaml(
+            &YAML.replace("TopSecret1", "TopSecret2"),
+            "x",
+            Some(b"pem"),
+        )
+        .unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
         let mut set = std::collections::HashSet::new();

@@ -20,13 +20,20 @@ pub trait ApprovalApi: Send + Sync {
     async fn project_id(&self) -> Result<String, CloudError>;
 
     /// `GET /approval-requests[?status=…&service=…]`.
-    async fn list_approvals(&self, filter: &ApprovalFilter) -> Result<Vec<ApprovalRequest>, CloudError>;
+    async fn list_approvals(
+        &self,
+        filter: &ApprovalFilter,
+    ) -> Result<Vec<ApprovalRequest>, CloudError>;
 
     /// `GET /approval-requests/{request_id}`.
     async fn show_approval(&self, request_id: &str) -> Result<ApprovalRequest, CloudError>;
 
     /// `PUT /approval-requests/{request_id}` with `{"status": "approved" | "denied" | "cancelled"}`.
-    async fn update_approval(&self, request_id: &str, decision: ApprovalDecision) -> Result<(), CloudError>;
+    async fn update_approval(
+        &self,
+        request_id: &str,
+        decision: ApprovalDecision,
+    ) -> Result<(), CloudError>;
 }
 
 /// What a tenant may do with an approval request.
@@ -147,7 +154,14 @@ impl SssClient {
 const COLLECTION: &str = "approval-requests";
 
 fn call<'a>(operation: &'static str, method: Method, path: &'a [&'a str]) -> ApiCall<'a> {
-    ApiCall { service: Service::Sss, operation, method, path, query: Vec::new(), body: None }
+    ApiCall {
+        service: Service::Sss,
+        operation,
+        method,
+        path,
+        query: Vec::new(),
+        body: None,
+    }
 }
 
 #[async_trait]
@@ -156,30 +170,50 @@ impl ApprovalApi for SssClient {
         self.session.project_id().await
     }
 
-    async fn list_approvals(&self, filter: &ApprovalFilter) -> Result<Vec<ApprovalRequest>, CloudError> {
+    async fn list_approvals(
+        &self,
+        filter: &ApprovalFilter,
+    ) -> Result<Vec<ApprovalRequest>, CloudError> {
         let mut c = call("list_approval_requests", Method::GET, &[COLLECTION]);
         c.query = [("status", &filter.status), ("service", &filter.service)]
             .into_iter()
             .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
             .collect();
         let r = self.session.call(c).await?;
-        Ok(r.json::<List>("a list ({\"approval_requests\": [...]})")?.approval_requests)
+        Ok(r.json::<List>("a list ({\"approval_requests\": [...]})")?
+            .approval_requests)
     }
 
     async fn show_approval(&self, request_id: &str) -> Result<ApprovalRequest, CloudError> {
         let id = require_id("approval request", request_id)?;
-        let r = self.session.call(call("show_approval_request", Method::GET, &[COLLECTION, id])).await?;
-        let shown = match r.json::<Shown>("an approval request ({\"request_id\": ..., \"status\": ...})")? {
+        let r = self
+            .session
+            .call(call(
+                "show_approval_request",
+                Method::GET,
+                &[COLLECTION, id],
+            ))
+            .await?;
+        let shown = match r
+            .json::<Shown>("an approval request ({\"request_id\": ..., \"status\": ...})")?
+        {
             Shown::Wrapped { approval_request } => approval_request,
             Shown::Bare(a) => a,
         };
         if shown.request_id.is_empty() && shown.status.is_empty() {
-            return Err(CloudError::invalid(&r.request, "the answer has neither request_id nor status"));
+            return Err(CloudError::invalid(
+                &r.request,
+                "the answer has neither request_id nor status",
+            ));
         }
         Ok(shown)
     }
 
-    async fn update_approval(&self, request_id: &str, decision: ApprovalDecision) -> Result<(), CloudError> {
+    async fn update_approval(
+        &self,
+        request_id: &str,
+        decision: ApprovalDecision,
+    ) -> Result<(), CloudError> {
         let id = require_id("approval request", request_id)?;
         let path = [COLLECTION, id];
         let mut c = call("update_approval_request", Method::PUT, &path);
@@ -204,13 +238,19 @@ mod tests {
             "descriptions": [{"lang": "en", "text": "tenant connection request"}],
             "request_user": false, "approver": true, "approval_deadline": "2026-12-01 09:00:00", "approval_expire": null,
             "registered_time": "2026-11-24 09:00:00", "updated_time": null, "status": "registered"});
-        let Shown::Bare(bare) = serde_json::from_value(a.clone()).unwrap() else { panic!("bare") };
+        let Shown::Bare(bare) = serde_json::from_value(a.clone()).unwrap() else {
+            panic!("bare")
+        };
         assert_eq!(bare.request_id, "req0000012345");
         assert!(bare.approver && !bare.request_user);
         assert_eq!(bare.actions.len(), 2);
         assert!(bare.actions[1].body.is_string());
         assert_eq!(bare.approval_expire, None);
-        let Shown::Wrapped { approval_request } = serde_json::from_value(json!({"approval_request": a})).unwrap() else { panic!("wrapped") };
+        let Shown::Wrapped { approval_request } =
+            serde_json::from_value(json!({"approval_request": a})).unwrap()
+        else {
+            panic!("wrapped")
+        };
         assert_eq!(approval_request, bare);
     }
 

@@ -17,7 +17,14 @@ use crate::cloud::CloudError;
 
 /// A custom resource the engine can manage: the shared spec and status shape of `crate::api::common`.
 pub trait ManagedObject:
-    Resource<DynamicType = (), Scope = NamespaceResourceScope> + Clone + Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + Debug
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
 {
     /// The kind's view of the cloud resource, stored in `status.resource`.
     type CloudView: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static;
@@ -54,24 +61,46 @@ pub trait Adapter: Send + Sync + 'static {
     fn id(observed: &Self::Observed) -> String;
 
     /// Reads the resource by id; `Ok(None)` when the cloud says it does not exist.
-    async fn get(&self, cloud: &Self::Cloud, object: &Self::Object, id: &str) -> Result<Option<Self::Observed>, CloudError>;
+    async fn get(
+        &self,
+        cloud: &Self::Cloud,
+        object: &Self::Object,
+        id: &str,
+    ) -> Result<Option<Self::Observed>, CloudError>;
 
     /// Finds the resource an earlier attempt for this object created, if any: the answer to a crash
     /// after the create, a lost response or a failed status write. Must match as exactly as the
     /// cloud allows, so that nobody else's resource is adopted.
-    async fn find_own(&self, cloud: &Self::Cloud, object: &Self::Object) -> Result<Option<Self::Observed>, CloudError>;
+    async fn find_own(
+        &self,
+        cloud: &Self::Cloud,
+        object: &Self::Object,
+    ) -> Result<Option<Self::Observed>, CloudError>;
 
     /// Creates the resource and returns its id. Must do nothing that can fail after the cloud has
     /// created it: the engine writes the id to status right after, and everything else happens in
     /// later steps that can be retried.
-    async fn create(&self, cloud: &Self::Cloud, object: &Self::Object) -> Result<String, CloudError>;
+    async fn create(
+        &self,
+        cloud: &Self::Cloud,
+        object: &Self::Object,
+    ) -> Result<String, CloudError>;
 
     /// Brings the updatable fields in line with the spec. Returns the resource as the cloud
     /// reports it afterwards when something was changed, `None` when nothing needed changing.
-    async fn update(&self, cloud: &Self::Cloud, object: &Self::Object, observed: &Self::Observed) -> Result<Option<Self::Observed>, CloudError>;
+    async fn update(
+        &self,
+        cloud: &Self::Cloud,
+        object: &Self::Object,
+        observed: &Self::Observed,
+    ) -> Result<Option<Self::Observed>, CloudError>;
 
     /// Starts deleting the resource. The engine then polls [`Adapter::get`] until it is gone.
-    async fn delete(&self, cloud: &Self::Cloud, observed: &Self::Observed) -> Result<(), CloudError>;
+    async fn delete(
+        &self,
+        cloud: &Self::Cloud,
+        observed: &Self::Observed,
+    ) -> Result<(), CloudError>;
 
     /// Whether a deletion is already under way, so that polling does not delete again.
     fn deleting(&self, _observed: &Self::Observed) -> bool {
@@ -79,5 +108,9 @@ pub trait Adapter: Send + Sync + 'static {
     }
 
     /// Pure: what the observation means for the object's conditions and status.
-    fn assess(&self, object: &Self::Object, observed: &Self::Observed) -> Assessment<<Self::Object as ManagedObject>::CloudView>;
+    fn assess(
+        &self,
+        object: &Self::Object,
+        observed: &Self::Observed,
+    ) -> Assessment<<Self::Object as ManagedObject>::CloudView>;
 }

@@ -9,7 +9,13 @@ use kube::runtime::reflector::ObjectRef;
 
 /// Delay before retry `failures` (1-based): base·2^(failures-1), capped, with ±20% jitter, and
 /// never shorter than what the cloud asked for.
-pub fn delay(failures: u32, base: Duration, cap: Duration, retry_after: Option<Duration>, jitter: f64) -> Duration {
+pub fn delay(
+    failures: u32,
+    base: Duration,
+    cap: Duration,
+    retry_after: Option<Duration>,
+    jitter: f64,
+) -> Duration {
     let exp = base.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
     let capped = exp.min(cap);
     let jittered = capped.mul_f64((1.0 + jitter.clamp(-1.0, 1.0) * 0.2).max(0.0));
@@ -28,7 +34,11 @@ pub struct Backoff<K: kube::Resource<DynamicType = ()>> {
 
 impl<K: kube::Resource<DynamicType = ()>> Backoff<K> {
     pub fn new(base: Duration, cap: Duration) -> Self {
-        Backoff { base, cap, failures: Mutex::new(HashMap::new()) }
+        Backoff {
+            base,
+            cap,
+            failures: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Records a failure and returns how long to wait before the next attempt.
@@ -36,11 +46,20 @@ impl<K: kube::Resource<DynamicType = ()>> Backoff<K> {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let count = failures.entry(object).or_insert(0);
         *count = count.saturating_add(1);
-        delay(*count, self.base, self.cap, retry_after, rand::random::<f64>() * 2.0 - 1.0)
+        delay(
+            *count,
+            self.base,
+            self.cap,
+            retry_after,
+            rand::random::<f64>() * 2.0 - 1.0,
+        )
     }
 
     pub fn succeeded(&self, object: &ObjectRef<K>) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(object);
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(object);
     }
 }
 
@@ -52,24 +71,53 @@ mod tests {
 
     #[test]
     fn doubles_per_failure_up_to_the_cap() {
-        let d: Vec<_> = (1..=8).map(|n| delay(n, S, Duration::from_secs(60), None, 0.0).as_secs()).collect();
+        let d: Vec<_> = (1..=8)
+            .map(|n| delay(n, S, Duration::from_secs(60), None, 0.0).as_secs())
+            .collect();
         assert_eq!(d, [1, 2, 4, 8, 16, 32, 60, 60]);
     }
 
     #[test]
     fn jitter_stays_within_twenty_percent() {
-        assert_eq!(delay(3, S, Duration::from_secs(60), None, 1.0), Duration::from_millis(4800));
-        assert_eq!(delay(3, S, Duration::from_secs(60), None, -1.0), Duration::from_millis(3200));
+        assert_eq!(
+            delay(3, S, Duration::from_secs(60), None, 1.0),
+            Duration::from_millis(4800)
+        );
+        assert_eq!(
+            delay(3, S, Duration::from_secs(60), None, -1.0),
+            Duration::from_millis(3200)
+        );
     }
 
     #[test]
     fn retry_after_is_a_floor() {
-        assert_eq!(delay(1, S, Duration::from_secs(60), Some(Duration::from_secs(30)), 0.0), Duration::from_secs(30));
-        assert_eq!(delay(7, S, Duration::from_secs(60), Some(Duration::from_secs(5)), 0.0), Duration::from_secs(60));
+        assert_eq!(
+            delay(
+                1,
+                S,
+                Duration::from_secs(60),
+                Some(Duration::from_secs(30)),
+                0.0
+            ),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            delay(
+                7,
+                S,
+                Duration::from_secs(60),
+                Some(Duration::from_secs(5)),
+                0.0
+            ),
+            Duration::from_secs(60)
+        );
     }
 
     #[test]
     fn huge_failure_counts_do_not_overflow() {
-        assert_eq!(delay(u32::MAX, S, Duration::from_secs(300), None, 0.0), Duration::from_secs(300));
+        assert_eq!(
+            delay(u32::MAX, S, Duration::from_secs(300), None, 0.0),
+            Duration::from_secs(300)
+        );
     }
 }

@@ -17,8 +17,18 @@ pub struct Desired {
 }
 
 impl Desired {
-    pub fn new(type_: &'static str, status: bool, reason: Reason, message: impl Into<String>) -> Self {
-        Desired { type_, status, reason, message: message.into() }
+    pub fn new(
+        type_: &'static str,
+        status: bool,
+        reason: Reason,
+        message: impl Into<String>,
+    ) -> Self {
+        Desired {
+            type_,
+            status,
+            reason,
+            message: message.into(),
+        }
     }
 }
 
@@ -30,19 +40,31 @@ pub fn standard(phase: &Phase) -> [Desired; 3] {
             Desired::new(RECONCILING, false, Reason::Success, "nothing to do"),
             Desired::new(STALLED, false, Reason::Success, "nothing to do"),
         ],
-        Phase::Progressing { reason, message, .. } => [
+        Phase::Progressing {
+            reason, message, ..
+        } => [
             Desired::new(READY, false, *reason, message.clone()),
             Desired::new(RECONCILING, true, *reason, message.clone()),
             Desired::new(STALLED, false, *reason, "making progress"),
         ],
         Phase::Retrying { message, .. } => [
             Desired::new(READY, false, Reason::TransientError, message.clone()),
-            Desired::new(RECONCILING, true, Reason::TransientError, format!("retrying with backoff: {message}")),
+            Desired::new(
+                RECONCILING,
+                true,
+                Reason::TransientError,
+                format!("retrying with backoff: {message}"),
+            ),
             Desired::new(STALLED, false, Reason::TransientError, "retrying"),
         ],
         Phase::Stalled { reason, message } => [
             Desired::new(READY, false, *reason, message.clone()),
-            Desired::new(RECONCILING, false, *reason, "waiting for a change of spec, Secret or cloud"),
+            Desired::new(
+                RECONCILING,
+                false,
+                *reason,
+                "waiting for a change of spec, Secret or cloud",
+            ),
             Desired::new(STALLED, true, *reason, message.clone()),
         ],
     }
@@ -50,8 +72,17 @@ pub fn standard(phase: &Phase) -> [Desired; 3] {
 
 /// Merges `desired` into `current`: each desired condition replaces the one of its type, keeping
 /// `lastTransitionTime` when its status is unchanged; conditions of other types are kept as they are.
-pub fn merge(current: &[Condition], desired: &[Desired], generation: i64, now: &Time) -> Vec<Condition> {
-    let mut merged: Vec<Condition> = current.iter().filter(|c| !desired.iter().any(|d| d.type_ == c.type_)).cloned().collect();
+pub fn merge(
+    current: &[Condition],
+    desired: &[Desired],
+    generation: i64,
+    now: &Time,
+) -> Vec<Condition> {
+    let mut merged: Vec<Condition> = current
+        .iter()
+        .filter(|c| !desired.iter().any(|d| d.type_ == c.type_))
+        .cloned()
+        .collect();
     for d in desired {
         let status = if d.status { "True" } else { "False" }.to_owned();
         let previous = current.iter().find(|c| c.type_ == d.type_);
@@ -87,7 +118,12 @@ mod tests {
 
     #[test]
     fn ready_is_true_and_the_abnormal_conditions_false() {
-        let c = merge(&[], &standard(&Phase::ready("ok")), 3, &time("2026-01-01T00:00:00Z"));
+        let c = merge(
+            &[],
+            &standard(&Phase::ready("ok")),
+            3,
+            &time("2026-01-01T00:00:00Z"),
+        );
         assert_eq!(find(&c, READY).status, "True");
         assert_eq!(find(&c, READY).reason, "Success");
         assert_eq!(find(&c, RECONCILING).status, "False");
@@ -99,16 +135,31 @@ mod tests {
     fn stalled_sets_stalled_and_clears_reconciling() {
         let phase = Phase::stalled(Reason::ApiRemoved, "gone");
         let c = merge(&[], &standard(&phase), 1, &time("2026-01-01T00:00:00Z"));
-        assert_eq!((find(&c, STALLED).status.as_str(), find(&c, STALLED).reason.as_str()), ("True", "APIRemoved"));
+        assert_eq!(
+            (
+                find(&c, STALLED).status.as_str(),
+                find(&c, STALLED).reason.as_str()
+            ),
+            ("True", "APIRemoved")
+        );
         assert_eq!(find(&c, RECONCILING).status, "False");
         assert_eq!(find(&c, READY).status, "False");
     }
 
     #[test]
     fn retrying_is_reconciling_with_transient_error() {
-        let phase = Phase::Retrying { message: "503".into(), retry_after: None };
+        let phase = Phase::Retrying {
+            message: "503".into(),
+            retry_after: None,
+        };
         let c = merge(&[], &standard(&phase), 1, &time("2026-01-01T00:00:00Z"));
-        assert_eq!((find(&c, RECONCILING).status.as_str(), find(&c, RECONCILING).reason.as_str()), ("True", "TransientError"));
+        assert_eq!(
+            (
+                find(&c, RECONCILING).status.as_str(),
+                find(&c, RECONCILING).reason.as_str()
+            ),
+            ("True", "TransientError")
+        );
         assert_eq!(find(&c, STALLED).status, "False");
     }
 
@@ -116,19 +167,32 @@ mod tests {
     fn transition_time_is_kept_while_the_status_stays_and_moves_when_it_flips() {
         let t0 = time("2026-01-01T00:00:00Z");
         let t1 = time("2026-01-01T00:05:00Z");
-        let progressing = Phase::progressing(Reason::Progressing, "building", Duration::from_secs(1));
+        let progressing =
+            Phase::progressing(Reason::Progressing, "building", Duration::from_secs(1));
         let first = merge(&[], &standard(&progressing), 1, &t0);
         let again = merge(&first, &standard(&progressing), 1, &t1);
-        assert_eq!(first, again, "the same phase twice must give the same conditions");
+        assert_eq!(
+            first, again,
+            "the same phase twice must give the same conditions"
+        );
         let ready = merge(&again, &standard(&Phase::ready("ok")), 1, &t1);
         assert_eq!(find(&ready, READY).last_transition_time, t1);
-        assert_eq!(find(&ready, STALLED).last_transition_time, t0, "Stalled stayed False");
+        assert_eq!(
+            find(&ready, STALLED).last_transition_time,
+            t0,
+            "Stalled stayed False"
+        );
     }
 
     #[test]
     fn conditions_of_other_types_survive() {
         let t0 = time("2026-01-01T00:00:00Z");
-        let approved = [Desired::new("Approved", false, Reason::AwaitingApproval, "waiting")];
+        let approved = [Desired::new(
+            "Approved",
+            false,
+            Reason::AwaitingApproval,
+            "waiting",
+        )];
         let with_approved = merge(&[], &approved, 1, &t0);
         let c = merge(&with_approved, &standard(&Phase::ready("ok")), 1, &t0);
         assert_eq!(find(&c, "Approved").reason, "AwaitingApproval");

@@ -25,7 +25,11 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { resync: Duration::from_secs(600), base_backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(300) }
+        Settings {
+            resync: Duration::from_secs(600),
+            base_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+        }
     }
 }
 
@@ -44,8 +48,16 @@ pub struct Context<A: Adapter> {
 }
 
 impl<A: Adapter> Context<A> {
-    pub fn new(client: Client, adapter: A, sessions: std::sync::Arc<Sessions>, settings: Settings) -> Self {
-        let reporter = Reporter { controller: "cloudlink".into(), instance: std::env::var("POD_NAME").ok() };
+    pub fn new(
+        client: Client,
+        adapter: A,
+        sessions: std::sync::Arc<Sessions>,
+        settings: Settings,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: "cloudlink".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
         Context {
             recorder: Recorder::new(client.clone(), reporter),
             backoff: Backoff::new(settings.base_backoff, settings.max_backoff),
@@ -64,7 +76,11 @@ impl<A: Adapter> Context<A> {
     }
 
     pub(super) fn known_id(&self, uid: &str) -> Option<String> {
-        self.known_ids.lock().unwrap_or_else(|e| e.into_inner()).get(uid).cloned()
+        self.known_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(uid)
+            .cloned()
     }
 
     pub(super) fn remember_id(&self, uid: &str, id: Option<&str>) {

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
-use kube::ResourceExt;
 
 use super::adapter::{Adapter, ManagedObject};
 use super::context::Context;
@@ -18,9 +18,17 @@ use super::reconcile::{error_policy, reconcile};
 /// Reconciles objects of `A::Object` until the process is asked to stop (SIGTERM or SIGINT):
 /// then no new reconcile starts, and running ones finish. `synced` is called once the objects
 /// have been listed.
-pub async fn run<A: Adapter>(ctx: Arc<Context<A>>, namespace: Option<&str>, concurrency: u16, synced: Box<dyn FnOnce() + Send>) {
+pub async fn run<A: Adapter>(
+    ctx: Arc<Context<A>>,
+    namespace: Option<&str>,
+    concurrency: u16,
+    synced: Box<dyn FnOnce() + Send>,
+) {
     let (objects, secrets): (Api<A::Object>, Api<Secret>) = match namespace {
-        Some(ns) => (Api::namespaced(ctx.client.clone(), ns), Api::namespaced(ctx.client.clone(), ns)),
+        Some(ns) => (
+            Api::namespaced(ctx.client.clone(), ns),
+            Api::namespaced(ctx.client.clone(), ns),
+        ),
         None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
     };
     // Reconcile on spec changes and deletions (both move metadata.generation), not on the
@@ -28,10 +36,13 @@ pub async fn run<A: Adapter>(ctx: Arc<Context<A>>, namespace: Option<&str>, conc
     // asks for, so self-triggered reconciles would only repeat cloud calls. The cache still sees
     // every update.
     let (store, writer) = reflector::store();
-    let changes = reflector(writer, watcher::watcher(objects, watcher::Config::default().any_semantic()))
-        .default_backoff()
-        .touched_objects()
-        .predicate_filter(predicates::generation, Default::default());
+    let changes = reflector(
+        writer,
+        watcher::watcher(objects, watcher::Config::default().any_semantic()),
+    )
+    .default_backoff()
+    .touched_objects()
+    .predicate_filter(predicates::generation, Default::default());
     let controller = Controller::for_stream(changes, store.clone());
     let ready = store.clone();
     tokio::spawn(async move {
@@ -39,7 +50,12 @@ pub async fn run<A: Adapter>(ctx: Arc<Context<A>>, namespace: Option<&str>, conc
         // receiver keeps one waker), and the controller waits on it too: ask again every 100 ms
         // instead of waiting once. Once the store is ready, every ask answers at once.
         loop {
-            match tokio::time::timeout(std::time::Duration::from_millis(100), ready.wait_until_ready()).await {
+            match tokio::time::timeout(
+                std::time::Duration::from_millis(100),
+                ready.wait_until_ready(),
+            )
+            .await
+            {
                 Ok(Ok(())) => return synced(),
                 Ok(Err(_)) => return,
                 Err(_) => continue,
@@ -48,15 +64,22 @@ pub async fn run<A: Adapter>(ctx: Arc<Context<A>>, namespace: Option<&str>, conc
     });
     controller
         .with_config(controller::Config::default().concurrency(concurrency))
-        .watches(secrets, watcher::Config::default().any_semantic(), move |secret: Secret| {
-            let (namespace, name) = (secret.namespace(), secret.name_any());
-            store
-                .state()
-                .into_iter()
-                .filter(|o| o.namespace() == namespace && o.management().cloud_credentials_ref.secret_name == name)
-                .map(|o| ObjectRef::from(&*o))
-                .collect::<Vec<_>>()
-        })
+        .watches(
+            secrets,
+            watcher::Config::default().any_semantic(),
+            move |secret: Secret| {
+                let (namespace, name) = (secret.namespace(), secret.name_any());
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|o| {
+                        o.namespace() == namespace
+                            && o.management().cloud_credentials_ref.secret_name == name
+                    })
+                    .map(|o| ObjectRef::from(&*o))
+                    .collect::<Vec<_>>()
+            },
+        )
         .graceful_shutdown_on(shutdown_signal())
         .run(reconcile::<A>, error_policy::<A>, ctx)
         .for_each(|result| async move {

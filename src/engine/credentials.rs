@@ -23,12 +23,20 @@ pub const SECRET_FINALIZER: &str = "cloudlink.dev/credentials-in-use";
 /// Why credentials could not be turned into a session: always the user's to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
-    #[error("Secret {namespace}/{name} named by spec.cloudCredentialsRef.secretName does not exist: create it with a clouds.yaml key")]
+    #[error(
+        "Secret {namespace}/{name} named by spec.cloudCredentialsRef.secretName does not exist: create it with a clouds.yaml key"
+    )]
     SecretMissing { namespace: String, name: String },
-    #[error("Secret {namespace}/{name} has no clouds.yaml key: put the OpenStack clouds.yaml under that key")]
+    #[error(
+        "Secret {namespace}/{name} has no clouds.yaml key: put the OpenStack clouds.yaml under that key"
+    )]
     NoCloudsYaml { namespace: String, name: String },
     #[error("Secret {namespace}/{name}: {problem}")]
-    Invalid { namespace: String, name: String, problem: String },
+    Invalid {
+        namespace: String,
+        name: String,
+        problem: String,
+    },
     #[error("cannot read Secret {namespace}/{name}: {source}")]
     Kube {
         namespace: String,
@@ -57,32 +65,60 @@ const MAX_SESSIONS: usize = 256;
 
 impl Sessions {
     pub fn new(client: Client, options: SessionOptions) -> Self {
-        Sessions { client, options, by_content: Mutex::new(HashMap::new()) }
+        Sessions {
+            client,
+            options,
+            by_content: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The session for `reference` in `namespace`, and the Secret it came from (for its finalizer).
-    pub async fn session(&self, namespace: &str, reference: &CloudCredentialsRef) -> Result<(Session, Secret), CredentialsError> {
+    pub async fn session(
+        &self,
+        namespace: &str,
+        reference: &CloudCredentialsRef,
+    ) -> Result<(Session, Secret), CredentialsError> {
         let name = &reference.secret_name;
         let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
         let secret = api
             .get_opt(name)
             .await
-            .map_err(|source| CredentialsError::Kube { namespace: namespace.into(), name: name.clone(), source })?
-            .ok_or_else(|| CredentialsError::SecretMissing { namespace: namespace.into(), name: name.clone() })?;
+            .map_err(|source| CredentialsError::Kube {
+                namespace: namespace.into(),
+                name: name.clone(),
+                source,
+            })?
+            .ok_or_else(|| CredentialsError::SecretMissing {
+                namespace: namespace.into(),
+                name: name.clone(),
+            })?;
         let data = secret.data.clone().unwrap_or_default();
-        let clouds_yaml = data
-            .get("clouds.yaml")
-            .ok_or_else(|| CredentialsError::NoCloudsYaml { namespace: namespace.into(), name: name.clone() })?;
+        let clouds_yaml =
+            data.get("clouds.yaml")
+                .ok_or_else(|| CredentialsError::NoCloudsYaml {
+                    namespace: namespace.into(),
+                    name: name.clone(),
+                })?;
         let cacert = data.get("cacert").map(|b| b.0.as_slice());
 
         let mut hasher = DefaultHasher::new();
         (&reference.cloud_name, &clouds_yaml.0, cacert).hash(&mut hasher);
         let key = hasher.finish();
-        if let Some(session) = self.by_content.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(session) = self
+            .by_content
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             return Ok((session.clone(), secret));
         }
-        let invalid = |problem: String| CredentialsError::Invalid { namespace: namespace.into(), name: name.clone(), problem };
-        let text = std::str::from_utf8(&clouds_yaml.0).map_err(|_| invalid("clouds.yaml is not UTF-8 text".into()))?;
+        let invalid = |problem: String| CredentialsError::Invalid {
+            namespace: namespace.into(),
+            name: name.clone(),
+            problem,
+        };
+        let text = std::str::from_utf8(&clouds_yaml.0)
+            .map_err(|_| invalid("clouds.yaml is not UTF-8 text".into()))?;
         let session = SessionKey::from_clouds_yaml(text, &reference.cloud_name, cacert)
             .and_then(|key| Session::new(key, self.options.clone()))
             .map_err(|e| invalid(e.to_string()))?;
@@ -96,14 +132,20 @@ impl Sessions {
 
     /// Marks the Secret as in use.
     pub async fn guard(&self, secret: &Secret) -> Result<(), kube::Error> {
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), &secret.namespace().unwrap_or_default());
+        let api: Api<Secret> =
+            Api::namespaced(self.client.clone(), &secret.namespace().unwrap_or_default());
         finalizers::add(&api, secret, SECRET_FINALIZER).await
     }
 
     /// Lifts the guard from a Secret no object uses any more. `still_used` is asked after the
     /// Secret is read, so an object created meanwhile keeps it guarded (its own reconcile re-adds
     /// the finalizer in any case).
-    pub async fn release(&self, namespace: &str, name: &str, still_used: bool) -> Result<(), kube::Error> {
+    pub async fn release(
+        &self,
+        namespace: &str,
+        name: &str,
+        still_used: bool,
+    ) -> Result<(), kube::Error> {
         if still_used {
             return Ok(());
         }
@@ -117,15 +159,36 @@ impl Sessions {
 
 /// Whether any live cloudlink object in `namespace`, other than `except_uid`, uses Secret `secret`.
 /// Asked only when an object goes away, so a LIST of each kind is cheap enough.
-pub async fn in_use(client: &Client, namespace: &str, secret: &str, except_uid: Option<&str>) -> Result<bool, kube::Error> {
+pub async fn in_use(
+    client: &Client,
+    namespace: &str,
+    secret: &str,
+    except_uid: Option<&str>,
+) -> Result<bool, kube::Error> {
     let params = kube::api::ListParams::default();
     let uses = |uid: Option<String>, deleting: bool, reference: &CloudCredentialsRef| {
         !deleting && uid.as_deref() != except_uid && reference.secret_name == secret
     };
-    let pipes = Api::<Cloudpipe>::namespaced(client.clone(), namespace).list(&params).await?;
-    if pipes.items.iter().any(|o| uses(o.uid(), o.metadata.deletion_timestamp.is_some(), &o.spec.management.cloud_credentials_ref)) {
+    let pipes = Api::<Cloudpipe>::namespaced(client.clone(), namespace)
+        .list(&params)
+        .await?;
+    if pipes.items.iter().any(|o| {
+        uses(
+            o.uid(),
+            o.metadata.deletion_timestamp.is_some(),
+            &o.spec.management.cloud_credentials_ref,
+        )
+    }) {
         return Ok(true);
     }
-    let requests = Api::<TenantConnectionRequest>::namespaced(client.clone(), namespace).list(&params).await?;
-    Ok(requests.items.iter().any(|o| uses(o.uid(), o.metadata.deletion_timestamp.is_some(), &o.spec.management.cloud_credentials_ref)))
+    let requests = Api::<TenantConnectionRequest>::namespaced(client.clone(), namespace)
+        .list(&params)
+        .await?;
+    Ok(requests.items.iter().any(|o| {
+        uses(
+            o.uid(),
+            o.metadata.deletion_timestamp.is_some(),
+            &o.spec.management.cloud_credentials_ref,
+        )
+    }))
 }

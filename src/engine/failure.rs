@@ -9,23 +9,38 @@ use crate::cloud::CloudError;
 #[derive(Debug)]
 pub enum Failure {
     /// Waiting may help: retried with per-object backoff, at least `retry_after`.
-    Transient { message: String, retry_after: Option<Duration> },
+    Transient {
+        message: String,
+        retry_after: Option<Duration>,
+    },
     /// Only a change of spec, Secret or cloud helps.
     Terminal { reason: Reason, message: String },
 }
 
 impl Failure {
     pub fn terminal(reason: Reason, message: impl Into<String>) -> Self {
-        Failure::Terminal { reason, message: message.into() }
+        Failure::Terminal {
+            reason,
+            message: message.into(),
+        }
     }
 
     pub fn transient(message: impl Into<String>) -> Self {
-        Failure::Transient { message: message.into(), retry_after: None }
+        Failure::Transient {
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     pub fn phase(&self) -> Phase {
         match self {
-            Failure::Transient { message, retry_after } => Phase::Retrying { message: message.clone(), retry_after: *retry_after },
+            Failure::Transient {
+                message,
+                retry_after,
+            } => Phase::Retrying {
+                message: message.clone(),
+                retry_after: *retry_after,
+            },
             Failure::Terminal { reason, message } => Phase::stalled(*reason, message.clone()),
         }
     }
@@ -52,11 +67,21 @@ impl From<CloudError> for Failure {
         if error.is_gone() {
             return Failure::terminal(Reason::ApiRemoved, message);
         }
-        if error.is_transient() || matches!(error, CloudError::Conflict { .. } | CloudError::InvalidResponse { .. }) {
-            return Failure::Transient { message, retry_after: error.retry_after() };
+        if error.is_transient()
+            || matches!(
+                error,
+                CloudError::Conflict { .. } | CloudError::InvalidResponse { .. }
+            )
+        {
+            return Failure::Transient {
+                message,
+                retry_after: error.retry_after(),
+            };
         }
         match error {
-            CloudError::NotFound { .. } | CloudError::HttpStatus { .. } => Failure::terminal(Reason::UnrecoverableError, message),
+            CloudError::NotFound { .. } | CloudError::HttpStatus { .. } => {
+                Failure::terminal(Reason::UnrecoverableError, message)
+            }
             _ => Failure::terminal(Reason::InvalidConfiguration, message),
         }
     }
@@ -64,7 +89,11 @@ impl From<CloudError> for Failure {
 
 impl From<CredentialsError> for Failure {
     fn from(error: CredentialsError) -> Self {
-        if error.is_transient() { Failure::transient(error.to_string()) } else { Failure::terminal(Reason::InvalidConfiguration, error.to_string()) }
+        if error.is_transient() {
+            Failure::transient(error.to_string())
+        } else {
+            Failure::terminal(Reason::InvalidConfiguration, error.to_string())
+        }
     }
 }
 
@@ -85,15 +114,71 @@ mod tests {
     #[test]
     fn cloud_errors_are_classified_by_what_helps() {
         let cases: Vec<(CloudError, Reason)> = vec![
-            (CloudError::Gone { request: req(), message: "x".into() }, Reason::ApiRemoved),
-            (CloudError::Server { request: req(), status: 500, message: "x".into() }, Reason::TransientError),
-            (CloudError::RateLimited { request: req(), message: "x".into(), retry_after: None }, Reason::TransientError),
-            (CloudError::Timeout { request: req(), after: Duration::from_secs(1) }, Reason::TransientError),
-            (CloudError::Conflict { request: req(), message: "x".into() }, Reason::TransientError),
-            (CloudError::Unauthorized { request: req(), message: "x".into() }, Reason::InvalidConfiguration),
-            (CloudError::Forbidden { request: req(), message: "x".into() }, Reason::InvalidConfiguration),
-            (CloudError::BadRequest { request: req(), message: "x".into() }, Reason::InvalidConfiguration),
-            (CloudError::NotFound { request: req(), message: "x".into() }, Reason::UnrecoverableError),
+            (
+                CloudError::Gone {
+                    request: req(),
+                    message: "x".into(),
+                },
+                Reason::ApiRemoved,
+            ),
+            (
+                CloudError::Server {
+                    request: req(),
+                    status: 500,
+                    message: "x".into(),
+                },
+                Reason::TransientError,
+            ),
+            (
+                CloudError::RateLimited {
+                    request: req(),
+                    message: "x".into(),
+                    retry_after: None,
+                },
+                Reason::TransientError,
+            ),
+            (
+                CloudError::Timeout {
+                    request: req(),
+                    after: Duration::from_secs(1),
+                },
+                Reason::TransientError,
+            ),
+            (
+                CloudError::Conflict {
+                    request: req(),
+                    message: "x".into(),
+                },
+                Reason::TransientError,
+            ),
+            (
+                CloudError::Unauthorized {
+                    request: req(),
+                    message: "x".into(),
+                },
+                Reason::InvalidConfiguration,
+            ),
+            (
+                CloudError::Forbidden {
+                    request: req(),
+                    message: "x".into(),
+                },
+                Reason::InvalidConfiguration,
+            ),
+            (
+                CloudError::BadRequest {
+                    request: req(),
+                    message: "x".into(),
+                },
+                Reason::InvalidConfiguration,
+            ),
+            (
+                CloudError::NotFound {
+                    request: req(),
+                    message: "x".into(),
+                },
+                Reason::UnrecoverableError,
+            ),
         ];
         for (error, reason) in cases {
             assert_eq!(Failure::from(error.clone()).reason(), reason, "{error:?}");
@@ -102,9 +187,16 @@ mod tests {
 
     #[test]
     fn retry_after_reaches_the_phase() {
-        let error = CloudError::RateLimited { request: req(), message: "slow down".into(), retry_after: Some(Duration::from_secs(7)) };
+        let error = CloudError::RateLimited {
+            request: req(),
+            message: "slow down".into(),
+            retry_after: Some(Duration::from_secs(7)),
+        };
         match Failure::from(error).phase() {
-            Phase::Retrying { retry_after, message } => {
+            Phase::Retrying {
+                retry_after,
+                message,
+            } => {
                 assert_eq!(retry_after, Some(Duration::from_secs(7)));
                 assert!(message.contains("429"), "{message}");
             }

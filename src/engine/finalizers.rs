@@ -1,8 +1,8 @@
 //! Adding and removing one finalizer with JSON patches that fail on a concurrent change (the
 //! `test` op), so another controller's finalizers are never overwritten.
 
-use kube::api::{Api, Patch, PatchParams};
 use kube::Resource;
+use kube::api::{Api, Patch, PatchParams};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
@@ -31,18 +31,34 @@ pub async fn remove<K>(api: &Api<K>, object: &K, finalizer: &str) -> Result<(), 
 where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {
-    let Some(index) = object.meta().finalizers.as_ref().and_then(|list| list.iter().position(|f| f == finalizer)) else {
+    let Some(index) = object
+        .meta()
+        .finalizers
+        .as_ref()
+        .and_then(|list| list.iter().position(|f| f == finalizer))
+    else {
         return Ok(());
     };
     let path = format!("/metadata/finalizers/{index}");
-    patch_json(api, object, json!([{"op": "test", "path": path, "value": finalizer}, {"op": "remove", "path": path}])).await
+    patch_json(
+        api,
+        object,
+        json!([{"op": "test", "path": path, "value": finalizer}, {"op": "remove", "path": path}]),
+    )
+    .await
 }
 
-async fn patch_json<K>(api: &Api<K>, object: &K, patch: serde_json::Value) -> Result<(), kube::Error>
+async fn patch_json<K>(
+    api: &Api<K>,
+    object: &K,
+    patch: serde_json::Value,
+) -> Result<(), kube::Error>
 where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {
     let name = object.meta().name.as_deref().unwrap_or_default();
     let patch: json_patch::Patch = serde_json::from_value(patch).expect("well-formed JSON patch");
-    api.patch(name, &PatchParams::default(), &Patch::Json::<()>(patch)).await.map(|_| ())
+    api.patch(name, &PatchParams::default(), &Patch::Json::<()>(patch))
+        .await
+        .map(|_| ())
 }

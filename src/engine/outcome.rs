@@ -42,30 +42,53 @@ impl Reason {
 pub enum Phase {
     /// Done: Ready=True. Looked at again after the resync period, or after `recheck` when
     /// something may still change soon (a request waiting for its approval).
-    Ready { message: String, recheck: Option<Duration> },
+    Ready {
+        message: String,
+        recheck: Option<Duration>,
+    },
     /// Not done, and cloudlink will look again after `poll`: Ready=False, Reconciling=True.
-    Progressing { reason: Reason, message: String, poll: Duration },
+    Progressing {
+        reason: Reason,
+        message: String,
+        poll: Duration,
+    },
     /// Failed for now; retried with backoff: Ready=False, Reconciling=True (TransientError).
-    Retrying { message: String, retry_after: Option<Duration> },
+    Retrying {
+        message: String,
+        retry_after: Option<Duration>,
+    },
     /// Cannot go on without a change of spec, Secret or cloud: Ready=False, Stalled=True.
     Stalled { reason: Reason, message: String },
 }
 
 impl Phase {
     pub fn ready(message: impl Into<String>) -> Self {
-        Phase::Ready { message: message.into(), recheck: None }
+        Phase::Ready {
+            message: message.into(),
+            recheck: None,
+        }
     }
 
     pub fn progressing_ready(message: impl Into<String>, recheck: Duration) -> Self {
-        Phase::Ready { message: message.into(), recheck: Some(recheck) }
+        Phase::Ready {
+            message: message.into(),
+            recheck: Some(recheck),
+        }
     }
 
     pub fn progressing(reason: Reason, message: impl Into<String>, poll: Duration) -> Self {
-        Phase::Progressing { reason, message: message.into(), poll }
+        Phase::Progressing {
+            reason,
+            message: message.into(),
+            poll,
+        }
     }
 
     pub fn stalled(reason: Reason, message: impl Into<String>) -> Self {
-        Phase::Stalled { reason, message: message.into() }
+        Phase::Stalled {
+            reason,
+            message: message.into(),
+        }
     }
 
     /// One word for metrics.

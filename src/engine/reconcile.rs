@@ -34,7 +34,10 @@ pub enum EngineError {
     Kube(#[from] kube::Error),
 }
 
-pub async fn reconcile<A: Adapter>(object: Arc<A::Object>, ctx: Arc<Context<A>>) -> Result<Action, EngineError> {
+pub async fn reconcile<A: Adapter>(
+    object: Arc<A::Object>,
+    ctx: Arc<Context<A>>,
+) -> Result<Action, EngineError> {
     use tracing::Instrument;
     let started = std::time::Instant::now();
     let span = tracing::info_span!(
@@ -54,30 +57,58 @@ pub async fn reconcile<A: Adapter>(object: Arc<A::Object>, ctx: Arc<Context<A>>)
 }
 
 /// One reconcile, and a word for how it ended (for metrics).
-async fn reconcile_once<A: Adapter>(object: &Arc<A::Object>, ctx: &Arc<Context<A>>) -> Result<(Action, &'static str), EngineError> {
-    let api: Api<A::Object> = Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
+async fn reconcile_once<A: Adapter>(
+    object: &Arc<A::Object>,
+    ctx: &Arc<Context<A>>,
+) -> Result<(Action, &'static str), EngineError> {
+    let api: Api<A::Object> =
+        Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
     if object.meta().deletion_timestamp.is_some() {
         let ours = object.finalizers().iter().any(|f| f == FINALIZER);
-        return if ours { cleanup(&api, &**object, ctx).await } else { Ok((Action::await_change(), "deleted")) };
+        return if ours {
+            cleanup(&api, &**object, ctx).await
+        } else {
+            Ok((Action::await_change(), "deleted"))
+        };
     }
     finalizers::add(&api, &**object, FINALIZER).await?;
     apply(&api, &**object, ctx).await
 }
 
-pub fn error_policy<A: Adapter>(object: Arc<A::Object>, error: &EngineError, ctx: Arc<Context<A>>) -> Action {
+pub fn error_policy<A: Adapter>(
+    object: Arc<A::Object>,
+    error: &EngineError,
+    ctx: Arc<Context<A>>,
+) -> Action {
     tracing::warn!(object = %ObjectRef::from(&*object), %error, "reconcile failed");
     Action::requeue(ctx.backoff.failed(ObjectRef::from(&*object), None))
 }
 
 /// One pass over a live object.
-async fn apply<A: Adapter>(api: &Api<A::Object>, object: &A::Object, ctx: &Context<A>) -> Result<(Action, &'static str), EngineError> {
+async fn apply<A: Adapter>(
+    api: &Api<A::Object>,
+    object: &A::Object,
+    ctx: &Context<A>,
+) -> Result<(Action, &'static str), EngineError> {
     let current = object.status().cloned().unwrap_or_default();
     let uid = object.uid().unwrap_or_default();
     let mut id = current.id.clone().or_else(|| ctx.known_id(&uid));
     let (phase, view, extra) = match converge(api, object, ctx, &mut id).await {
-        Ok(Assessment { phase, view, conditions }) => (phase, Some(view), conditions),
+        Ok(Assessment {
+            phase,
+            view,
+            conditions,
+        }) => (phase, Some(view), conditions),
         Err(failure) => {
-            publish(ctx, object, EventType::Warning, failure.reason().as_str(), "Reconcile", failure.message()).await;
+            publish(
+                ctx,
+                object,
+                EventType::Warning,
+                failure.reason().as_str(),
+                "Reconcile",
+                failure.message(),
+            )
+            .await;
             (failure.phase(), None, Vec::new())
         }
     };
@@ -85,7 +116,11 @@ async fn apply<A: Adapter>(api: &Api<A::Object>, object: &A::Object, ctx: &Conte
     let generation = object.meta().generation.unwrap_or_default();
     let next = status::next(&current, generation, id, view, &phase, &extra, &now);
     status::write(api, object, &next).await?;
-    ctx.observer.ready(&A::Object::kind(&()), &uid, Some(matches!(phase, Phase::Ready { .. })));
+    ctx.observer.ready(
+        &A::Object::kind(&()),
+        &uid,
+        Some(matches!(phase, Phase::Ready { .. })),
+    );
     Ok((next_action(ctx, object, &phase), phase.label()))
 }
 
@@ -105,14 +140,24 @@ async fn converge<A: Adapter>(
             Some(observed) => observed,
             None if managed && management.import.is_none() => {
                 let note = format!("cloud resource {known} no longer exists; creating it again");
-                publish(ctx, object, EventType::Warning, "Recreating", "Create", &note).await;
+                publish(
+                    ctx,
+                    object,
+                    EventType::Warning,
+                    "Recreating",
+                    "Create",
+                    &note,
+                )
+                .await;
                 set_id(api, object, ctx, id, None).await?;
                 create_or_adopt(api, object, ctx, &cloud, id).await?
             }
             None => {
                 return Err(Failure::terminal(
                     Reason::UnrecoverableError,
-                    format!("cloud resource {known} no longer exists; cloudlink does not recreate imported resources: delete this object, or import another id"),
+                    format!(
+                        "cloud resource {known} no longer exists; cloudlink does not recreate imported resources: delete this object, or import another id"
+                    ),
                 ));
             }
         },
@@ -126,22 +171,47 @@ async fn converge<A: Adapter>(
                 })?;
                 set_id(api, object, ctx, id, Some(A::id(&observed))).await?;
                 let (reason, note) = if managed {
-                    ("Adopted", format!("adopted cloud resource {}; cloudlink manages it from now on", import.id))
+                    (
+                        "Adopted",
+                        format!(
+                            "adopted cloud resource {}; cloudlink manages it from now on",
+                            import.id
+                        ),
+                    )
                 } else {
-                    ("Observing", format!("observing cloud resource {}; cloudlink will never change or delete it", import.id))
+                    (
+                        "Observing",
+                        format!(
+                            "observing cloud resource {}; cloudlink will never change or delete it",
+                            import.id
+                        ),
+                    )
                 };
                 publish(ctx, object, EventType::Normal, reason, "Import", &note).await;
                 observed
             }
             None if managed => create_or_adopt(api, object, ctx, &cloud, id).await?,
-            None => return Err(Failure::terminal(Reason::InvalidConfiguration, "spec.import is required when spec.managementPolicy is unmanaged")),
+            None => {
+                return Err(Failure::terminal(
+                    Reason::InvalidConfiguration,
+                    "spec.import is required when spec.managementPolicy is unmanaged",
+                ));
+            }
         },
     };
 
     let observed = if managed {
         match ctx.adapter.update(&cloud, object, &observed).await? {
             Some(updated) => {
-                publish(ctx, object, EventType::Normal, "Updated", "Update", &format!("updated cloud resource {}", A::id(&updated))).await;
+                publish(
+                    ctx,
+                    object,
+                    EventType::Normal,
+                    "Updated",
+                    "Update",
+                    &format!("updated cloud resource {}", A::id(&updated)),
+                )
+                .await;
                 updated
             }
             None => observed,
@@ -163,17 +233,31 @@ async fn create_or_adopt<A: Adapter>(
     if let Some(found) = ctx.adapter.find_own(cloud, object).await? {
         let found_id = A::id(&found);
         set_id(api, object, ctx, id, Some(found_id.clone())).await?;
-        let note = format!("found cloud resource {found_id}, created by an earlier attempt for this object; adopted it instead of creating another");
+        let note = format!(
+            "found cloud resource {found_id}, created by an earlier attempt for this object; adopted it instead of creating another"
+        );
         publish(ctx, object, EventType::Normal, "Adopted", "Create", &note).await;
         return Ok(found);
     }
     let created = ctx.adapter.create(cloud, object).await?;
     set_id(api, object, ctx, id, Some(created.clone())).await?;
-    publish(ctx, object, EventType::Normal, "Created", "Create", &format!("created cloud resource {created}")).await;
+    publish(
+        ctx,
+        object,
+        EventType::Normal,
+        "Created",
+        "Create",
+        &format!("created cloud resource {created}"),
+    )
+    .await;
     ctx.adapter
         .get(cloud, object, &created)
         .await?
-        .ok_or_else(|| Failure::transient(format!("created cloud resource {created}, but the cloud does not show it yet")))
+        .ok_or_else(|| {
+            Failure::transient(format!(
+                "created cloud resource {created}, but the cloud does not show it yet"
+            ))
+        })
 }
 
 /// Records a cloud id in status (its own patch) and in memory.
@@ -192,56 +276,110 @@ async fn set_id<A: Adapter>(
 
 async fn connect<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> Result<A::Cloud, Failure> {
     let namespace = object.namespace().unwrap_or_default();
-    let (session, secret) = ctx.sessions.session(&namespace, &object.management().cloud_credentials_ref).await?;
+    let (session, secret) = ctx
+        .sessions
+        .session(&namespace, &object.management().cloud_credentials_ref)
+        .await?;
     ctx.sessions.guard(&secret).await?;
     Ok(ctx.adapter.connect(&session))
 }
 
 /// Deletion: the cloud resource first (per policy), then the Secret's guard, then the finalizer.
-async fn cleanup<A: Adapter>(api: &Api<A::Object>, object: &A::Object, ctx: &Context<A>) -> Result<(Action, &'static str), EngineError> {
+async fn cleanup<A: Adapter>(
+    api: &Api<A::Object>,
+    object: &A::Object,
+    ctx: &Context<A>,
+) -> Result<(Action, &'static str), EngineError> {
     let management = object.management();
-    let deletes = management.management_policy == ManagementPolicy::Managed && management.on_delete == OnDelete::Delete;
+    let deletes = management.management_policy == ManagementPolicy::Managed
+        && management.on_delete == OnDelete::Delete;
     if deletes {
         match delete_in_cloud(object, ctx).await {
             Ok(None) => {}
             Ok(Some(still_there)) => {
-                let phase = Phase::progressing(Reason::Progressing, format!("deleting cloud resource {still_there}"), DELETE_POLL);
+                let phase = Phase::progressing(
+                    Reason::Progressing,
+                    format!("deleting cloud resource {still_there}"),
+                    DELETE_POLL,
+                );
                 write_phase(api, object, &phase).await?;
                 return Ok((Action::requeue(DELETE_POLL), "deleting"));
             }
             Err(failure) => {
-                publish(ctx, object, EventType::Warning, failure.reason().as_str(), "Delete", failure.message()).await;
+                publish(
+                    ctx,
+                    object,
+                    EventType::Warning,
+                    failure.reason().as_str(),
+                    "Delete",
+                    failure.message(),
+                )
+                .await;
                 write_phase(api, object, &failure.phase()).await?;
-                return Ok((next_action(ctx, object, &failure.phase()), failure.phase().label()));
+                return Ok((
+                    next_action(ctx, object, &failure.phase()),
+                    failure.phase().label(),
+                ));
             }
         }
     }
     let namespace = object.namespace().unwrap_or_default();
     let secret = &management.cloud_credentials_ref.secret_name;
-    let still_used = credentials::in_use(&ctx.client, &namespace, secret, object.uid().as_deref()).await?;
+    let still_used =
+        credentials::in_use(&ctx.client, &namespace, secret, object.uid().as_deref()).await?;
     ctx.sessions.release(&namespace, secret, still_used).await?;
     finalizers::remove(api, object, FINALIZER).await?;
     ctx.remember_id(&object.uid().unwrap_or_default(), None);
-    let id = object.status().and_then(|s| s.id.clone()).unwrap_or_else(|| "(none)".into());
-    let note = if deletes { format!("deleted cloud resource {id}") } else { format!("left cloud resource {id} in the cloud") };
-    publish(ctx, object, EventType::Normal, if deletes { "Deleted" } else { "Detached" }, "Delete", &note).await;
-    ctx.observer.ready(&A::Object::kind(&()), &object.uid().unwrap_or_default(), None);
+    let id = object
+        .status()
+        .and_then(|s| s.id.clone())
+        .unwrap_or_else(|| "(none)".into());
+    let note = if deletes {
+        format!("deleted cloud resource {id}")
+    } else {
+        format!("left cloud resource {id} in the cloud")
+    };
+    publish(
+        ctx,
+        object,
+        EventType::Normal,
+        if deletes { "Deleted" } else { "Detached" },
+        "Delete",
+        &note,
+    )
+    .await;
+    ctx.observer.ready(
+        &A::Object::kind(&()),
+        &object.uid().unwrap_or_default(),
+        None,
+    );
     Ok((Action::await_change(), "deleted"))
 }
 
 /// Deletes the object's cloud resource; `Ok(None)` once it is gone, `Ok(Some(id))` while it goes.
-async fn delete_in_cloud<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> Result<Option<String>, Failure> {
+async fn delete_in_cloud<A: Adapter>(
+    object: &A::Object,
+    ctx: &Context<A>,
+) -> Result<Option<String>, Failure> {
     let namespace = object.namespace().unwrap_or_default();
     // No Secret guard here: the object is going away, and its guard is what kept the Secret.
-    let (session, _) = ctx.sessions.session(&namespace, &object.management().cloud_credentials_ref).await?;
+    let (session, _) = ctx
+        .sessions
+        .session(&namespace, &object.management().cloud_credentials_ref)
+        .await?;
     let cloud = ctx.adapter.connect(&session);
-    let known = object.status().and_then(|s| s.id.clone()).or_else(|| ctx.known_id(&object.uid().unwrap_or_default()));
+    let known = object
+        .status()
+        .and_then(|s| s.id.clone())
+        .or_else(|| ctx.known_id(&object.uid().unwrap_or_default()));
     let observed = match known {
         Some(id) => ctx.adapter.get(&cloud, object, &id).await?,
         // A crash between the create and the status write leaves no id: look for it.
         None => ctx.adapter.find_own(&cloud, object).await?,
     };
-    let Some(observed) = observed else { return Ok(None) };
+    let Some(observed) = observed else {
+        return Ok(None);
+    };
     if !ctx.adapter.deleting(&observed) {
         match ctx.adapter.delete(&cloud, &observed).await {
             Err(e) if e.is_not_found() => return Ok(None),
@@ -252,23 +390,45 @@ async fn delete_in_cloud<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> Re
 }
 
 /// A status write that changes only the standard conditions (used while deleting).
-async fn write_phase<K: ManagedObject>(api: &Api<K>, object: &K, phase: &Phase) -> Result<(), kube::Error> {
+async fn write_phase<K: ManagedObject>(
+    api: &Api<K>,
+    object: &K,
+    phase: &Phase,
+) -> Result<(), kube::Error> {
     let current = object.status().cloned().unwrap_or_default();
     let now = Time(jiff::Timestamp::now());
-    let next = status::next(&current, object.meta().generation.unwrap_or_default(), current.id.clone(), None, phase, &[], &now);
+    let next = status::next(
+        &current,
+        object.meta().generation.unwrap_or_default(),
+        current.id.clone(),
+        None,
+        phase,
+        &[],
+        &now,
+    );
     status::write(api, object, &next).await.map(|_| ())
 }
 
 fn next_action<A: Adapter>(ctx: &Context<A>, object: &A::Object, phase: &Phase) -> Action {
     let reference = ObjectRef::from(object);
     match phase {
-        Phase::Retrying { retry_after, .. } => return Action::requeue(ctx.backoff.failed(reference, *retry_after)),
+        Phase::Retrying { retry_after, .. } => {
+            return Action::requeue(ctx.backoff.failed(reference, *retry_after));
+        }
         _ => ctx.backoff.succeeded(&reference),
     }
     match phase {
-        Phase::Ready { recheck: Some(soon), .. } => Action::requeue(soon.mul_f64(1.0 + rand::random::<f64>() * 0.2)),
+        Phase::Ready {
+            recheck: Some(soon),
+            ..
+        } => Action::requeue(soon.mul_f64(1.0 + rand::random::<f64>() * 0.2)),
         Phase::Ready { recheck: None, .. } => {
-            let period = object.management().resync_period.as_deref().and_then(parse_duration).unwrap_or(ctx.settings.resync);
+            let period = object
+                .management()
+                .resync_period
+                .as_deref()
+                .and_then(parse_duration)
+                .unwrap_or(ctx.settings.resync);
             // Spread resyncs so that objects created together do not hit the cloud together.
             Action::requeue(period.mul_f64(1.0 + rand::random::<f64>() * 0.2))
         }
@@ -277,8 +437,21 @@ fn next_action<A: Adapter>(ctx: &Context<A>, object: &A::Object, phase: &Phase) 
     }
 }
 
-async fn publish<A: Adapter>(ctx: &Context<A>, object: &A::Object, type_: EventType, reason: &str, action: &str, note: &str) {
-    let event = Event { type_, reason: reason.into(), note: Some(note.chars().take(1000).collect()), action: action.into(), secondary: None };
+async fn publish<A: Adapter>(
+    ctx: &Context<A>,
+    object: &A::Object,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: &str,
+) {
+    let event = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note.chars().take(1000).collect()),
+        action: action.into(),
+        secondary: None,
+    };
     if let Err(error) = ctx.recorder.publish(&event, &object.object_ref(&())).await {
         tracing::warn!(%error, reason, "cannot publish event");
     }

@@ -2,8 +2,8 @@
 //! reconcile, only when it differs from what the object already shows.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, Patch, PatchParams};
 use kube::ResourceExt;
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
 use super::adapter::ManagedObject;
@@ -31,24 +31,47 @@ pub fn next<V: Clone + PartialEq>(
         conditions: conditions::merge(&current.conditions, &desired, generation, now),
         observed_generation: generation,
         // Moves only when the cloud's answer changed: a steady resync must not write status.
-        last_sync_time: if view_changed { Some(now.clone()) } else { current.last_sync_time.clone() },
+        last_sync_time: if view_changed {
+            Some(now.clone())
+        } else {
+            current.last_sync_time.clone()
+        },
     }
 }
 
 /// Patches `status` if it differs from what `object` shows. Returns whether it wrote.
-pub async fn write<K: ManagedObject>(api: &Api<K>, object: &K, status: &ResourceStatus<K::CloudView>) -> Result<bool, kube::Error> {
+pub async fn write<K: ManagedObject>(
+    api: &Api<K>,
+    object: &K,
+    status: &ResourceStatus<K::CloudView>,
+) -> Result<bool, kube::Error> {
     let unchanged = object.status().is_some_and(|current| current == status);
     if unchanged {
         return Ok(false);
     }
     let patch = json!({ "status": status });
-    api.patch_status(&object.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    api.patch_status(
+        &object.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
     Ok(true)
 }
 
 /// Records the cloud id at once, in its own patch, so that a crash right after a create leaves a
 /// trace a restarted operator reads instead of creating again.
-pub async fn write_id<K: ManagedObject>(api: &Api<K>, object: &K, id: Option<&str>) -> Result<(), kube::Error> {
+pub async fn write_id<K: ManagedObject>(
+    api: &Api<K>,
+    object: &K,
+    id: Option<&str>,
+) -> Result<(), kube::Error> {
     let patch = json!({ "status": { "id": id } });
-    api.patch_status(&object.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await.map(|_| ())
+    api.patch_status(
+        &object.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map(|_| ())
 }

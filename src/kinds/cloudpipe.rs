@@ -56,23 +56,44 @@ impl Adapter for CloudpipeAdapter {
         observed.server.id.clone()
     }
 
-    async fn get(&self, nova: &Self::Cloud, _: &Cloudpipe, id: &str) -> Result<Option<ObservedCloudpipe>, CloudError> {
+    async fn get(
+        &self,
+        nova: &Self::Cloud,
+        _: &Cloudpipe,
+        id: &str,
+    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
         let server = match nova.get_server(id).await {
             Ok(server) => server,
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e),
         };
-        let entry = nova.list_cloudpipes().await?.into_iter().find(|c| c.instance_id == id);
+        let entry = nova
+            .list_cloudpipes()
+            .await?
+            .into_iter()
+            .find(|c| c.instance_id == id);
         Ok(Some(ObservedCloudpipe { server, entry }))
     }
 
-    async fn find_own(&self, nova: &Self::Cloud, object: &Cloudpipe) -> Result<Option<ObservedCloudpipe>, CloudError> {
+    async fn find_own(
+        &self,
+        nova: &Self::Cloud,
+        object: &Cloudpipe,
+    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
         let project = target_project(nova, object).await?;
-        let Some(entry) = nova.list_cloudpipes().await?.into_iter().find(|c| c.project_id == project) else {
+        let Some(entry) = nova
+            .list_cloudpipes()
+            .await?
+            .into_iter()
+            .find(|c| c.project_id == project)
+        else {
             return Ok(None);
         };
         match nova.get_server(&entry.instance_id).await {
-            Ok(server) => Ok(Some(ObservedCloudpipe { server, entry: Some(entry) })),
+            Ok(server) => Ok(Some(ObservedCloudpipe {
+                server,
+                entry: Some(entry),
+            })),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
@@ -82,11 +103,24 @@ impl Adapter for CloudpipeAdapter {
         nova.create_cloudpipe(spec_project(object)).await
     }
 
-    async fn update(&self, nova: &Self::Cloud, object: &Cloudpipe, observed: &ObservedCloudpipe) -> Result<Option<ObservedCloudpipe>, CloudError> {
-        let Some(vpn) = object.spec.resource.as_ref().and_then(|r| r.vpn.as_ref()) else { return Ok(None) };
+    async fn update(
+        &self,
+        nova: &Self::Cloud,
+        object: &Cloudpipe,
+        observed: &ObservedCloudpipe,
+    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
+        let Some(vpn) = object.spec.resource.as_ref().and_then(|r| r.vpn.as_ref()) else {
+            return Ok(None);
+        };
         // Nova lists a VPN's addresses only once its server is ACTIVE (before, it has no network
         // info), so an address set earlier could not be seen to have taken.
-        let Some(entry) = observed.entry.as_ref().filter(|_| observed.server.status == "ACTIVE") else { return Ok(None) };
+        let Some(entry) = observed
+            .entry
+            .as_ref()
+            .filter(|_| observed.server.status == "ACTIVE")
+        else {
+            return Ok(None);
+        };
         if vpn_matches(entry, &vpn.public_ip, vpn.public_port) {
             return Ok(None);
         }
@@ -98,30 +132,60 @@ impl Adapter for CloudpipeAdapter {
                 entry.project_id
             )));
         }
-        let ip: IpAddr = vpn.public_ip.parse().map_err(|_| CloudError::Config(format!("spec.resource.vpn.publicIp {:?} is not an IP address", vpn.public_ip)))?;
-        let port = u16::try_from(vpn.public_port).map_err(|_| CloudError::Config(format!("spec.resource.vpn.publicPort {} is not a port", vpn.public_port)))?;
+        let ip: IpAddr = vpn.public_ip.parse().map_err(|_| {
+            CloudError::Config(format!(
+                "spec.resource.vpn.publicIp {:?} is not an IP address",
+                vpn.public_ip
+            ))
+        })?;
+        let port = u16::try_from(vpn.public_port).map_err(|_| {
+            CloudError::Config(format!(
+                "spec.resource.vpn.publicPort {} is not a port",
+                vpn.public_port
+            ))
+        })?;
         nova.configure_project(ip, port).await?;
         self.get(nova, object, &observed.server.id).await
     }
 
-    async fn delete(&self, nova: &Self::Cloud, observed: &ObservedCloudpipe) -> Result<(), CloudError> {
+    async fn delete(
+        &self,
+        nova: &Self::Cloud,
+        observed: &ObservedCloudpipe,
+    ) -> Result<(), CloudError> {
         nova.delete_server(&observed.server.id).await
     }
 
     fn deleting(&self, observed: &ObservedCloudpipe) -> bool {
-        observed.server.task_state.as_deref() == Some("deleting") || observed.server.status == "DELETED"
+        observed.server.task_state.as_deref() == Some("deleting")
+            || observed.server.status == "DELETED"
     }
 
-    fn assess(&self, object: &Cloudpipe, observed: &ObservedCloudpipe) -> Assessment<CloudpipeResourceStatus> {
-        Assessment { phase: phase(object, observed), view: view(observed), conditions: Vec::new() }
+    fn assess(
+        &self,
+        object: &Cloudpipe,
+        observed: &ObservedCloudpipe,
+    ) -> Assessment<CloudpipeResourceStatus> {
+        Assessment {
+            phase: phase(object, observed),
+            view: view(observed),
+            conditions: Vec::new(),
+        }
     }
 }
 
 fn spec_project(object: &Cloudpipe) -> Option<&str> {
-    object.spec.resource.as_ref().and_then(|r| r.project_id.as_deref())
+    object
+        .spec
+        .resource
+        .as_ref()
+        .and_then(|r| r.project_id.as_deref())
 }
 
-async fn target_project(nova: &Arc<dyn CloudpipeApi>, object: &Cloudpipe) -> Result<String, CloudError> {
+async fn target_project(
+    nova: &Arc<dyn CloudpipeApi>,
+    object: &Cloudpipe,
+) -> Result<String, CloudError> {
     match spec_project(object) {
         Some(project) => Ok(project.to_owned()),
         None => nova.project_id().await,
@@ -129,7 +193,13 @@ async fn target_project(nova: &Arc<dyn CloudpipeApi>, object: &Cloudpipe) -> Res
 }
 
 fn vpn_matches(entry: &nova::Cloudpipe, ip: &str, port: i32) -> bool {
-    let same_ip = match (entry.public_ip.as_deref().and_then(|i| i.parse::<IpAddr>().ok()), ip.parse::<IpAddr>().ok()) {
+    let same_ip = match (
+        entry
+            .public_ip
+            .as_deref()
+            .and_then(|i| i.parse::<IpAddr>().ok()),
+        ip.parse::<IpAddr>().ok(),
+    ) {
         (Some(a), Some(b)) => a == b,
         _ => false,
     };
@@ -143,23 +213,45 @@ fn phase(object: &Cloudpipe, observed: &ObservedCloudpipe) -> Phase {
         "ACTIVE" => {
             let vpn = object.spec.resource.as_ref().and_then(|r| r.vpn.as_ref());
             match (vpn, &observed.entry) {
-                (Some(vpn), Some(entry)) if !vpn_matches(entry, &vpn.public_ip, vpn.public_port) => Phase::progressing(
-                    Reason::Progressing,
-                    format!("VPN server {id} is ACTIVE; its public address is being set to {}:{}", vpn.public_ip, vpn.public_port),
-                    BUILD_POLL,
-                ),
+                (Some(vpn), Some(entry))
+                    if !vpn_matches(entry, &vpn.public_ip, vpn.public_port) =>
+                {
+                    Phase::progressing(
+                        Reason::Progressing,
+                        format!(
+                            "VPN server {id} is ACTIVE; its public address is being set to {}:{}",
+                            vpn.public_ip, vpn.public_port
+                        ),
+                        BUILD_POLL,
+                    )
+                }
                 _ => Phase::ready(format!("VPN server {id} is ACTIVE")),
             }
         }
-        "BUILD" => Phase::progressing(Reason::Progressing, format!("VPN server {id} is building"), BUILD_POLL),
+        "BUILD" => Phase::progressing(
+            Reason::Progressing,
+            format!("VPN server {id} is building"),
+            BUILD_POLL,
+        ),
         "ERROR" => {
-            let fault = observed.server.fault.as_ref().map(|f| format!(": {}", f.message)).unwrap_or_default();
+            let fault = observed
+                .server
+                .fault
+                .as_ref()
+                .map(|f| format!(": {}", f.message))
+                .unwrap_or_default();
             Phase::stalled(
                 Reason::UnrecoverableError,
-                format!("VPN server {id} is in ERROR{fault}; delete this object (which deletes the server) and create it again"),
+                format!(
+                    "VPN server {id} is in ERROR{fault}; delete this object (which deletes the server) and create it again"
+                ),
             )
         }
-        other => Phase::progressing(Reason::Progressing, format!("VPN server {id} is {other}; waiting for it to become ACTIVE"), ODD_STATE_POLL),
+        other => Phase::progressing(
+            Reason::Progressing,
+            format!("VPN server {id} is {other}; waiting for it to become ACTIVE"),
+            ODD_STATE_POLL,
+        ),
     }
 }
 
@@ -167,12 +259,18 @@ fn view(observed: &ObservedCloudpipe) -> CloudpipeResourceStatus {
     let entry = observed.entry.as_ref();
     CloudpipeResourceStatus {
         instance_id: Some(observed.server.id.clone()),
-        project_id: entry.map(|e| e.project_id.clone()).or_else(|| observed.server.tenant_id.clone()),
+        project_id: entry
+            .map(|e| e.project_id.clone())
+            .or_else(|| observed.server.tenant_id.clone()),
         state: entry.and_then(|e| e.state.clone()),
         public_ip: entry.and_then(|e| e.public_ip.clone()),
-        public_port: entry.and_then(|e| e.public_port).and_then(|p| i32::try_from(p).ok()),
+        public_port: entry
+            .and_then(|e| e.public_port)
+            .and_then(|p| i32::try_from(p).ok()),
         internal_ip: entry.and_then(|e| e.internal_ip.clone()),
-        created_at: entry.and_then(|e| e.created_at.clone()).or_else(|| observed.server.created.clone()),
+        created_at: entry
+            .and_then(|e| e.created_at.clone())
+            .or_else(|| observed.server.created.clone()),
         server_status: Some(observed.server.status.clone()),
     }
 }
@@ -188,7 +286,10 @@ mod tests {
             "vpn",
             CloudpipeSpec {
                 management: ManagementSpec {
-                    cloud_credentials_ref: CloudCredentialsRef { secret_name: "s".into(), cloud_name: "c".into() },
+                    cloud_credentials_ref: CloudCredentialsRef {
+                        secret_name: "s".into(),
+                        cloud_name: "c".into(),
+                    },
                     management_policy: Default::default(),
                     on_delete: Default::default(),
                     import: None,
@@ -196,7 +297,10 @@ mod tests {
                 },
                 resource: Some(CloudpipeResourceSpec {
                     project_id: None,
-                    vpn: vpn.map(|(ip, port)| VpnEndpoint { public_ip: ip.into(), public_port: port }),
+                    vpn: vpn.map(|(ip, port)| VpnEndpoint {
+                        public_ip: ip.into(),
+                        public_port: port,
+                    }),
                 }),
             },
         )
@@ -204,7 +308,11 @@ mod tests {
 
     fn observed(status: &str, public: Option<(&str, i64)>) -> ObservedCloudpipe {
         ObservedCloudpipe {
-            server: Server { id: "srv".into(), status: status.into(), ..Default::default() },
+            server: Server {
+                id: "srv".into(),
+                status: status.into(),
+                ..Default::default()
+            },
             entry: Some(nova::Cloudpipe {
                 project_id: "p".into(),
                 instance_id: "srv".into(),
@@ -217,20 +325,41 @@ mod tests {
 
     #[test]
     fn building_is_progressing_and_active_is_ready() {
-        assert!(matches!(phase(&object(None), &observed("BUILD", None)), Phase::Progressing { reason: Reason::Progressing, .. }));
-        assert!(matches!(phase(&object(None), &observed("ACTIVE", None)), Phase::Ready { .. }));
+        assert!(matches!(
+            phase(&object(None), &observed("BUILD", None)),
+            Phase::Progressing {
+                reason: Reason::Progressing,
+                ..
+            }
+        ));
+        assert!(matches!(
+            phase(&object(None), &observed("ACTIVE", None)),
+            Phase::Ready { .. }
+        ));
     }
 
     #[test]
     fn error_is_stalled() {
-        assert!(matches!(phase(&object(None), &observed("ERROR", None)), Phase::Stalled { reason: Reason::UnrecoverableError, .. }));
+        assert!(matches!(
+            phase(&object(None), &observed("ERROR", None)),
+            Phase::Stalled {
+                reason: Reason::UnrecoverableError,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn active_with_the_wrong_vpn_address_is_not_ready() {
         let want = object(Some(("203.0.113.10", 1194)));
-        assert!(matches!(phase(&want, &observed("ACTIVE", Some(("203.0.113.9", 1194)))), Phase::Progressing { .. }));
-        assert!(matches!(phase(&want, &observed("ACTIVE", Some(("203.0.113.10", 1194)))), Phase::Ready { .. }));
+        assert!(matches!(
+            phase(&want, &observed("ACTIVE", Some(("203.0.113.9", 1194)))),
+            Phase::Progressing { .. }
+        ));
+        assert!(matches!(
+            phase(&want, &observed("ACTIVE", Some(("203.0.113.10", 1194)))),
+            Phase::Ready { .. }
+        ));
     }
 
     #[test]
@@ -238,6 +367,9 @@ mod tests {
         let v = view(&observed("ACTIVE", Some(("203.0.113.10", 1194))));
         assert_eq!(v.instance_id.as_deref(), Some("srv"));
         assert_eq!(v.server_status.as_deref(), Some("ACTIVE"));
-        assert_eq!((v.public_ip.as_deref(), v.public_port), (Some("203.0.113.10"), Some(1194)));
+        assert_eq!(
+            (v.public_ip.as_deref(), v.public_port),
+            (Some("203.0.113.10"), Some(1194))
+        );
     }
 }

@@ -14,8 +14,13 @@ use kube::ResourceExt;
 
 use crate::api::TenantConnectionRequest;
 use crate::api::common::{ManagementSpec, ResourceStatus};
-use crate::api::tenant_connection_request::{APPROVED, OWNER_TAG, TenantConnectionRequestResourceStatus};
-use crate::cloud::ecl::{self, CreateTenantConnectionRequest, TenantConnectionApi, TenantConnectionRequestFilter, UpdateTenantConnectionRequest};
+use crate::api::tenant_connection_request::{
+    APPROVED, OWNER_TAG, TenantConnectionRequestResourceStatus,
+};
+use crate::cloud::ecl::{
+    self, CreateTenantConnectionRequest, TenantConnectionApi, TenantConnectionRequestFilter,
+    UpdateTenantConnectionRequest,
+};
 use crate::cloud::{ApprovalApi, ApprovalRequest, CloudError, CloudSession};
 use crate::engine::adapter::{Adapter, Assessment, ManagedObject};
 use crate::engine::conditions::Desired;
@@ -62,14 +67,22 @@ impl Adapter for TenantConnectionRequestAdapter {
     type Cloud = RequestClients;
 
     fn connect(&self, session: &CloudSession) -> RequestClients {
-        RequestClients { requests: session.tenant_connections(), approvals: session.approvals() }
+        RequestClients {
+            requests: session.tenant_connections(),
+            approvals: session.approvals(),
+        }
     }
 
     fn id(observed: &ObservedRequest) -> String {
         observed.request.id.clone()
     }
 
-    async fn get(&self, cloud: &RequestClients, _: &TenantConnectionRequest, id: &str) -> Result<Option<ObservedRequest>, CloudError> {
+    async fn get(
+        &self,
+        cloud: &RequestClients,
+        _: &TenantConnectionRequest,
+        id: &str,
+    ) -> Result<Option<ObservedRequest>, CloudError> {
         match cloud.requests.show_request(id).await {
             Ok(request) => Ok(Some(with_approval(cloud, request).await?)),
             Err(e) if e.is_not_found() => Ok(None),
@@ -77,8 +90,14 @@ impl Adapter for TenantConnectionRequestAdapter {
         }
     }
 
-    async fn find_own(&self, cloud: &RequestClients, object: &TenantConnectionRequest) -> Result<Option<ObservedRequest>, CloudError> {
-        let Some(spec) = &object.spec.resource else { return Ok(None) };
+    async fn find_own(
+        &self,
+        cloud: &RequestClients,
+        object: &TenantConnectionRequest,
+    ) -> Result<Option<ObservedRequest>, CloudError> {
+        let Some(spec) = &object.spec.resource else {
+            return Ok(None);
+        };
         let uid = object.uid().unwrap_or_default();
         let filter = TenantConnectionRequestFilter {
             tenant_id_other: Some(spec.tenant_id_other.clone()),
@@ -86,15 +105,26 @@ impl Adapter for TenantConnectionRequestAdapter {
             name: spec.name.clone(),
             ..Default::default()
         };
-        let found = cloud.requests.list_requests(&filter).await?.into_iter().find(|r| r.tags.get(OWNER_TAG) == Some(&uid));
+        let found = cloud
+            .requests
+            .list_requests(&filter)
+            .await?
+            .into_iter()
+            .find(|r| r.tags.get(OWNER_TAG) == Some(&uid));
         match found {
             Some(request) => Ok(Some(with_approval(cloud, request).await?)),
             None => Ok(None),
         }
     }
 
-    async fn create(&self, cloud: &RequestClients, object: &TenantConnectionRequest) -> Result<String, CloudError> {
-        let spec = object.spec.resource.as_ref().ok_or_else(|| CloudError::Config("spec.resource is required to create a request".into()))?;
+    async fn create(
+        &self,
+        cloud: &RequestClients,
+        object: &TenantConnectionRequest,
+    ) -> Result<String, CloudError> {
+        let spec = object.spec.resource.as_ref().ok_or_else(|| {
+            CloudError::Config("spec.resource is required to create a request".into())
+        })?;
         let mut tags = spec.tags.clone();
         tags.insert(OWNER_TAG.into(), object.uid().unwrap_or_default());
         let body = CreateTenantConnectionRequest {
@@ -107,29 +137,66 @@ impl Adapter for TenantConnectionRequestAdapter {
         Ok(cloud.requests.create_request(&body).await?.id)
     }
 
-    async fn update(&self, cloud: &RequestClients, object: &TenantConnectionRequest, observed: &ObservedRequest) -> Result<Option<ObservedRequest>, CloudError> {
-        let Some(spec) = &object.spec.resource else { return Ok(None) };
-        let Some(change) = changes(spec.name.as_deref(), spec.description.as_deref(), &spec.tags, &observed.request) else {
+    async fn update(
+        &self,
+        cloud: &RequestClients,
+        object: &TenantConnectionRequest,
+        observed: &ObservedRequest,
+    ) -> Result<Option<ObservedRequest>, CloudError> {
+        let Some(spec) = &object.spec.resource else {
             return Ok(None);
         };
-        let updated = cloud.requests.update_request(&observed.request.id, &change).await?;
-        Ok(Some(ObservedRequest { request: updated, approval: observed.approval.clone() }))
+        let Some(change) = changes(
+            spec.name.as_deref(),
+            spec.description.as_deref(),
+            &spec.tags,
+            &observed.request,
+        ) else {
+            return Ok(None);
+        };
+        let updated = cloud
+            .requests
+            .update_request(&observed.request.id, &change)
+            .await?;
+        Ok(Some(ObservedRequest {
+            request: updated,
+            approval: observed.approval.clone(),
+        }))
     }
 
-    async fn delete(&self, cloud: &RequestClients, observed: &ObservedRequest) -> Result<(), CloudError> {
+    async fn delete(
+        &self,
+        cloud: &RequestClients,
+        observed: &ObservedRequest,
+    ) -> Result<(), CloudError> {
         cloud.requests.delete_request(&observed.request.id).await
     }
 
-    fn assess(&self, _: &TenantConnectionRequest, observed: &ObservedRequest) -> Assessment<TenantConnectionRequestResourceStatus> {
+    fn assess(
+        &self,
+        _: &TenantConnectionRequest,
+        observed: &ObservedRequest,
+    ) -> Assessment<TenantConnectionRequestResourceStatus> {
         let (phase, approved) = phase(observed);
-        Assessment { phase, view: view(&observed.request), conditions: vec![approved] }
+        Assessment {
+            phase,
+            view: view(&observed.request),
+            conditions: vec![approved],
+        }
     }
 }
 
 /// Reads the approval request while it matters (the request waits for it).
-async fn with_approval(cloud: &RequestClients, request: ecl::TenantConnectionRequest) -> Result<ObservedRequest, CloudError> {
+async fn with_approval(
+    cloud: &RequestClients,
+    request: ecl::TenantConnectionRequest,
+) -> Result<ObservedRequest, CloudError> {
     let pending = request.status == "registered";
-    let approval = match request.approval_request_id.as_deref().filter(|id| pending && !id.is_empty()) {
+    let approval = match request
+        .approval_request_id
+        .as_deref()
+        .filter(|id| pending && !id.is_empty())
+    {
         Some(id) => match cloud.approvals.show_approval(id).await {
             Ok(approval) => Some(approval),
             // The approval only refines what the request's own status says (it tells an expired
@@ -147,7 +214,12 @@ async fn with_approval(cloud: &RequestClients, request: ecl::TenantConnectionReq
 
 /// Pure: the update that makes the request match the spec, if any. Unset spec fields are left
 /// alone; cloudlink's own tag is kept (it is how the request is recognised after a crash).
-fn changes(name: Option<&str>, description: Option<&str>, tags: &BTreeMap<String, String>, current: &ecl::TenantConnectionRequest) -> Option<UpdateTenantConnectionRequest> {
+fn changes(
+    name: Option<&str>,
+    description: Option<&str>,
+    tags: &BTreeMap<String, String>,
+    current: &ecl::TenantConnectionRequest,
+) -> Option<UpdateTenantConnectionRequest> {
     let mut update = UpdateTenantConnectionRequest::default();
     if let Some(name) = name.filter(|n| *n != current.name) {
         update.name = Some(name.to_owned());
@@ -171,35 +243,70 @@ fn phase(observed: &ObservedRequest) -> (Phase, Desired) {
     let (id, other) = (&request.id, &request.tenant_id_other);
     let approval_id = request.approval_request_id.as_deref().unwrap_or_default();
     let approval_status = observed.approval.as_ref().map(|a| a.status.as_str());
-    let waiting = |message: String| Desired::new(APPROVED, false, Reason::AwaitingApproval, message);
+    let waiting =
+        |message: String| Desired::new(APPROVED, false, Reason::AwaitingApproval, message);
     match request.status.as_str() {
         "creating" | "registering" => (
-            Phase::progressing(Reason::Progressing, format!("request {id} is {}", request.status), REGISTER_POLL),
+            Phase::progressing(
+                Reason::Progressing,
+                format!("request {id} is {}", request.status),
+                REGISTER_POLL,
+            ),
             // No approval request exists before registration: nothing to ask the owner yet.
-            Desired::new(APPROVED, false, Reason::Progressing, format!("request {id} is not registered yet")),
+            Desired::new(
+                APPROVED,
+                false,
+                Reason::Progressing,
+                format!("request {id} is not registered yet"),
+            ),
         ),
         "registered" if matches!(approval_status, Some("expired" | "approval_expired")) => {
-            let message = format!("approval request {approval_id} expired before tenant {other} decided; delete this object and create it again to ask again");
-            (Phase::stalled(Reason::UnrecoverableError, message.clone()), Desired::new(APPROVED, false, Reason::UnrecoverableError, message))
+            let message = format!(
+                "approval request {approval_id} expired before tenant {other} decided; delete this object and create it again to ask again"
+            );
+            (
+                Phase::stalled(Reason::UnrecoverableError, message.clone()),
+                Desired::new(APPROVED, false, Reason::UnrecoverableError, message),
+            )
         }
         "registered" => (
             Phase::progressing_ready(format!("request {id} is registered"), APPROVAL_POLL),
-            waiting(format!("waiting for tenant {other} to approve approval request {approval_id}")),
+            waiting(format!(
+                "waiting for tenant {other} to approve approval request {approval_id}"
+            )),
         ),
         "approved" => (
             Phase::ready(format!("request {id} is approved")),
-            Desired::new(APPROVED, true, Reason::Success, format!("tenant {other} approved approval request {approval_id}")),
+            Desired::new(
+                APPROVED,
+                true,
+                Reason::Success,
+                format!("tenant {other} approved approval request {approval_id}"),
+            ),
         ),
         "denied" | "cancelled" | "unavailable" => {
             let message = match request.status.as_str() {
-                "denied" => format!("tenant {other} denied approval request {approval_id}; delete this object and create it again to ask again"),
-                "cancelled" => format!("approval request {approval_id} was cancelled; delete this object and create it again to ask again"),
-                _ => format!("request {id} is unavailable in the cloud; delete this object and create it again"),
+                "denied" => format!(
+                    "tenant {other} denied approval request {approval_id}; delete this object and create it again to ask again"
+                ),
+                "cancelled" => format!(
+                    "approval request {approval_id} was cancelled; delete this object and create it again to ask again"
+                ),
+                _ => format!(
+                    "request {id} is unavailable in the cloud; delete this object and create it again"
+                ),
             };
-            (Phase::stalled(Reason::UnrecoverableError, message.clone()), Desired::new(APPROVED, false, Reason::UnrecoverableError, message))
+            (
+                Phase::stalled(Reason::UnrecoverableError, message.clone()),
+                Desired::new(APPROVED, false, Reason::UnrecoverableError, message),
+            )
         }
         other_status => (
-            Phase::progressing(Reason::Progressing, format!("request {id} is {other_status}"), APPROVAL_POLL),
+            Phase::progressing(
+                Reason::Progressing,
+                format!("request {id} is {other_status}"),
+                APPROVAL_POLL,
+            ),
             waiting(format!("request {id} is {other_status}")),
         ),
     }
@@ -236,7 +343,10 @@ mod tests {
                 name: "n".into(),
                 tenant_id_other: "other".into(),
                 approval_request_id: Some("req1".into()),
-                tags: BTreeMap::from([(OWNER_TAG.to_owned(), "uid-1".to_owned()), ("team".to_owned(), "a".to_owned())]),
+                tags: BTreeMap::from([
+                    (OWNER_TAG.to_owned(), "uid-1".to_owned()),
+                    ("team".to_owned(), "a".to_owned()),
+                ]),
                 ..Default::default()
             },
             approval: None,
@@ -247,8 +357,15 @@ mod tests {
     fn registered_is_ready_and_awaiting_approval() {
         let (phase, approved) = phase(&request("registered"));
         assert!(matches!(phase, Phase::Ready { .. }), "{phase:?}");
-        assert_eq!((approved.status, approved.reason), (false, Reason::AwaitingApproval));
-        assert!(approved.message.contains("req1"), "the message names the approval request: {}", approved.message);
+        assert_eq!(
+            (approved.status, approved.reason),
+            (false, Reason::AwaitingApproval)
+        );
+        assert!(
+            approved.message.contains("req1"),
+            "the message names the approval request: {}",
+            approved.message
+        );
     }
 
     #[test]
@@ -262,7 +379,16 @@ mod tests {
     fn denied_and_cancelled_stall() {
         for status in ["denied", "cancelled", "unavailable"] {
             let (phase, approved) = phase(&request(status));
-            assert!(matches!(phase, Phase::Stalled { reason: Reason::UnrecoverableError, .. }), "{status}");
+            assert!(
+                matches!(
+                    phase,
+                    Phase::Stalled {
+                        reason: Reason::UnrecoverableError,
+                        ..
+                    }
+                ),
+                "{status}"
+            );
             assert!(!approved.status);
         }
     }
@@ -280,16 +406,29 @@ mod tests {
         let same_tags = BTreeMap::from([("team".to_owned(), "a".to_owned())]);
         assert_eq!(changes(Some("n"), None, &same_tags, &current), None);
         let update = changes(Some("renamed"), None, &same_tags, &current).unwrap();
-        assert_eq!((update.name.as_deref(), update.description.as_deref(), update.tags.as_ref()), (Some("renamed"), None, None));
+        assert_eq!(
+            (
+                update.name.as_deref(),
+                update.description.as_deref(),
+                update.tags.as_ref()
+            ),
+            (Some("renamed"), None, None)
+        );
         let new_tags = BTreeMap::from([("team".to_owned(), "b".to_owned())]);
         let update = changes(None, None, &new_tags, &current).unwrap();
-        assert_eq!(update.tags.unwrap().get(OWNER_TAG).map(String::as_str), Some("uid-1"));
+        assert_eq!(
+            update.tags.unwrap().get(OWNER_TAG).map(String::as_str),
+            Some("uid-1")
+        );
     }
 
     #[test]
     fn the_view_hides_cloudlinks_own_tag() {
         let v = view(&request("registered").request);
-        assert_eq!(v.tags, BTreeMap::from([("team".to_owned(), "a".to_owned())]));
+        assert_eq!(
+            v.tags,
+            BTreeMap::from([("team".to_owned(), "a".to_owned())])
+        );
         assert_eq!(v.approval_request_id.as_deref(), Some("req1"));
     }
 }

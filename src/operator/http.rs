@@ -20,7 +20,10 @@ pub struct Readiness {
 
 impl Readiness {
     pub fn new(controllers: usize) -> Self {
-        Readiness { pending: AtomicUsize::new(controllers), standby: AtomicBool::new(false) }
+        Readiness {
+            pending: AtomicUsize::new(controllers),
+            standby: AtomicBool::new(false),
+        }
     }
 
     pub fn set_standby(&self, standby: bool) {
@@ -28,7 +31,9 @@ impl Readiness {
     }
 
     pub fn synced(&self) {
-        let _ = self.pending.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        let _ = self
+            .pending
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
     }
 
     pub fn is_ready(&self) -> bool {
@@ -43,14 +48,25 @@ struct Shared {
 }
 
 /// Serves on an already bound listener (binding early turns a taken port into a startup error).
-pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>, readiness: Arc<Readiness>) {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<Metrics>,
+    readiness: Arc<Readiness>,
+) {
     let app = Router::new()
-        .route("/metrics", get(|State(s): State<Shared>| async move { s.metrics.render() }))
+        .route(
+            "/metrics",
+            get(|State(s): State<Shared>| async move { s.metrics.render() }),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/readyz",
             get(|State(s): State<Shared>| async move {
-                if s.readiness.is_ready() { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "caches are syncing") }
+                if s.readiness.is_ready() {
+                    (StatusCode::OK, "ok")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "caches are syncing")
+                }
             }),
         )
         .with_state(Shared { metrics, readiness });

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
-use kube::api::{Api, ObjectMeta, PostParams};
 use kube::Client;
+use kube::api::{Api, ObjectMeta, PostParams};
 
 #[derive(Clone, Debug)]
 pub struct LeaseConfig {
@@ -30,13 +30,19 @@ pub async fn acquire(client: Client, config: LeaseConfig) -> LeaderGuard {
         match try_take(&api, &config).await {
             Ok(true) => break,
             Ok(false) => {}
-            Err(error) => tracing::warn!(%error, lease = %config.name, "cannot read or take the lease"),
+            Err(error) => {
+                tracing::warn!(%error, lease = %config.name, "cannot read or take the lease")
+            }
         }
         tokio::time::sleep(retry).await;
     }
     tracing::info!(lease = %config.name, identity = %config.identity, "became leader");
     let renewer = tokio::spawn(keep(api.clone(), config.clone()));
-    LeaderGuard { api, config, renewer }
+    LeaderGuard {
+        api,
+        config,
+        renewer,
+    }
 }
 
 pub struct LeaderGuard {
@@ -54,7 +60,10 @@ impl LeaderGuard {
             if spec.holder_identity.as_deref() == Some(self.config.identity.as_str()) {
                 spec.holder_identity = None;
                 spec.renew_time = None;
-                let _ = self.api.replace(&self.config.name, &PostParams::default(), &lease).await;
+                let _ = self
+                    .api
+                    .replace(&self.config.name, &PostParams::default(), &lease)
+                    .await;
                 tracing::info!(lease = %self.config.name, "released the lease");
             }
         }
@@ -90,7 +99,10 @@ async fn try_take(api: &Api<Lease>, config: &LeaseConfig) -> Result<bool, kube::
     match api.get_opt(&config.name).await? {
         None => {
             let lease = Lease {
-                metadata: ObjectMeta { name: Some(config.name.clone()), ..Default::default() },
+                metadata: ObjectMeta {
+                    name: Some(config.name.clone()),
+                    ..Default::default()
+                },
                 spec: Some(LeaseSpec {
                     holder_identity: Some(config.identity.clone()),
                     lease_duration_seconds: Some(seconds),
@@ -111,7 +123,9 @@ async fn try_take(api: &Api<Lease>, config: &LeaseConfig) -> Result<bool, kube::
             let ours = spec.holder_identity.as_deref() == Some(config.identity.as_str());
             let free = spec.holder_identity.as_deref().is_none_or(str::is_empty);
             let expired = match (&spec.renew_time, spec.lease_duration_seconds) {
-                (Some(MicroTime(renewed)), Some(held)) => *renewed + jiff::SignedDuration::from_secs(i64::from(held)) < now,
+                (Some(MicroTime(renewed)), Some(held)) => {
+                    *renewed + jiff::SignedDuration::from_secs(i64::from(held)) < now
+                }
                 _ => true,
             };
             if !(ours || free || expired) {
@@ -125,7 +139,10 @@ async fn try_take(api: &Api<Lease>, config: &LeaseConfig) -> Result<bool, kube::
             spec.lease_duration_seconds = Some(seconds);
             spec.renew_time = Some(MicroTime(now));
             // `replace` carries the resourceVersion we read: a concurrent taker makes it fail with 409.
-            match api.replace(&config.name, &PostParams::default(), &lease).await {
+            match api
+                .replace(&config.name, &PostParams::default(), &lease)
+                .await
+            {
                 Ok(_) => Ok(true),
                 Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
                 Err(e) => Err(e),

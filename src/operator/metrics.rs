@@ -59,18 +59,51 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("cloudlink");
         let reconciles = Family::<ReconcileLabels, Counter>::default();
-        let reconcile_seconds = Family::<KindLabels, Histogram>::new_with_constructor(seconds_histogram as fn() -> Histogram);
+        let reconcile_seconds = Family::<KindLabels, Histogram>::new_with_constructor(
+            seconds_histogram as fn() -> Histogram,
+        );
         let cloud_requests = Family::<CloudLabels, Counter>::default();
-        let cloud_request_seconds = Family::<KindLabels, Histogram>::new_with_constructor(seconds_histogram as fn() -> Histogram);
+        let cloud_request_seconds = Family::<KindLabels, Histogram>::new_with_constructor(
+            seconds_histogram as fn() -> Histogram,
+        );
         let tokens = Counter::default();
         let objects = Family::<ObjectLabels, Gauge>::default();
-        registry.register("reconciles", "Reconciles by kind and result", reconciles.clone());
-        registry.register("reconcile_duration_seconds", "Time one reconcile took, by kind", reconcile_seconds.clone());
+        registry.register(
+            "reconciles",
+            "Reconciles by kind and result",
+            reconciles.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Time one reconcile took, by kind",
+            reconcile_seconds.clone(),
+        );
         registry.register("cloud_requests", "Outbound cloud requests by service, operation and HTTP status (or timeout/connect/invalid)", cloud_requests.clone());
-        registry.register("cloud_request_duration_seconds", "Time of outbound cloud requests, by service (label kind)", cloud_request_seconds.clone());
-        registry.register("keystone_tokens_issued", "Keystone tokens obtained", tokens.clone());
-        registry.register("objects", "Objects by kind and Ready condition", objects.clone());
-        Metrics { registry, reconciles, reconcile_seconds, cloud_requests, cloud_request_seconds, tokens, objects, readiness: Mutex::new(HashMap::new()) }
+        registry.register(
+            "cloud_request_duration_seconds",
+            "Time of outbound cloud requests, by service (label kind)",
+            cloud_request_seconds.clone(),
+        );
+        registry.register(
+            "keystone_tokens_issued",
+            "Keystone tokens obtained",
+            tokens.clone(),
+        );
+        registry.register(
+            "objects",
+            "Objects by kind and Ready condition",
+            objects.clone(),
+        );
+        Metrics {
+            registry,
+            reconciles,
+            reconcile_seconds,
+            cloud_requests,
+            cloud_request_seconds,
+            tokens,
+            objects,
+            readiness: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -78,20 +111,35 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
         text
     }
 }
 
 impl ReconcileObserver for Metrics {
     fn reconciled(&self, kind: &str, result: &'static str, elapsed: Duration) {
-        self.reconciles.get_or_create(&ReconcileLabels { kind: kind.into(), result: result.into() }).inc();
-        self.reconcile_seconds.get_or_create(&KindLabels { kind: kind.into() }).observe(elapsed.as_secs_f64());
+        self.reconciles
+            .get_or_create(&ReconcileLabels {
+                kind: kind.into(),
+                result: result.into(),
+            })
+            .inc();
+        self.reconcile_seconds
+            .get_or_create(&KindLabels { kind: kind.into() })
+            .observe(elapsed.as_secs_f64());
     }
 
     fn ready(&self, kind: &str, uid: &str, ready: Option<bool>) {
         let mut readiness = self.readiness.lock().unwrap_or_else(|e| e.into_inner());
-        let gauge = |kind: &str, ready: bool| self.objects.get_or_create(&ObjectLabels { kind: kind.into(), ready: ready.to_string() }).clone();
+        let gauge = |kind: &str, ready: bool| {
+            self.objects
+                .get_or_create(&ObjectLabels {
+                    kind: kind.into(),
+                    ready: ready.to_string(),
+                })
+                .clone()
+        };
         let previous = match ready {
             Some(now) => readiness.insert(uid.to_owned(), (kind.to_owned(), now)),
             None => readiness.remove(uid),
@@ -116,8 +164,18 @@ impl CallObserver for Metrics {
         if service == "identity" && outcome == CallOutcome::Status(201) {
             self.tokens.inc();
         }
-        self.cloud_requests.get_or_create(&CloudLabels { service: service.into(), operation: operation.into(), code }).inc();
-        self.cloud_request_seconds.get_or_create(&KindLabels { kind: service.into() }).observe(elapsed.as_secs_f64());
+        self.cloud_requests
+            .get_or_create(&CloudLabels {
+                service: service.into(),
+                operation: operation.into(),
+                code,
+            })
+            .inc();
+        self.cloud_request_seconds
+            .get_or_create(&KindLabels {
+                kind: service.into(),
+            })
+            .observe(elapsed.as_secs_f64());
     }
 }
 
@@ -132,20 +190,47 @@ mod tests {
         m.ready("Cloudpipe", "u1", Some(true));
         m.ready("Cloudpipe", "u2", Some(true));
         let text = m.render();
-        assert!(text.contains(r#"cloudlink_objects{kind="Cloudpipe",ready="true"} 2"#), "{text}");
-        assert!(text.contains(r#"cloudlink_objects{kind="Cloudpipe",ready="false"} 0"#), "{text}");
+        assert!(
+            text.contains(r#"cloudlink_objects{kind="Cloudpipe",ready="true"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"cloudlink_objects{kind="Cloudpipe",ready="false"} 0"#),
+            "{text}"
+        );
         m.ready("Cloudpipe", "u1", None);
-        assert!(m.render().contains(r#"cloudlink_objects{kind="Cloudpipe",ready="true"} 1"#));
+        assert!(
+            m.render()
+                .contains(r#"cloudlink_objects{kind="Cloudpipe",ready="true"} 1"#)
+        );
     }
 
     #[test]
     fn cloud_calls_are_counted_by_status_and_tokens_by_creation() {
         let m = Metrics::default();
-        m.observed("identity", "issue_token", CallOutcome::Status(201), Duration::from_millis(3));
-        m.observed("compute", "create_cloudpipe", CallOutcome::Status(500), Duration::from_millis(3));
-        m.observed("compute", "create_cloudpipe", CallOutcome::Timeout, Duration::from_millis(3));
+        m.observed(
+            "identity",
+            "issue_token",
+            CallOutcome::Status(201),
+            Duration::from_millis(3),
+        );
+        m.observed(
+            "compute",
+            "create_cloudpipe",
+            CallOutcome::Status(500),
+            Duration::from_millis(3),
+        );
+        m.observed(
+            "compute",
+            "create_cloudpipe",
+            CallOutcome::Timeout,
+            Duration::from_millis(3),
+        );
         let text = m.render();
-        assert!(text.contains("cloudlink_keystone_tokens_issued_total 1"), "{text}");
+        assert!(
+            text.contains("cloudlink_keystone_tokens_issued_total 1"),
+            "{text}"
+        );
         assert!(text.contains(r#"cloudlink_cloud_requests_total{service="compute",operation="create_cloudpipe",code="500"} 1"#), "{text}");
         assert!(text.contains(r#"code="timeout"} 1"#), "{text}");
     }

@@ -12,7 +12,11 @@ pub enum PreflightError {
         "the {kind} CRD ({plural}.{group}) is not installed in this cluster: install the CRDs with \
          `kubectl apply --server-side -f crds/` (or `cloudlink crd | kubectl apply --server-side -f -`, or the Helm chart)"
     )]
-    CrdMissing { kind: String, plural: String, group: String },
+    CrdMissing {
+        kind: String,
+        plural: String,
+        group: String,
+    },
     #[error("cannot reach the Kubernetes API server to check the CRDs: {0}")]
     Kube(#[source] kube::Error),
 }
@@ -20,14 +24,20 @@ pub enum PreflightError {
 /// Fails unless the API server serves both kinds. Needs only `list` on cloudlink's own kinds in
 /// `namespace` (or cluster-wide when `None`), which the operator has anyway: it does not need to
 /// read CRD objects.
-pub async fn check_crds_installed(client: &Client, namespace: Option<&str>) -> Result<(), PreflightError> {
+pub async fn check_crds_installed(
+    client: &Client,
+    namespace: Option<&str>,
+) -> Result<(), PreflightError> {
     check_kind::<Cloudpipe>(client, namespace).await?;
     check_kind::<TenantConnectionRequest>(client, namespace).await
 }
 
 async fn check_kind<K>(client: &Client, namespace: Option<&str>) -> Result<(), PreflightError>
 where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
 {
     let api: Api<K> = match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),

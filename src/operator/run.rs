@@ -16,12 +16,19 @@ use crate::engine::context::{Context, Settings};
 use crate::engine::controller;
 use crate::engine::credentials::Sessions;
 use crate::engine::reconcile::parse_duration;
-use crate::kinds::{cloudpipe::CloudpipeAdapter, tenant_connection_request::TenantConnectionRequestAdapter};
+use crate::kinds::{
+    cloudpipe::CloudpipeAdapter, tenant_connection_request::TenantConnectionRequestAdapter,
+};
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Namespace to watch; repeat for several. Default: all namespaces.
-    #[arg(long = "namespace", value_name = "NAMESPACE", env = "CLOUDLINK_NAMESPACES", value_delimiter = ',')]
+    #[arg(
+        long = "namespace",
+        value_name = "NAMESPACE",
+        env = "CLOUDLINK_NAMESPACES",
+        value_delimiter = ','
+    )]
     pub namespaces: Vec<String>,
     /// Reconciles running at once, per kind.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
@@ -68,7 +75,8 @@ pub enum LogFormat {
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
-    parse_duration(text).ok_or_else(|| format!("{text:?} is not a duration such as 30s, 10m or 1h30m"))
+    parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration such as 30s, 10m or 1h30m"))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,31 +95,74 @@ pub enum RunError {
 
 pub async fn run(args: RunArgs) -> Result<(), RunError> {
     init_logging(&args);
-    let client = kube::Client::try_default().await.map_err(RunError::Client)?;
+    let client = kube::Client::try_default()
+        .await
+        .map_err(RunError::Client)?;
     preflight::check_crds_installed(&client, args.namespaces.first().map(String::as_str)).await?;
 
     let metrics = Arc::new(Metrics::default());
-    let settings = Settings { resync: args.resync, ..Settings::default() };
+    let settings = Settings {
+        resync: args.resync,
+        ..Settings::default()
+    };
     let options = SessionOptions {
         timeout: args.cloud_timeout,
-        rate_limit: Some(RateLimit { per_second: args.cloud_rate, burst: args.cloud_burst }),
+        rate_limit: Some(RateLimit {
+            per_second: args.cloud_rate,
+            burst: args.cloud_burst,
+        }),
         observer: Some(metrics.clone()),
         ..SessionOptions::default()
     };
     let sessions = Arc::new(Sessions::new(client.clone(), options));
-    let cloudpipes = Arc::new(Context::new(client.clone(), CloudpipeAdapter, sessions.clone(), settings.clone()).observed_by(metrics.clone()));
-    let requests = Arc::new(Context::new(client.clone(), TenantConnectionRequestAdapter, sessions, settings).observed_by(metrics.clone()));
+    let cloudpipes = Arc::new(
+        Context::new(
+            client.clone(),
+            CloudpipeAdapter,
+            sessions.clone(),
+            settings.clone(),
+        )
+        .observed_by(metrics.clone()),
+    );
+    let requests = Arc::new(
+        Context::new(
+            client.clone(),
+            TenantConnectionRequestAdapter,
+            sessions,
+            settings,
+        )
+        .observed_by(metrics.clone()),
+    );
 
-    let namespaces: Vec<Option<&str>> =
-        if args.namespaces.is_empty() { vec![None] } else { args.namespaces.iter().map(|n| Some(n.as_str())).collect() };
+    let namespaces: Vec<Option<&str>> = if args.namespaces.is_empty() {
+        vec![None]
+    } else {
+        args.namespaces.iter().map(|n| Some(n.as_str())).collect()
+    };
     let readiness = Arc::new(Readiness::new(namespaces.len() * 2));
-    let listener = tokio::net::TcpListener::bind(args.metrics_addr).await.map_err(|source| RunError::Metrics { addr: args.metrics_addr, source })?;
+    let listener = tokio::net::TcpListener::bind(args.metrics_addr)
+        .await
+        .map_err(|source| RunError::Metrics {
+            addr: args.metrics_addr,
+            source,
+        })?;
     tokio::spawn(http::serve(listener, metrics, readiness.clone()));
 
     let leadership = if args.leader_elect {
-        let identity = std::env::var("POD_NAME").unwrap_or_else(|_| format!("cloudlink-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+        let identity = std::env::var("POD_NAME").unwrap_or_else(|_| {
+            format!(
+                "cloudlink-{}-{:08x}",
+                std::process::id(),
+                rand::random::<u32>()
+            )
+        });
         tracing::info!(lease = %args.lease_name, %identity, "waiting to become leader");
-        let config = LeaseConfig { name: args.lease_name.clone(), namespace: args.lease_namespace.clone(), identity, duration: args.lease_duration };
+        let config = LeaseConfig {
+            name: args.lease_name.clone(),
+            namespace: args.lease_namespace.clone(),
+            identity,
+            duration: args.lease_duration,
+        };
         readiness.set_standby(true);
         let guard = leader::acquire(client.clone(), config).await;
         readiness.set_standby(false);
@@ -124,8 +175,18 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let mut controllers: Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>> = Vec::new();
     for namespace in namespaces {
         let (r1, r2) = (readiness.clone(), readiness.clone());
-        controllers.push(Box::pin(controller::run(cloudpipes.clone(), namespace, args.concurrency, Box::new(move || r1.synced()))));
-        controllers.push(Box::pin(controller::run(requests.clone(), namespace, args.concurrency, Box::new(move || r2.synced()))));
+        controllers.push(Box::pin(controller::run(
+            cloudpipes.clone(),
+            namespace,
+            args.concurrency,
+            Box::new(move || r1.synced()),
+        )));
+        controllers.push(Box::pin(controller::run(
+            requests.clone(),
+            namespace,
+            args.concurrency,
+            Box::new(move || r2.synced()),
+        )));
     }
     join_all(controllers).await;
     if let Some(leadership) = leadership {
@@ -136,8 +197,11 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
 }
 
 fn init_logging(args: &RunArgs) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match args.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

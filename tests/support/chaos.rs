@@ -75,7 +75,8 @@ impl Plane {
     }
 
     pub async fn at(kubeconfig: &Path) -> Plane {
-        let config = kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig is readable");
+        let config =
+            kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig is readable");
         let config = kube::Config::from_custom_kubeconfig(config, &Default::default())
             .await
             .expect("kubeconfig is valid");
@@ -104,9 +105,18 @@ impl Plane {
     /// The committed CRDs, served.
     pub fn install_crds(&self) {
         let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/crds");
-        self.kubectl_ok(&["apply", "--server-side", "--force-conflicts", "-f", crds], None);
         self.kubectl_ok(
-            &["wait", "--for=condition=Established", "--timeout=60s", "-f", crds],
+            &["apply", "--server-side", "--force-conflicts", "-f", crds],
+            None,
+        );
+        self.kubectl_ok(
+            &[
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                "-f",
+                crds,
+            ],
             None,
         );
     }
@@ -141,10 +151,17 @@ impl OwnPlane {
             .args(["up", dir.to_str().unwrap()])
             .status()
             .expect("run control-plane.sh");
-        assert!(up.success(), "a control plane of the scenario's own did not start");
+        assert!(
+            up.success(),
+            "a control plane of the scenario's own did not start"
+        );
         std::mem::forget(guard);
         let plane = Plane::at(&dir.join("kubeconfig")).await;
-        OwnPlane { plane, dir, _tmp: tmp }
+        OwnPlane {
+            plane,
+            dir,
+            _tmp: tmp,
+        }
     }
 
     /// `hack/control-plane.sh restart-apiserver`: stops kube-apiserver (etcd keeps the data) and
@@ -208,7 +225,13 @@ impl Fleet {
         Fleet::start(plane.clone(), ns, None, seed, emulator_args)
     }
 
-    fn start(plane: Plane, ns: String, namespace: Option<TestNamespace>, seed: u64, emulator_args: &[&str]) -> Fleet {
+    fn start(
+        plane: Plane,
+        ns: String,
+        namespace: Option<TestNamespace>,
+        seed: u64,
+        emulator_args: &[&str],
+    ) -> Fleet {
         let seed_text = seed.to_string();
         let mut args = vec![
             "--seed",
@@ -231,9 +254,10 @@ impl Fleet {
         };
         let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cloud"},
                             "stringData": {"clouds.yaml": fleet.cloud.clouds_yaml(&ADMIN)}});
-        fleet
-            .plane
-            .kubectl_ok(&["apply", "-n", &fleet.ns, "-f", "-"], Some(&secret.to_string()));
+        fleet.plane.kubectl_ok(
+            &["apply", "-n", &fleet.ns, "-f", "-"],
+            Some(&secret.to_string()),
+        );
         fleet
     }
 
@@ -269,7 +293,8 @@ impl Fleet {
     pub async fn create(&self, range: Range<usize>) {
         futures::stream::iter(range)
             .map(|i| async move {
-                let object: DynamicObject = serde_json::from_value(self.request(i)).expect("a valid object");
+                let object: DynamicObject =
+                    serde_json::from_value(self.request(i)).expect("a valid object");
                 let started = Instant::now();
                 loop {
                     match self.api.create(&PostParams::default(), &object).await {
@@ -323,7 +348,12 @@ impl Fleet {
     }
 
     /// [`Fleet::converge`], with one more condition every object must meet.
-    pub async fn converge_on(&self, n: usize, within: Duration, also: impl Fn(&Value) -> bool) -> (Census, bool) {
+    pub async fn converge_on(
+        &self,
+        n: usize,
+        within: Duration,
+        also: impl Fn(&Value) -> bool,
+    ) -> (Census, bool) {
         let start = Instant::now();
         let mut last = Census::default();
         loop {
@@ -389,7 +419,10 @@ impl Fleet {
 
     /// Events of this namespace by `type/reason`, counting a series as its number of occurrences.
     pub async fn events(&self) -> BTreeMap<String, u64> {
-        let api = Api::<k8s_openapi::api::events::v1::Event>::namespaced(self.plane.client.clone(), &self.ns);
+        let api = Api::<k8s_openapi::api::events::v1::Event>::namespaced(
+            self.plane.client.clone(),
+            &self.ns,
+        );
         let mut counts = BTreeMap::new();
         for event in api
             .list(&ListParams::default())
@@ -451,7 +484,11 @@ impl Watched {
     fn record(&mut self, object: &Value) {
         self.updates += 1;
         let name = object["metadata"]["name"].as_str().unwrap_or("?");
-        for condition in object["status"]["conditions"].as_array().into_iter().flatten() {
+        for condition in object["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let reason = condition["reason"].as_str().unwrap_or("");
             if ERROR_REASONS.contains(&reason) {
                 let message = condition["message"].as_str().unwrap_or("");
@@ -465,9 +502,13 @@ impl Watched {
             return;
         };
         if let Some(id) = object["status"]["id"].as_str() {
-            self.ids.entry(uid.to_owned()).or_default().insert(id.to_owned());
+            self.ids
+                .entry(uid.to_owned())
+                .or_default()
+                .insert(id.to_owned());
         }
-        let ready = super::scenario::condition_of(object, "Ready").is_some_and(|c| c["status"] == "True");
+        let ready =
+            super::scenario::condition_of(object, "Ready").is_some_and(|c| c["status"] == "True");
         if ready {
             self.ever_ready.insert(uid.to_owned());
         }
@@ -529,7 +570,10 @@ impl Census {
                 None => untagged += 1,
             }
         }
-        let live: BTreeSet<&str> = objects.iter().filter_map(|o| o["metadata"]["uid"].as_str()).collect();
+        let live: BTreeSet<&str> = objects
+            .iter()
+            .filter_map(|o| o["metadata"]["uid"].as_str())
+            .collect();
         let mut census = Census {
             objects: objects.len(),
             resources: cloud.len(),
@@ -557,7 +601,11 @@ impl Census {
             }
             let uid = object["metadata"]["uid"].as_str().unwrap_or("");
             let id = object["status"]["id"].as_str();
-            if id.is_some() && by_uid.get(uid).is_none_or(|ids| !ids.contains(&id.unwrap_or(""))) {
+            if id.is_some()
+                && by_uid
+                    .get(uid)
+                    .is_none_or(|ids| !ids.contains(&id.unwrap_or("")))
+            {
                 census.mismatched += 1;
             }
         }
@@ -575,7 +623,12 @@ impl Census {
 
     /// The first few objects that are not Ready, for a failure message.
     pub fn stragglers(&self) -> String {
-        self.not_ready.iter().take(5).cloned().collect::<Vec<_>>().join("\n  ")
+        self.not_ready
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n  ")
     }
 }
 

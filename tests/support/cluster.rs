@@ -23,7 +23,8 @@ pub fn kubeconfig() -> PathBuf {
 
 /// A kube client for the test control plane, as admin.
 pub async fn client() -> Client {
-    let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig()).expect("test kubeconfig is readable");
+    let kubeconfig =
+        kube::config::Kubeconfig::read_from(kubeconfig()).expect("test kubeconfig is readable");
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await
         .expect("test kubeconfig is valid");
@@ -48,7 +49,8 @@ pub fn kubectl_at(config: &std::path::Path, args: &[&str], stdin: Option<&str>) 
         .expect("kubectl is on PATH (hack/test.sh puts it there)");
     let mut pipe = child.stdin.take().expect("stdin is piped");
     if let Some(input) = stdin {
-        pipe.write_all(input.as_bytes()).expect("write kubectl stdin");
+        pipe.write_all(input.as_bytes())
+            .expect("write kubectl stdin");
     }
     drop(pipe);
     child.wait_with_output().expect("kubectl runs")
@@ -71,8 +73,20 @@ pub fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
 /// server serves them.
 pub fn install_crds() {
     let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/crds");
-    kubectl_ok(&["apply", "--server-side", "--force-conflicts", "-f", crds], None);
-    kubectl_ok(&["wait", "--for=condition=Established", "--timeout=60s", "-f", crds], None);
+    kubectl_ok(
+        &["apply", "--server-side", "--force-conflicts", "-f", crds],
+        None,
+    );
+    kubectl_ok(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "-f",
+            crds,
+        ],
+        None,
+    );
 }
 
 /// A namespace that exists for one test and is deleted (without waiting) when dropped.
@@ -103,7 +117,10 @@ pub fn eventually<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> O
         if let Some(value) = probe() {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -74,7 +74,10 @@ impl Emulator {
         let log = tempfile::NamedTempFile::new().expect("emulator log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_cloudlink-emulator"))
             .args(args)
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log.reopen().expect("emulator log file"))
@@ -92,11 +95,21 @@ impl Emulator {
             let _ = child.kill();
             let _ = child.wait();
             let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
-            panic!("cloudlink-emulator {args:?} did not start within {START_DEADLINE:?}: stdout {line:?}\n{stderr}");
+            panic!(
+                "cloudlink-emulator {args:?} did not start within {START_DEADLINE:?}: stdout {line:?}\n{stderr}"
+            );
         };
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("reqwest client");
-        Emulator { url: url.to_owned(), child, log, http }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("reqwest client");
+        Emulator {
+            url: url.to_owned(),
+            child,
+            log,
+            http,
+        }
     }
 
     /// `http://127.0.0.1:PORT`
@@ -173,23 +186,47 @@ impl Emulator {
             .send()
             .await
             .expect("token request");
-        assert_eq!(response.status().as_u16(), 201, "token for {}", account.user);
-        response.headers()["x-subject-token"].to_str().expect("token header").to_owned()
+        assert_eq!(
+            response.status().as_u16(),
+            201,
+            "token for {}",
+            account.user
+        );
+        response.headers()["x-subject-token"]
+            .to_str()
+            .expect("token header")
+            .to_owned()
     }
 
-    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.http.request(method.clone(), format!("{}/_admin{path}", self.url));
+    async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}/_admin{path}", self.url));
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.unwrap_or_else(|e| panic!("admin {method} {path}: {e}"));
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("admin {method} {path}: {e}"));
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     /// Calls the admin API and expects `expected`; returns the body.
-    async fn admin_expect(&self, method: reqwest::Method, path: &str, body: Option<Value>, expected: u16) -> Value {
+    async fn admin_expect(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        expected: u16,
+    ) -> Value {
         let (status, body) = self.admin(method.clone(), path, body).await;
         assert_eq!(status, expected, "admin {method} {path}: {body}");
         body
@@ -197,12 +234,14 @@ impl Emulator {
 
     /// Everything the emulator holds.
     pub async fn state(&self) -> Value {
-        self.admin_expect(reqwest::Method::GET, "/state", None, 200).await
+        self.admin_expect(reqwest::Method::GET, "/state", None, 200)
+            .await
     }
 
     /// `{"route": {"200": n, "reset": n}}`.
     pub async fn counters(&self) -> Value {
-        self.admin_expect(reqwest::Method::GET, "/counters", None, 200).await
+        self.admin_expect(reqwest::Method::GET, "/counters", None, 200)
+            .await
     }
 
     /// Requests seen on `route` with `outcome` (a status code like `"201"`, or `"reset"`).
@@ -212,52 +251,92 @@ impl Emulator {
 
     /// Requests seen on `route`, whatever the outcome.
     pub async fn total(&self, route: &str) -> u64 {
-        self.counters().await[route].as_object().map(|m| m.values().filter_map(Value::as_u64).sum()).unwrap_or(0)
+        self.counters().await[route]
+            .as_object()
+            .map(|m| m.values().filter_map(Value::as_u64).sum())
+            .unwrap_or(0)
     }
 
     /// Sets a fault (see the emulator's `faults.rs` for the spec) on a route name or `family.*`.
     pub async fn set_fault(&self, pattern: &str, spec: Value) {
-        self.admin_expect(reqwest::Method::PUT, &format!("/faults/{pattern}"), Some(spec), 204).await;
+        self.admin_expect(
+            reqwest::Method::PUT,
+            &format!("/faults/{pattern}"),
+            Some(spec),
+            204,
+        )
+        .await;
     }
 
     pub async fn clear_faults(&self) {
-        self.admin_expect(reqwest::Method::DELETE, "/faults", None, 204).await;
+        self.admin_expect(reqwest::Method::DELETE, "/faults", None, 204)
+            .await;
     }
 
     pub async fn set_nova_release(&self, release: &str) {
-        self.admin_expect(reqwest::Method::PUT, "/nova-release", Some(json!({"release": release})), 204).await;
+        self.admin_expect(
+            reqwest::Method::PUT,
+            "/nova-release",
+            Some(json!({"release": release})),
+            204,
+        )
+        .await;
     }
 
     /// Approves a TCR's approval request as the network owner.
     pub async fn approve(&self, tcr_id: &str) {
-        self.admin_expect(reqwest::Method::POST, &format!("/tenant_connection_requests/{tcr_id}/approve"), None, 204)
-            .await;
+        self.admin_expect(
+            reqwest::Method::POST,
+            &format!("/tenant_connection_requests/{tcr_id}/approve"),
+            None,
+            204,
+        )
+        .await;
     }
 
     /// Denies a TCR's approval request as the network owner.
     pub async fn deny(&self, tcr_id: &str) {
-        self.admin_expect(reqwest::Method::POST, &format!("/tenant_connection_requests/{tcr_id}/deny"), None, 204)
-            .await;
+        self.admin_expect(
+            reqwest::Method::POST,
+            &format!("/tenant_connection_requests/{tcr_id}/deny"),
+            None,
+            204,
+        )
+        .await;
     }
 
     /// Deletes a TCR out of band (as if someone removed it in the portal).
     pub async fn delete_tcr(&self, tcr_id: &str) {
-        self.admin_expect(reqwest::Method::DELETE, &format!("/tenant_connection_requests/{tcr_id}"), None, 204).await;
+        self.admin_expect(
+            reqwest::Method::DELETE,
+            &format!("/tenant_connection_requests/{tcr_id}"),
+            None,
+            204,
+        )
+        .await;
     }
 
     /// Deletes a server out of band, at once.
     pub async fn delete_server(&self, server_id: &str) {
-        self.admin_expect(reqwest::Method::DELETE, &format!("/servers/{server_id}"), None, 204).await;
+        self.admin_expect(
+            reqwest::Method::DELETE,
+            &format!("/servers/{server_id}"),
+            None,
+            204,
+        )
+        .await;
     }
 
     /// Makes every token issued so far invalid (clients must authenticate again).
     pub async fn revoke_tokens(&self) {
-        self.admin_expect(reqwest::Method::DELETE, "/tokens", None, 204).await;
+        self.admin_expect(reqwest::Method::DELETE, "/tokens", None, 204)
+            .await;
     }
 
     /// Resources, counters, faults and Nova release back to how the emulator started.
     pub async fn reset(&self) {
-        self.admin_expect(reqwest::Method::POST, "/reset", None, 204).await;
+        self.admin_expect(reqwest::Method::POST, "/reset", None, 204)
+            .await;
     }
 }
 
@@ -279,7 +358,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(start.elapsed() < deadline, "{what}: not within {deadline:?}");
+        assert!(
+            start.elapsed() < deadline,
+            "{what}: not within {deadline:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -26,14 +26,34 @@ impl Operator {
     /// Starts `cloudlink run ARGS` with this kubeconfig and environment (a ServiceAccount's token,
     /// as the Helm chart's Deployment runs it). The metrics port is chosen here.
     pub fn start_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Operator {
-        let log = std::env::temp_dir().join(format!("cloudlink-operator-{:08x}.log", rand::random::<u32>()));
+        let log = std::env::temp_dir().join(format!(
+            "cloudlink-operator-{:08x}.log",
+            rand::random::<u32>()
+        ));
         // Each operator of a test run serves its metrics on a port of its own.
-        let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        args.extend(["--metrics-addr".to_owned(), format!("127.0.0.1:{metrics_port}")]);
-        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        args.extend([
+            "--metrics-addr".to_owned(),
+            format!("127.0.0.1:{metrics_port}"),
+        ]);
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let child = spawn(kubeconfig, &args, &env, &log);
-        Operator { child, log, kubeconfig: kubeconfig.to_owned(), args, env, metrics_port }
+        Operator {
+            child,
+            log,
+            kubeconfig: kubeconfig.to_owned(),
+            args,
+            env,
+            metrics_port,
+        }
     }
 
     /// SIGKILL: no shutdown, no cleanup, exactly like a crash or an OOM kill.
@@ -50,7 +70,9 @@ impl Operator {
 
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited successfully.
     pub fn terminate(&mut self) -> bool {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         self.child.wait().map(|s| s.success()).unwrap_or(false)
     }
 
@@ -69,7 +91,11 @@ impl Operator {
 }
 
 fn spawn(kubeconfig: &Path, args: &[String], env: &Vec<(String, String)>, log: &Path) -> Child {
-    let out = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("operator log file");
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("operator log file");
     Command::new(env!("CARGO_BIN_EXE_cloudlink"))
         .arg("run")
         .args(args)
@@ -85,7 +111,11 @@ impl Drop for Operator {
     fn drop(&mut self) {
         self.kill();
         if std::thread::panicking() {
-            eprintln!("--- operator log ({}) ---\n{}", self.log.display(), self.log());
+            eprintln!(
+                "--- operator log ({}) ---\n{}",
+                self.log.display(),
+                self.log()
+            );
         }
     }
 }

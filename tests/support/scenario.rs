@@ -23,10 +23,21 @@ impl World {
     pub fn start(prefix: &str, emulator_args: &[&str], operator_args: &[&str]) -> World {
         install_crds();
         let ns = TestNamespace::new(prefix);
-        let mut args = vec!["--server-build-delay", "300ms", "--tcr-registering-delay", "200ms", "--tcr-registered-delay", "200ms"];
+        let mut args = vec![
+            "--server-build-delay",
+            "300ms",
+            "--tcr-registering-delay",
+            "200ms",
+            "--tcr-registered-delay",
+            "200ms",
+        ];
         args.extend_from_slice(emulator_args);
         let cloud = Emulator::start(&args);
-        let world = World { operator: Operator::start(&ns.name, operator_args), ns, cloud };
+        let world = World {
+            operator: Operator::start(&ns.name, operator_args),
+            ns,
+            cloud,
+        };
         world.secret("cloud", &world.cloud.clouds_yaml(&ADMIN));
         world
     }
@@ -37,35 +48,71 @@ impl World {
     }
 
     pub fn apply(&self, object: &Value) {
-        kubectl_ok(&["apply", "-n", &self.ns.name, "-f", "-"], Some(&object.to_string()));
+        kubectl_ok(
+            &["apply", "-n", &self.ns.name, "-f", "-"],
+            Some(&object.to_string()),
+        );
     }
 
     pub fn patch(&self, kind: &str, name: &str, patch: &Value) {
-        kubectl_ok(&["patch", "-n", &self.ns.name, kind, name, "--type=merge", "-p", &patch.to_string()], None);
+        kubectl_ok(
+            &[
+                "patch",
+                "-n",
+                &self.ns.name,
+                kind,
+                name,
+                "--type=merge",
+                "-p",
+                &patch.to_string(),
+            ],
+            None,
+        );
     }
 
     pub fn get(&self, kind: &str, name: &str) -> Option<Value> {
-        let out = kubectl(&["get", "-n", &self.ns.name, kind, name, "-o", "json"], None);
-        out.status.success().then(|| serde_json::from_slice(&out.stdout).expect("kubectl prints JSON"))
+        let out = kubectl(
+            &["get", "-n", &self.ns.name, kind, name, "-o", "json"],
+            None,
+        );
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).expect("kubectl prints JSON"))
     }
 
     pub fn delete(&self, kind: &str, name: &str) {
-        kubectl_ok(&["delete", "-n", &self.ns.name, kind, name, "--wait=false"], None);
+        kubectl_ok(
+            &["delete", "-n", &self.ns.name, kind, name, "--wait=false"],
+            None,
+        );
     }
 
     /// Waits until condition `type_` of the object has `status` (and `reason`, if given); returns the object.
-    pub async fn condition(&self, kind: &str, name: &str, type_: &str, status: &str, reason: Option<&str>) -> Value {
+    pub async fn condition(
+        &self,
+        kind: &str,
+        name: &str,
+        type_: &str,
+        status: &str,
+        reason: Option<&str>,
+    ) -> Value {
         let what = format!("{kind}/{name} {type_}={status} {}", reason.unwrap_or(""));
         eventually(DEADLINE, &what, || async {
             let object = self.get(kind, name)?;
             let found = condition_of(&object, type_)?;
-            (found["status"] == status && reason.is_none_or(|r| found["reason"] == r)).then_some(object)
+            (found["status"] == status && reason.is_none_or(|r| found["reason"] == r))
+                .then_some(object)
         })
         .await
     }
 
     pub async fn gone(&self, kind: &str, name: &str) {
-        eventually(DEADLINE, &format!("{kind}/{name} to be deleted"), || async { self.get(kind, name).is_none().then_some(()) }).await;
+        eventually(
+            DEADLINE,
+            &format!("{kind}/{name} to be deleted"),
+            || async { self.get(kind, name).is_none().then_some(()) },
+        )
+        .await;
     }
 
     /// The emulator's tenant connection requests / servers.
@@ -78,12 +125,25 @@ impl World {
     }
 
     pub fn events(&self) -> String {
-        kubectl_ok(&["get", "events.events.k8s.io", "-n", &self.ns.name, "-o", "custom-columns=REASON:.reason,NOTE:.note"], None)
+        kubectl_ok(
+            &[
+                "get",
+                "events.events.k8s.io",
+                "-n",
+                &self.ns.name,
+                "-o",
+                "custom-columns=REASON:.reason,NOTE:.note",
+            ],
+            None,
+        )
     }
 }
 
 pub fn condition_of<'a>(object: &'a Value, type_: &str) -> Option<&'a Value> {
-    object["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == type_)
+    object["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
 }
 
 pub fn cloudpipe(name: &str, resource: Value) -> Value {
@@ -104,7 +164,10 @@ pub fn request(name: &str, extra_spec: Value) -> Value {
 }
 
 pub fn network_id() -> String {
-    format!("5d2c0e7a-3b41-4f6e-8c9d-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+    format!(
+        "5d2c0e7a-3b41-4f6e-8c9d-{:012x}",
+        rand::random::<u64>() & 0xffff_ffff_ffff
+    )
 }
 
 /// Creates a request in the cloud directly, as someone outside Kubernetes would.
@@ -113,7 +176,10 @@ pub async fn request_made_elsewhere(cloud: &Emulator, name: &str) -> String {
     let body = json!({"tenant_connection_request": {"tenant_id_other": OWNER.project_id, "network_id": network_id(), "name": name}});
     let response = cloud
         .http()
-        .post(format!("{}/v2.0/tenant_connection_requests", cloud.provider_connectivity_url()))
+        .post(format!(
+            "{}/v2.0/tenant_connection_requests",
+            cloud.provider_connectivity_url()
+        ))
         .header("x-auth-token", token)
         .json(&body)
         .send()
@@ -121,6 +187,8 @@ pub async fn request_made_elsewhere(cloud: &Emulator, name: &str) -> String {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let created: Value = response.json().await.unwrap();
-    created["tenant_connection_request"]["id"].as_str().unwrap().to_owned()
+    created["tenant_connection_request"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
-

@@ -25,7 +25,10 @@ fn var(name: &str, what: &str) -> String {
 }
 
 fn keystone_var(suffix: &str) -> String {
-    var(&format!("CLOUDLINK_TEST_KEYSTONE_{suffix}"), "a real Keystone (hack/keystone.sh)")
+    var(
+        &format!("CLOUDLINK_TEST_KEYSTONE_{suffix}"),
+        "a real Keystone (hack/keystone.sh)",
+    )
 }
 
 /// A Keystone user with a role on one project (all in the `default` domain).
@@ -107,12 +110,18 @@ pub fn keystone() -> RealKeystone {
 
 /// The `nova` wrapper (python-novaclient 9.1.3) from `hack/python-clients.sh`.
 pub fn nova_cli() -> PathBuf {
-    PathBuf::from(var("CLOUDLINK_TEST_NOVA", "the real Python clients (hack/python-clients.sh)"))
+    PathBuf::from(var(
+        "CLOUDLINK_TEST_NOVA",
+        "the real Python clients (hack/python-clients.sh)",
+    ))
 }
 
 /// The `ecl` wrapper (eclcli 4.8.0 + eclsdk 1.10.0) from `hack/python-clients.sh`.
 pub fn ecl_cli() -> PathBuf {
-    PathBuf::from(var("CLOUDLINK_TEST_ECL", "the real Python clients (hack/python-clients.sh)"))
+    PathBuf::from(var(
+        "CLOUDLINK_TEST_ECL",
+        "the real Python clients (hack/python-clients.sh)",
+    ))
 }
 
 /// A plain HTTP client for test set-up against loopback servers (no TLS involved).
@@ -142,11 +151,18 @@ impl Reply {
 }
 
 async fn send(request: reqwest::RequestBuilder) -> Reply {
-    let response = request.send().await.expect("HTTP request to a loopback server");
+    let response = request
+        .send()
+        .await
+        .expect("HTTP request to a loopback server");
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response.text().await.expect("HTTP body");
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 impl RealKeystone {
@@ -162,8 +178,15 @@ impl RealKeystone {
     /// A token for `account`, by password (Keystone answers 201 with `X-Subject-Token`).
     pub async fn token(&self, account: &Account) -> String {
         let reply = self.password_auth(account).await;
-        assert_eq!(reply.status, 201, "password auth for {} failed: {}", account.user, reply.body);
-        reply.header("x-subject-token").expect("X-Subject-Token").to_string()
+        assert_eq!(
+            reply.status, 201,
+            "password auth for {} failed: {}",
+            account.user, reply.body
+        );
+        reply
+            .header("x-subject-token")
+            .expect("X-Subject-Token")
+            .to_string()
     }
 
     /// A token from an application credential.
@@ -171,8 +194,15 @@ impl RealKeystone {
         let body = json!({"auth": {"identity": {"methods": ["application_credential"],
             "application_credential": {"id": credential.id, "secret": credential.secret}}}});
         let reply = send(http().post(format!("{}/auth/tokens", self.url)).json(&body)).await;
-        assert_eq!(reply.status, 201, "application credential auth failed: {}", reply.body);
-        reply.header("x-subject-token").expect("X-Subject-Token").to_string()
+        assert_eq!(
+            reply.status, 201,
+            "application credential auth failed: {}",
+            reply.body
+        );
+        reply
+            .header("x-subject-token")
+            .expect("X-Subject-Token")
+            .to_string()
     }
 
     /// Revokes `token` (DELETE /v3/auth/tokens, authorised by an admin token).
@@ -202,7 +232,12 @@ impl RealKeystone {
 
     /// What Keystone itself answers to a request made with an unusable `token`: its 401.
     pub async fn unauthorized_reply(&self, token: &str) -> Reply {
-        send(http().get(format!("{}/auth/projects", self.url)).header("X-Auth-Token", token)).await
+        send(
+            http()
+                .get(format!("{}/auth/projects", self.url))
+                .header("X-Auth-Token", token),
+        )
+        .await
     }
 
     /// A clouds.yaml with one cloud, `real`: `account` by password (user and project by name, the
@@ -247,16 +282,39 @@ impl RealKeystone {
                 .json(&json!({"region": {"id": region, "description": "cloudlink test"}})),
         )
         .await;
-        assert_eq!(reply.status, 201, "creating region {region}: {}", reply.body);
+        assert_eq!(
+            reply.status, 201,
+            "creating region {region}: {}",
+            reply.body
+        );
         let mut endpoint_ids = Vec::new();
         for (service_type, url) in endpoints {
             let body = json!({"endpoint": {"service_id": self.service_id(service_type), "interface": "public",
                 "region_id": region, "url": url, "enabled": true}});
-            let reply = send(http().post(format!("{}/endpoints", self.url)).header("X-Auth-Token", &admin).json(&body)).await;
-            assert_eq!(reply.status, 201, "creating the {service_type} endpoint: {}", reply.body);
-            endpoint_ids.push(reply.json()["endpoint"]["id"].as_str().expect("endpoint id").to_string());
+            let reply = send(
+                http()
+                    .post(format!("{}/endpoints", self.url))
+                    .header("X-Auth-Token", &admin)
+                    .json(&body),
+            )
+            .await;
+            assert_eq!(
+                reply.status, 201,
+                "creating the {service_type} endpoint: {}",
+                reply.body
+            );
+            endpoint_ids.push(
+                reply.json()["endpoint"]["id"]
+                    .as_str()
+                    .expect("endpoint id")
+                    .to_string(),
+            );
         }
-        CatalogRegion { keystone: self.clone(), region, endpoint_ids }
+        CatalogRegion {
+            keystone: self.clone(),
+            region,
+            endpoint_ids,
+        }
     }
 }
 
@@ -284,7 +342,10 @@ impl RealKeystone {
         let base = emulator.url();
         self.register_catalog(&[
             ("compute", format!("{base}/compute/v2.1/%(tenant_id)s")),
-            ("provider-connectivity", emulator.provider_connectivity_url()),
+            (
+                "provider-connectivity",
+                emulator.provider_connectivity_url(),
+            ),
             ("sss", emulator.sss_url()),
             ("sssv2", format!("{base}/sss/api/v2")),
         ])
@@ -302,7 +363,11 @@ pub struct CatalogRegion {
 
 impl Drop for CatalogRegion {
     fn drop(&mut self) {
-        let mut paths: Vec<String> = self.endpoint_ids.iter().map(|id| format!("/endpoints/{id}")).collect();
+        let mut paths: Vec<String> = self
+            .endpoint_ids
+            .iter()
+            .map(|id| format!("/endpoints/{id}"))
+            .collect();
         paths.push(format!("/regions/{}", self.region));
         delete_all(&self.keystone, paths);
     }
@@ -321,7 +386,11 @@ pub struct IsolatedProject {
 impl RealKeystone {
     /// Creates the project, gives `member` the member role on it, and associates the endpoints
     /// of `catalog` with it.
-    pub async fn isolated_project(&self, catalog: &CatalogRegion, member: &Account) -> IsolatedProject {
+    pub async fn isolated_project(
+        &self,
+        catalog: &CatalogRegion,
+        member: &Account,
+    ) -> IsolatedProject {
         let admin = self.token(&self.admin.clone()).await;
         let name = format!("cltest-{:08x}", rand::random::<u32>());
         let reply = send(http().post(format!("{}/projects", self.url)).header("X-Auth-Token", &admin).json(
@@ -329,13 +398,31 @@ impl RealKeystone {
         ))
         .await;
         assert_eq!(reply.status, 201, "creating project {name}: {}", reply.body);
-        let id = reply.json()["project"]["id"].as_str().expect("project id").to_string();
-        let project = IsolatedProject { keystone: self.clone(), id: id.clone(), name };
-        let roles = send(http().get(format!("{}/roles?name=member", self.url)).header("X-Auth-Token", &admin)).await;
-        let role = roles.json()["roles"][0]["id"].as_str().expect("the member role").to_string();
+        let id = reply.json()["project"]["id"]
+            .as_str()
+            .expect("project id")
+            .to_string();
+        let project = IsolatedProject {
+            keystone: self.clone(),
+            id: id.clone(),
+            name,
+        };
+        let roles = send(
+            http()
+                .get(format!("{}/roles?name=member", self.url))
+                .header("X-Auth-Token", &admin),
+        )
+        .await;
+        let role = roles.json()["roles"][0]["id"]
+            .as_str()
+            .expect("the member role")
+            .to_string();
         let reply = send(
             http()
-                .put(format!("{}/projects/{id}/users/{}/roles/{role}", self.url, member.user_id))
+                .put(format!(
+                    "{}/projects/{id}/users/{}/roles/{role}",
+                    self.url, member.user_id
+                ))
                 .header("X-Auth-Token", &admin),
         )
         .await;
@@ -343,11 +430,18 @@ impl RealKeystone {
         for endpoint in &catalog.endpoint_ids {
             let reply = send(
                 http()
-                    .put(format!("{}/OS-EP-FILTER/projects/{id}/endpoints/{endpoint}", self.url))
+                    .put(format!(
+                        "{}/OS-EP-FILTER/projects/{id}/endpoints/{endpoint}",
+                        self.url
+                    ))
                     .header("X-Auth-Token", &admin),
             )
             .await;
-            assert_eq!(reply.status, 204, "associating endpoint {endpoint} with {id}: {}", reply.body);
+            assert_eq!(
+                reply.status, 204,
+                "associating endpoint {endpoint} with {id}: {}",
+                reply.body
+            );
         }
         project
     }
@@ -365,14 +459,22 @@ impl Drop for IsolatedProject {
 fn delete_all(keystone: &RealKeystone, paths: Vec<String>) {
     let keystone = keystone.clone();
     let cleanup = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         runtime.block_on(async move {
             let admin = keystone.token(&keystone.admin.clone()).await;
             for path in paths {
                 // a few tries: a busy SQLite may answer 500 "database is locked"
                 let mut last = String::new();
                 for _ in 0..5 {
-                    match http().delete(format!("{}{path}", keystone.url)).header("X-Auth-Token", &admin).send().await {
+                    match http()
+                        .delete(format!("{}{path}", keystone.url))
+                        .header("X-Auth-Token", &admin)
+                        .send()
+                        .await
+                    {
                         Ok(r) if r.status().is_success() || r.status().as_u16() == 404 => {
                             last.clear();
                             break;
@@ -407,15 +509,29 @@ impl CliOutput {
 
 impl std::fmt::Display for CliOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit code {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit code {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
 /// Runs a real client with exactly the `OS_*` environment given (any `OS_*` of the caller's shell
 /// is removed), no stdin, and a deadline: a client still running then is killed and the test fails.
-pub async fn run_cli(program: &std::path::Path, args: &[&str], env: &[(&str, String)], deadline: Duration) -> CliOutput {
+pub async fn run_cli(
+    program: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, String)],
+    deadline: Duration,
+) -> CliOutput {
     let mut command = tokio::process::Command::new(program);
-    command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
     for (key, _) in std::env::vars() {
         if key.starts_with("OS_") {
             command.env_remove(key);
@@ -429,10 +545,16 @@ pub async fn run_cli(program: &std::path::Path, args: &[&str], env: &[(&str, Str
         command.env(key, value);
     }
     let started = Instant::now();
-    let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    let child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
     let output = match tokio::time::timeout(deadline, child.wait_with_output()).await {
         Ok(output) => output.expect("client output"),
-        Err(_) => panic!("{} {} still running after {deadline:?}: killed", program.display(), args.join(" ")),
+        Err(_) => panic!(
+            "{} {} still running after {deadline:?}: killed",
+            program.display(),
+            args.join(" ")
+        ),
     };
     let out = CliOutput {
         code: output.status.code(),
@@ -452,15 +574,24 @@ pub async fn run_cli(program: &std::path::Path, args: &[&str], env: &[(&str, Str
 pub fn table_rows(text: &str) -> Vec<Vec<String>> {
     text.lines()
         .filter(|line| line.starts_with('|'))
-        .map(|line| line.trim_matches('|').split('|').map(|cell| cell.trim().to_string()).collect())
+        .map(|line| {
+            line.trim_matches('|')
+                .split('|')
+                .map(|cell| cell.trim().to_string())
+                .collect()
+        })
         .collect()
 }
 
 /// A table as maps from column header to cell (list output).
 pub fn table_records(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
     let rows = table_rows(text);
-    let Some((header, body)) = rows.split_first() else { return Vec::new() };
-    body.iter().map(|row| header.iter().cloned().zip(row.iter().cloned()).collect()).collect()
+    let Some((header, body)) = rows.split_first() else {
+        return Vec::new();
+    };
+    body.iter()
+        .map(|row| header.iter().cloned().zip(row.iter().cloned()).collect())
+        .collect()
 }
 
 /// A `Field | Value` table (show output) as a map.

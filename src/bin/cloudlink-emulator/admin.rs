@@ -57,11 +57,17 @@ pub fn routes() -> Router<App> {
 /// The admin API changes anything without a token: only this machine may use it, whatever
 /// address the emulator listens on.
 async fn loopback_only(request: Request, next: Next) -> Response {
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
     if peer.is_some_and(|ip| ip.is_loopback()) {
         next.run(request).await
     } else {
-        error(StatusCode::FORBIDDEN, "the admin API answers loopback peers only")
+        error(
+            StatusCode::FORBIDDEN,
+            "the admin API answers loopback peers only",
+        )
     }
 }
 
@@ -115,7 +121,12 @@ async fn clear_faults(State(app): State<App>) -> Response {
 async fn read<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T, Response> {
     let value = match body::read_json(body).await {
         Ok(value) => value.unwrap_or(Value::Null),
-        Err(_) => return Err(error(StatusCode::BAD_REQUEST, "the body must be JSON (at most 112 KiB)")),
+        Err(_) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "the body must be JSON (at most 112 KiB)",
+            ));
+        }
     };
     serde_json::from_value(value).map_err(|e| error(StatusCode::BAD_REQUEST, &e.to_string()))
 }
@@ -132,7 +143,11 @@ async fn set_fault(State(app): State<App>, Path(pattern): Path<String>, body: Bo
 }
 
 async fn clear_fault(State(app): State<App>, Path(pattern): Path<String>) -> Response {
-    if app.faults.clear(&pattern) { done() } else { error(StatusCode::NOT_FOUND, "no fault is set for that pattern") }
+    if app.faults.clear(&pattern) {
+        done()
+    } else {
+        error(StatusCode::NOT_FOUND, "no fault is set for that pattern")
+    }
 }
 
 #[derive(Deserialize)]
@@ -158,7 +173,12 @@ async fn decide(State(app): State<App>, Path((id, decision)): Path<(String, Stri
         "approve" => Decision::Approve,
         "deny" => Decision::Deny,
         "cancel" => Decision::Cancel,
-        _ => return error(StatusCode::NOT_FOUND, "the decision must be approve, deny or cancel"),
+        _ => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "the decision must be approve, deny or cancel",
+            );
+        }
     };
     let mut world = app.world();
     let Some(tcr) = world.tcrs.get(&id) else {
@@ -168,21 +188,31 @@ async fn decide(State(app): State<App>, Path((id, decision)): Path<(String, Stri
     let status = tcr.status.as_str();
     match world.decide(&request_id, decision) {
         Ok(()) => done(),
-        Err(DecisionError::NotFound) => {
-            error(StatusCode::CONFLICT, &format!("the request is {status}: it has no approval request yet"))
-        }
-        Err(DecisionError::NotPending(approval)) => {
-            error(StatusCode::CONFLICT, &format!("the approval request is already {}", approval.as_str()))
-        }
+        Err(DecisionError::NotFound) => error(
+            StatusCode::CONFLICT,
+            &format!("the request is {status}: it has no approval request yet"),
+        ),
+        Err(DecisionError::NotPending(approval)) => error(
+            StatusCode::CONFLICT,
+            &format!("the approval request is already {}", approval.as_str()),
+        ),
     }
 }
 
 async fn delete_tcr(State(app): State<App>, Path(id): Path<String>) -> Response {
-    if app.world().remove_tcr(&id) { done() } else { error(StatusCode::NOT_FOUND, "no such tenant connection request") }
+    if app.world().remove_tcr(&id) {
+        done()
+    } else {
+        error(StatusCode::NOT_FOUND, "no such tenant connection request")
+    }
 }
 
 async fn delete_server(State(app): State<App>, Path(id): Path<String>) -> Response {
-    if app.world().remove_server(&id) { done() } else { error(StatusCode::NOT_FOUND, "no such server") }
+    if app.world().remove_server(&id) {
+        done()
+    } else {
+        error(StatusCode::NOT_FOUND, "no such server")
+    }
 }
 
 async fn forget_tokens(State(app): State<App>) -> Response {

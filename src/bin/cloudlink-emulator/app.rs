@@ -42,7 +42,13 @@ impl Deref for App {
 }
 
 impl App {
-    pub fn new(base_url: String, region: String, auth: Authenticator, faults: Faults, world: World) -> App {
+    pub fn new(
+        base_url: String,
+        region: String,
+        auth: Authenticator,
+        faults: Faults,
+        world: World,
+    ) -> App {
         App(Arc::new(Shared {
             base_url,
             region,
@@ -65,7 +71,15 @@ impl App {
 /// Nova answers both with and without the project id in the URL (§1.2); SSS answers under the v1
 /// and the v2 catalog paths; the identity routes exist only when the identity is built in.
 pub fn router(app: &App, identity: Option<Arc<Identity>>) -> Router {
-    let named = |route: Route| from_fn_with_state(RouteContext { app: app.clone(), route }, route::around_route);
+    let named = |route: Route| {
+        from_fn_with_state(
+            RouteContext {
+                app: app.clone(),
+                route,
+            },
+            route::around_route,
+        )
+    };
 
     let mut nova = Router::new()
         .route("/", get(nova::versions.layer(named(route::NOVA_VERSIONS))))
@@ -127,7 +141,10 @@ pub fn router(app: &App, identity: Option<Arc<Identity>>) -> Router {
 
     let mut router = Router::new()
         // Nested routers do not see their own root with a trailing slash.
-        .route("/compute/", get(nova::versions.layer(named(route::NOVA_VERSIONS))))
+        .route(
+            "/compute/",
+            get(nova::versions.layer(named(route::NOVA_VERSIONS))),
+        )
         .nest("/compute", nova)
         .nest("/provider-connectivity", ecl)
         .nest("/sss/api/v1.0", sss.clone())
@@ -138,7 +155,10 @@ pub fn router(app: &App, identity: Option<Arc<Identity>>) -> Router {
     if let Some(identity) = identity {
         let discovery = get(identity::discovery.layer(named(route::IDENTITY_DISCOVERY)));
         let identity_routes: Router<App> = Router::new()
-            .route("/", get(identity::versions.layer(named(route::IDENTITY_VERSIONS))))
+            .route(
+                "/",
+                get(identity::versions.layer(named(route::IDENTITY_VERSIONS))),
+            )
             .route("/v3", discovery.clone())
             .route("/v3/", discovery)
             .route(
@@ -156,5 +176,8 @@ pub fn router(app: &App, identity: Option<Arc<Identity>>) -> Router {
 
 /// Anything no service claims.
 async fn unknown() -> axum::response::Response {
-    errors::keystone(axum::http::StatusCode::NOT_FOUND, "The resource could not be found.")
+    errors::keystone(
+        axum::http::StatusCode::NOT_FOUND,
+        "The resource could not be found.",
+    )
 }

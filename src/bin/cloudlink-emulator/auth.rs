@@ -52,7 +52,9 @@ impl Authenticator {
             .filter(|t| !t.is_empty())
             .ok_or(AuthFailure::Unauthorized)?;
         match self {
-            Authenticator::Builtin(identity) => identity.caller(token).ok_or(AuthFailure::Unauthorized),
+            Authenticator::Builtin(identity) => {
+                identity.caller(token).ok_or(AuthFailure::Unauthorized)
+            }
             Authenticator::Keystone(keystone) => keystone.validate(token).await,
         }
     }
@@ -120,7 +122,11 @@ struct CachedCaller {
 const CACHE_SWEEP_AT: usize = 10_000;
 
 impl RemoteKeystone {
-    pub fn new(url: &str, credentials: ServiceCredentials, cache_ttl: Duration) -> Result<RemoteKeystone, String> {
+    pub fn new(
+        url: &str,
+        credentials: ServiceCredentials,
+        cache_ttl: Duration,
+    ) -> Result<RemoteKeystone, String> {
         let url = url.trim_end_matches('/');
         let url = url.strip_suffix("/v3").unwrap_or(url).to_owned();
         let client = reqwest::Client::builder()
@@ -143,7 +149,11 @@ impl RemoteKeystone {
 
     async fn validate(&self, token: &str) -> Result<Caller, AuthFailure> {
         let now = Instant::now();
-        if let Some(hit) = self.cache().get(token).filter(|c| c.until > now && c.caller.expires_at > Timestamp::now()) {
+        if let Some(hit) = self
+            .cache()
+            .get(token)
+            .filter(|c| c.until > now && c.caller.expires_at > Timestamp::now())
+        {
             return Ok(hit.caller.clone());
         }
         // A 401 here means our own service token went bad (expired, revoked): renew it once.
@@ -162,20 +172,31 @@ impl RemoteKeystone {
                 })?;
             match response.status().as_u16() {
                 200 => {
-                    let body: Value = response.json().await.map_err(|_| AuthFailure::Unavailable)?;
+                    let body: Value = response
+                        .json()
+                        .await
+                        .map_err(|_| AuthFailure::Unavailable)?;
                     let caller = caller_from_token(&body).ok_or(AuthFailure::Unauthorized)?;
                     let mut cache = self.cache();
                     if cache.len() >= CACHE_SWEEP_AT {
                         cache.retain(|_, c| c.until > now);
                     }
-                    cache
-                        .insert(token.to_owned(), CachedCaller { caller: caller.clone(), until: now + self.cache_ttl });
+                    cache.insert(
+                        token.to_owned(),
+                        CachedCaller {
+                            caller: caller.clone(),
+                            until: now + self.cache_ttl,
+                        },
+                    );
                     return Ok(caller);
                 }
                 404 => return Err(AuthFailure::Unauthorized),
                 401 if !renew => continue,
                 status => {
-                    tracing::warn!(status, "keystone refused to validate a token with the service token");
+                    tracing::warn!(
+                        status,
+                        "keystone refused to validate a token with the service token"
+                    );
                     return Err(AuthFailure::Unavailable);
                 }
             }
@@ -185,7 +206,10 @@ impl RemoteKeystone {
 
     async fn service_token(&self, renew: bool) -> Result<String, AuthFailure> {
         let mut slot = self.service_token.lock().await;
-        if let Some(token) = slot.as_ref().filter(|t| !renew && t.renew_at > Instant::now()) {
+        if let Some(token) = slot
+            .as_ref()
+            .filter(|t| !renew && t.renew_at > Instant::now())
+        {
             return Ok(token.value.clone());
         }
         let credentials = &self.credentials;
@@ -195,13 +219,16 @@ impl RemoteKeystone {
             }}},
             "scope": {"project": {"name": credentials.project, "domain": {"id": credentials.domain}}},
         }});
-        let response =
-            self.client.post(format!("{}/v3/auth/tokens?nocatalog", self.url)).json(&request).send().await.map_err(
-                |e| {
-                    tracing::warn!(error = %e, "keystone unreachable while getting the service token");
-                    AuthFailure::Unavailable
-                },
-            )?;
+        let response = self
+            .client
+            .post(format!("{}/v3/auth/tokens?nocatalog", self.url))
+            .json(&request)
+            .send()
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "keystone unreachable while getting the service token");
+                AuthFailure::Unavailable
+            })?;
         if response.status().as_u16() != 201 {
             tracing::error!(status = response.status().as_u16(), user = %credentials.user, "keystone refused the service credentials");
             return Err(AuthFailure::Unavailable);
@@ -212,7 +239,10 @@ impl RemoteKeystone {
             .and_then(|v| v.to_str().ok())
             .ok_or(AuthFailure::Unavailable)?
             .to_owned();
-        let body: Value = response.json().await.map_err(|_| AuthFailure::Unavailable)?;
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|_| AuthFailure::Unavailable)?;
         // Renew a minute before Keystone's expiry; if the expiry cannot be read, in five minutes.
         let lifetime = body["token"]["expires_at"]
             .as_str()
@@ -220,7 +250,10 @@ impl RemoteKeystone {
             .and_then(|expires| Duration::try_from(expires.duration_since(Timestamp::now())).ok())
             .map(|left| left.saturating_sub(Duration::from_secs(60)))
             .unwrap_or(Duration::from_secs(300));
-        *slot = Some(ServiceToken { value: value.clone(), renew_at: Instant::now() + lifetime });
+        *slot = Some(ServiceToken {
+            value: value.clone(),
+            renew_at: Instant::now() + lifetime,
+        });
         Ok(value)
     }
 }
@@ -234,7 +267,12 @@ fn caller_from_token(body: &Value) -> Option<Caller> {
         project_id: token["project"]["id"].as_str()?.to_owned(),
         roles: token["roles"]
             .as_array()
-            .map(|roles| roles.iter().filter_map(|r| r["name"].as_str().map(str::to_owned)).collect())
+            .map(|roles| {
+                roles
+                    .iter()
+                    .filter_map(|r| r["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default(),
         expires_at: token["expires_at"].as_str()?.parse().ok()?,
     })

@@ -16,14 +16,18 @@ pub enum BodyError {
 
 /// Reads the whole body (up to [`MAX_BODY_BYTES`]). `None` if it is empty.
 pub async fn read(body: Body) -> Result<Option<Bytes>, BodyError> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| BodyError::TooLarge)?;
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| BodyError::TooLarge)?;
     Ok((!bytes.is_empty()).then_some(bytes))
 }
 
 /// Reads and parses a JSON body; an empty body is `None`.
 pub async fn read_json(body: Body) -> Result<Option<Value>, BodyError> {
     match read(body).await? {
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|_| BodyError::Malformed),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| BodyError::Malformed),
         None => Ok(None),
     }
 }

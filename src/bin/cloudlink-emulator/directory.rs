@@ -127,7 +127,10 @@ impl Directory {
         let projects: Vec<Project> = file
             .projects
             .into_iter()
-            .map(|p| Project { id: p.id.unwrap_or_else(|| stable_id("project", &p.name)), name: p.name })
+            .map(|p| Project {
+                id: p.id.unwrap_or_else(|| stable_id("project", &p.name)),
+                name: p.name,
+            })
             .collect();
         unique("project id", projects.iter().map(|p| &p.id))?;
         unique("project name", projects.iter().map(|p| &p.name))?;
@@ -154,16 +157,30 @@ impl Directory {
             let owner = users
                 .iter()
                 .find(|u| u.id == entry.user || u.name == entry.user)
-                .ok_or_else(|| format!("application credential {}: no user {:?}", entry.name, entry.user))?;
+                .ok_or_else(|| {
+                    format!(
+                        "application credential {}: no user {:?}",
+                        entry.name, entry.user
+                    )
+                })?;
             application_credentials.push(AppCredential {
-                id: entry.id.unwrap_or_else(|| stable_id("application_credential", &entry.name)),
+                id: entry
+                    .id
+                    .unwrap_or_else(|| stable_id("application_credential", &entry.name)),
                 name: entry.name,
                 secret: entry.secret,
                 user_id: owner.id.clone(),
             });
         }
-        unique("application credential id", application_credentials.iter().map(|a| &a.id))?;
-        Ok(Directory { projects, users, application_credentials })
+        unique(
+            "application credential id",
+            application_credentials.iter().map(|a| &a.id),
+        )?;
+        Ok(Directory {
+            projects,
+            users,
+            application_credentials,
+        })
     }
 
     pub fn project(&self, id: &str) -> Option<&Project> {
@@ -202,7 +219,14 @@ fn unique<'a>(what: &str, values: impl Iterator<Item = &'a String>) -> Result<()
 /// same ids on every start (FNV-1a, twice with different seeds).
 pub fn stable_id(kind: &str, name: &str) -> String {
     let hash = |seed: u64| {
-        kind.bytes().chain([0]).chain(name.bytes()).fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+        kind.bytes()
+            .chain([0])
+            .chain(name.bytes())
+            .fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
     };
-    format!("{:016x}{:016x}", hash(0xcbf29ce484222325), hash(0x84222325cbf29ce4))
+    format!(
+        "{:016x}{:016x}",
+        hash(0xcbf29ce484222325),
+        hash(0x84222325cbf29ce4)
+    )
 }

@@ -26,14 +26,24 @@ const MAX_TEXT: usize = 255;
 const REQUESTER_FIELDS: [&str; 3] = ["name", "description", "tags"];
 const OWNER_FIELDS: [&str; 3] = ["name_other", "description_other", "tags_other"];
 /// Shown in responses but fixed once created (TPE marks the first two ForceNew).
-const FIXED_FIELDS: [&str; 6] = ["tenant_id_other", "network_id", "id", "tenant_id", "status", "approval_request_id"];
+const FIXED_FIELDS: [&str; 6] = [
+    "tenant_id_other",
+    "network_id",
+    "id",
+    "tenant_id",
+    "status",
+    "approval_request_id",
+];
 
 fn bad_request(message: &str) -> Response {
     errors::cause(StatusCode::BAD_REQUEST, message)
 }
 
 fn not_found(id: &str) -> Response {
-    errors::cause(StatusCode::NOT_FOUND, &format!("Tenant Connection Request {id} not found."))
+    errors::cause(
+        StatusCode::NOT_FOUND,
+        &format!("Tenant Connection Request {id} not found."),
+    )
 }
 
 /// Both tenants of a request see it: the one that made it and the network owner it was made to.
@@ -58,18 +68,27 @@ async fn read_request(body: Body) -> Result<Map<String, Value>, Response> {
     };
     match request.get("tenant_connection_request") {
         Some(Value::Object(fields)) => Ok(fields.clone()),
-        _ => Err(bad_request("Invalid request body: a 'tenant_connection_request' object is required.")),
+        _ => Err(bad_request(
+            "Invalid request body: a 'tenant_connection_request' object is required.",
+        )),
     }
 }
 
 /// Unknown keys are refused rather than ignored, Neutron-style: a client sending a misspelt field
 /// should find out here, not in production.
 fn refuse_unknown(fields: &Map<String, Value>, known: &[&str]) -> Result<(), Response> {
-    let unknown: Vec<&str> = fields.keys().map(String::as_str).filter(|k| !known.contains(k)).collect();
+    let unknown: Vec<&str> = fields
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !known.contains(k))
+        .collect();
     if unknown.is_empty() {
         Ok(())
     } else {
-        Err(bad_request(&format!("Unrecognized attribute(s) '{}'", unknown.join(", "))))
+        Err(bad_request(&format!(
+            "Unrecognized attribute(s) '{}'",
+            unknown.join(", ")
+        )))
     }
 }
 
@@ -77,39 +96,59 @@ fn text_field(fields: &Map<String, Value>, key: &str) -> Result<Option<String>, 
     match fields.get(key) {
         None => Ok(None),
         Some(Value::String(text)) if text.chars().count() <= MAX_TEXT => Ok(Some(text.clone())),
-        Some(_) => {
-            Err(bad_request(&format!("Invalid input for {key}: must be a string of at most {MAX_TEXT} characters.")))
-        }
+        Some(_) => Err(bad_request(&format!(
+            "Invalid input for {key}: must be a string of at most {MAX_TEXT} characters."
+        ))),
     }
 }
 
 fn id_field(fields: &Map<String, Value>, key: &str) -> Result<String, Response> {
     match text_field(fields, key)? {
         Some(id) if !id.is_empty() => Ok(id),
-        _ => Err(bad_request(&format!("Invalid input for {key}: it is required and must not be empty."))),
+        _ => Err(bad_request(&format!(
+            "Invalid input for {key}: it is required and must not be empty."
+        ))),
     }
 }
 
 /// Tags are a string-to-string map (eclcloud types them `map[string]string`).
-fn tags_field(fields: &Map<String, Value>, key: &str) -> Result<Option<BTreeMap<String, String>>, Response> {
+fn tags_field(
+    fields: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<BTreeMap<String, String>>, Response> {
     let Some(value) = fields.get(key) else {
         return Ok(None);
     };
-    let invalid = || bad_request(&format!("Invalid input for {key}: must be an object whose values are strings."));
+    let invalid = || {
+        bad_request(&format!(
+            "Invalid input for {key}: must be an object whose values are strings."
+        ))
+    };
     let object = value.as_object().ok_or_else(invalid)?;
     object
         .iter()
-        .map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())).ok_or_else(invalid))
+        .map(|(k, v)| {
+            v.as_str()
+                .map(|v| (k.clone(), v.to_owned()))
+                .ok_or_else(invalid)
+        })
         .collect::<Result<_, _>>()
         .map(Some)
 }
 
 /// `GET …/tenant_connection_requests`: exact-match filters on the documented query parameters; a
 /// repeated parameter matches any of its values; other parameters are ignored.
-pub async fn list(State(app): State<App>, Extension(caller): Extension<Caller>, RawQuery(query): RawQuery) -> Response {
+pub async fn list(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        filters.entry(key.into_owned()).or_default().push(value.into_owned());
+        filters
+            .entry(key.into_owned())
+            .or_default()
+            .push(value.into_owned());
     }
     for status in filters.get("status").into_iter().flatten() {
         if !TcrStatus::ALL.iter().any(|s| s.as_str() == status) {
@@ -133,12 +172,20 @@ pub async fn list(State(app): State<App>, Extension(caller): Extension<Caller>, 
             wanted.iter().any(|w| w == actual)
         })
     };
-    let listed: Vec<&Tcr> = world.tcrs_in_order().into_iter().filter(|t| is_party(&caller, t) && matches(t)).collect();
+    let listed: Vec<&Tcr> = world
+        .tcrs_in_order()
+        .into_iter()
+        .filter(|t| is_party(&caller, t) && matches(t))
+        .collect();
     Json(json!({ "tenant_connection_requests": listed })).into_response()
 }
 
 /// `GET …/tenant_connection_requests/{id}`.
-pub async fn show(State(app): State<App>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Response {
+pub async fn show(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     match visible(&app.world(), &caller, &id) {
         Some(tcr) => wrap(tcr),
         None => not_found(&id),
@@ -152,7 +199,11 @@ pub async fn show(State(app): State<App>, Extension(caller): Extension<Caller>, 
 /// network and owner that is still live (creating … approved). That is the conflict the real
 /// service most plausibly guards, and it makes a client that blindly retries a create whose
 /// answer it lost see a 409 instead of silently getting a second request.
-pub async fn create(State(app): State<App>, Extension(caller): Extension<Caller>, body: Body) -> Response {
+pub async fn create(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    body: Body,
+) -> Response {
     let fields = match read_request(body).await {
         Ok(fields) => fields,
         Err(response) => return response,
@@ -179,7 +230,16 @@ pub async fn create(State(app): State<App>, Extension(caller): Extension<Caller>
 }
 
 fn new_tcr(caller: &Caller, fields: &Map<String, Value>) -> Result<NewTcr, Response> {
-    refuse_unknown(fields, &["tenant_id_other", "network_id", "name", "description", "tags"])?;
+    refuse_unknown(
+        fields,
+        &[
+            "tenant_id_other",
+            "network_id",
+            "name",
+            "description",
+            "tags",
+        ],
+    )?;
     Ok(NewTcr {
         tenant_id: caller.project_id.clone(),
         requester_user_id: caller.user_id.clone(),
@@ -208,7 +268,11 @@ pub async fn update(
     if let Some(fixed) = fields.keys().find(|k| FIXED_FIELDS.contains(&k.as_str())) {
         return bad_request(&format!("Attribute '{fixed}' cannot be updated."));
     }
-    let known: Vec<&str> = REQUESTER_FIELDS.iter().chain(OWNER_FIELDS.iter()).copied().collect();
+    let known: Vec<&str> = REQUESTER_FIELDS
+        .iter()
+        .chain(OWNER_FIELDS.iter())
+        .copied()
+        .collect();
     if let Err(response) = refuse_unknown(&fields, &known) {
         return response;
     }
@@ -221,13 +285,24 @@ pub async fn update(
         return not_found(&id);
     };
     for (side_fields, side_tenant, side) in [
-        (&REQUESTER_FIELDS, &tcr.tenant_id, "the requesting tenant (tenant_id)"),
-        (&OWNER_FIELDS, &tcr.tenant_id_other, "the network owner tenant (tenant_id_other)"),
+        (
+            &REQUESTER_FIELDS,
+            &tcr.tenant_id,
+            "the requesting tenant (tenant_id)",
+        ),
+        (
+            &OWNER_FIELDS,
+            &tcr.tenant_id_other,
+            "the network owner tenant (tenant_id_other)",
+        ),
     ] {
         if let Some(field) = side_fields.iter().find(|f| fields.contains_key(**f))
             && *side_tenant != caller.project_id
         {
-            return errors::cause(StatusCode::FORBIDDEN, &format!("Only {side} can update {field}."));
+            return errors::cause(
+                StatusCode::FORBIDDEN,
+                &format!("Only {side} can update {field}."),
+            );
         }
     }
     changes.apply(tcr);
@@ -276,17 +351,26 @@ impl Changes {
 /// Decided where the sources are silent: only the requesting tenant deletes (the network owner
 /// answers through SSS instead) and gets 403 otherwise; and 409 (documented for delete, trigger
 /// unknown) while the asynchronous create is still running (`creating`, `registering`).
-pub async fn delete(State(app): State<App>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Response {
+pub async fn delete(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     let mut world = app.world();
     let Some(tcr) = visible(&world, &caller, &id) else {
         return not_found(&id);
     };
     if tcr.tenant_id != caller.project_id {
-        return errors::cause(StatusCode::FORBIDDEN, "Only the requesting tenant (tenant_id) can delete a request.");
+        return errors::cause(
+            StatusCode::FORBIDDEN,
+            "Only the requesting tenant (tenant_id) can delete a request.",
+        );
     }
     if matches!(tcr.status, TcrStatus::Creating | TcrStatus::Registering) {
-        let message =
-            format!("Tenant Connection Request {id} cannot be deleted while its status is {}.", tcr.status.as_str());
+        let message = format!(
+            "Tenant Connection Request {id} cannot be deleted while its status is {}.",
+            tcr.status.as_str()
+        );
         return errors::cause(StatusCode::CONFLICT, &message);
     }
     world.remove_tcr(&id);

@@ -18,13 +18,22 @@ pub enum Service {
 /// Keystone's `render_exception` shape (cloud-apis.md §2.3).
 pub fn keystone(status: StatusCode, message: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
-    body(status, json!({"error": {"code": status.as_u16(), "title": title, "message": message}}))
+    body(
+        status,
+        json!({"error": {"code": status.as_u16(), "title": title, "message": message}}),
+    )
 }
 
 /// The 401 of Keystone and of keystonemiddleware in front of every other service (§1.7, §2.3):
 /// the same body, plus `WWW-Authenticate: Keystone uri="…"` naming the identity service.
 pub fn unauthorized(identity_uri: &str) -> Response {
-    challenge(keystone(StatusCode::UNAUTHORIZED, "The request you have made requires authentication."), identity_uri)
+    challenge(
+        keystone(
+            StatusCode::UNAUTHORIZED,
+            "The request you have made requires authentication.",
+        ),
+        identity_uri,
+    )
 }
 
 /// Adds Keystone's `WWW-Authenticate` challenge, which it sends with every 401.
@@ -32,14 +41,19 @@ pub fn challenge(mut response: Response, identity_uri: &str) -> Response {
     if response.status() == StatusCode::UNAUTHORIZED
         && let Ok(value) = HeaderValue::from_str(&format!("Keystone uri=\"{identity_uri}\""))
     {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
     }
     response
 }
 
 /// keystonemiddleware's answer when it cannot reach Keystone to check a token.
 pub fn identity_unavailable() -> Response {
-    keystone(StatusCode::SERVICE_UNAVAILABLE, "The Keystone service is temporarily unavailable.")
+    keystone(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The Keystone service is temporarily unavailable.",
+    )
 }
 
 /// Nova's `wsgi.Fault`: `{"<faultName>": {"code", "message"}}`, `retryAfter` for 413 and 429.
@@ -90,7 +104,9 @@ pub fn injected(service: Service, status: StatusCode, retry_after: Option<u64>) 
         Service::Ecl | Service::Sss => cause(status, status.canonical_reason().unwrap_or("Error")),
     };
     if let Some(seconds) = retry_after {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }
@@ -124,7 +140,9 @@ pub fn too_large(service: Service) -> Response {
         Service::Identity => keystone(status, "Request is too large."),
         Service::Ecl | Service::Sss => cause(status, "Request is too large."),
     };
-    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
 

@@ -85,7 +85,9 @@ impl FaultSpec {
             return Err("error_status must be a 4xx or 5xx status".to_owned());
         }
         if self.latency_ms > MAX_DELAY_MS || self.hang_ms > MAX_DELAY_MS {
-            return Err(format!("latency_ms and hang_ms must be at most {MAX_DELAY_MS}"));
+            return Err(format!(
+                "latency_ms and hang_ms must be at most {MAX_DELAY_MS}"
+            ));
         }
         if self.times == Some(0) {
             return Err("times must be at least 1".to_owned());
@@ -106,7 +108,10 @@ pub struct Draw {
 #[derive(Debug)]
 pub enum Early {
     Reset,
-    Error { status: StatusCode, retry_after: Option<u64> },
+    Error {
+        status: StatusCode,
+        retry_after: Option<u64>,
+    },
 }
 
 /// Applied to a successful answer after the handler ran.
@@ -138,7 +143,14 @@ impl Faults {
     /// `startup` are the `--fault` flags (already checked by [`parse_flag`]).
     pub fn new(startup: Vec<(String, FaultSpec)>, seed: Option<u64>) -> Faults {
         let startup: BTreeMap<String, FaultSpec> = startup.into_iter().collect();
-        Faults { inner: Mutex::new(Table { specs: startup.clone(), rng: new_rng(seed) }), startup, seed }
+        Faults {
+            inner: Mutex::new(Table {
+                specs: startup.clone(),
+                rng: new_rng(seed),
+            }),
+            startup,
+            seed,
+        }
     }
 
     fn table(&self) -> std::sync::MutexGuard<'_, Table> {
@@ -154,15 +166,23 @@ impl Faults {
         let Some(spec) = specs.get_mut(&key) else {
             return Draw::default();
         };
-        let mut draw = Draw { latency: Duration::from_millis(spec.latency_ms), ..Draw::default() };
+        let mut draw = Draw {
+            latency: Duration::from_millis(spec.latency_ms),
+            ..Draw::default()
+        };
         if roll(rng, spec.reset_rate) {
             draw.early = Some(Early::Reset);
         } else if let Some(status) = spec.error_status
             && roll(rng, spec.error_rate)
         {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let retry_after = spec.retry_after_s.or(matches!(status.as_u16(), 429 | 503).then_some(1));
-            draw.early = Some(Early::Error { status, retry_after });
+            let retry_after = spec
+                .retry_after_s
+                .or(matches!(status.as_u16(), 429 | 503).then_some(1));
+            draw.early = Some(Early::Error {
+                status,
+                retry_after,
+            });
         } else if let Some(mode) = spec.commit_then_fail
             && roll(rng, spec.commit_then_fail_rate)
         {
@@ -222,18 +242,33 @@ fn most_specific(specs: &BTreeMap<String, FaultSpec>, route: &str) -> Option<Str
     if specs.contains_key(route) {
         return Some(route.to_owned());
     }
-    specs.keys().filter(|pattern| matches_family(pattern, route)).max_by_key(|pattern| pattern.len()).cloned()
+    specs
+        .keys()
+        .filter(|pattern| matches_family(pattern, route))
+        .max_by_key(|pattern| pattern.len())
+        .cloned()
 }
 
 fn matches_family(pattern: &str, route: &str) -> bool {
-    pattern == "*" || pattern.strip_suffix('*').is_some_and(|prefix| prefix.ends_with('.') && route.starts_with(prefix))
+    pattern == "*"
+        || pattern
+            .strip_suffix('*')
+            .is_some_and(|prefix| prefix.ends_with('.') && route.starts_with(prefix))
 }
 
 /// A pattern must name at least one route: a misspelt fault would otherwise never fire, and the
 /// test relying on it would pass for the wrong reason.
 fn check_pattern(pattern: &str) -> Result<(), String> {
-    let known = route::ALL.iter().any(|r| r.name == pattern || matches_family(pattern, r.name));
-    if known { Ok(()) } else { Err(format!("no route matches {pattern:?} (see GET /_admin/routes)")) }
+    let known = route::ALL
+        .iter()
+        .any(|r| r.name == pattern || matches_family(pattern, r.name));
+    if known {
+        Ok(())
+    } else {
+        Err(format!(
+            "no route matches {pattern:?} (see GET /_admin/routes)"
+        ))
+    }
 }
 
 /// `--fault ROUTE=JSON`, e.g. `--fault 'ecl.tcr.create={"commit_then_fail":"error","times":1}'`.
@@ -252,7 +287,10 @@ mod tests {
     #[test]
     fn most_specific_pattern_wins() {
         let faults = Faults::new(Vec::new(), Some(1));
-        let spec = |status| FaultSpec { error_status: Some(status), ..serde_json::from_str("{}").unwrap() };
+        let spec = |status| FaultSpec {
+            error_status: Some(status),
+            ..serde_json::from_str("{}").unwrap()
+        };
         faults.set("*", spec(500)).unwrap();
         faults.set("ecl.*", spec(503)).unwrap();
         faults.set("ecl.tcr.get", spec(429)).unwrap();
@@ -270,9 +308,13 @@ mod tests {
     #[test]
     fn seeded_draws_repeat() {
         let pattern = |seed| {
-            let faults =
-                Faults::new(vec![parse_flag(r#"nova.*={"error_status":500,"error_rate":0.5}"#).unwrap()], Some(seed));
-            (0..64).map(|_| faults.draw("nova.server.get").early.is_some()).collect::<Vec<_>>()
+            let faults = Faults::new(
+                vec![parse_flag(r#"nova.*={"error_status":500,"error_rate":0.5}"#).unwrap()],
+                Some(seed),
+            );
+            (0..64)
+                .map(|_| faults.draw("nova.server.get").early.is_some())
+                .collect::<Vec<_>>()
         };
         assert_eq!(pattern(7), pattern(7));
         assert_ne!(pattern(7), pattern(8));

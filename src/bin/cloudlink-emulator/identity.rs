@@ -51,7 +51,13 @@ struct Token {
 
 impl Identity {
     pub fn new(directory: Directory, ttl: Duration, base_url: String, region: String) -> Identity {
-        Identity { directory, tokens: Mutex::new(TokenStore::default()), ttl, base_url, region }
+        Identity {
+            directory,
+            tokens: Mutex::new(TokenStore::default()),
+            ttl,
+            base_url,
+            region,
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -63,7 +69,11 @@ impl Identity {
     }
 
     fn live_token(&self, token: &str) -> Option<Token> {
-        self.store().tokens.get(token).filter(|t| t.expires_at > Timestamp::now()).cloned()
+        self.store()
+            .tokens
+            .get(token)
+            .filter(|t| t.expires_at > Timestamp::now())
+            .cloned()
     }
 
     pub fn caller(&self, token: &str) -> Option<Caller> {
@@ -100,7 +110,11 @@ impl Identity {
             expires_at: issued_at.checked_add(self.ttl).unwrap_or(Timestamp::MAX),
             audit_id: uuid::Uuid::new_v4().simple().to_string()[..22].to_owned(),
         };
-        let id = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let id = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
         let mut store = self.store();
         store.issued_since_sweep += 1;
         if store.issued_since_sweep >= SWEEP_EVERY {
@@ -121,7 +135,11 @@ impl Identity {
 
     fn token_body(&self, token: &Token, with_catalog: bool) -> Value {
         let user = self.directory.user(&token.user_id);
-        let project_name = self.directory.project(&token.project_id).map(|p| p.name.as_str()).unwrap_or_default();
+        let project_name = self
+            .directory
+            .project(&token.project_id)
+            .map(|p| p.name.as_str())
+            .unwrap_or_default();
         let domain = json!({"id": DOMAIN_ID, "name": DOMAIN_NAME});
         let mut body = json!({
             "methods": [token.method],
@@ -137,7 +155,12 @@ impl Identity {
             "roles": token.roles.iter().map(|r| json!({"id": stable_id("role", r), "name": r})).collect::<Vec<_>>(),
         });
         if let Some(id) = &token.application_credential_id {
-            let name = self.directory.application_credentials.iter().find(|a| &a.id == id).map(|a| a.name.as_str());
+            let name = self
+                .directory
+                .application_credentials
+                .iter()
+                .find(|a| &a.id == id)
+                .map(|a| a.name.as_str());
             body["application_credential"] = json!({"id": id, "name": name, "restricted": true});
         }
         if with_catalog {
@@ -164,7 +187,12 @@ impl Identity {
         let all = ["public", "internal", "admin"];
         json!([
             service("identity", "keystone", &all, format!("{base}/v3")),
-            service("compute", "nova", &all, format!("{base}/compute/v2.1/{project_id}")),
+            service(
+                "compute",
+                "nova",
+                &all,
+                format!("{base}/compute/v2.1/{project_id}")
+            ),
             service(
                 "provider-connectivity",
                 "provider-connectivity",
@@ -190,8 +218,11 @@ struct Grant {
 
 /// `GET /`: 300 Multiple Choices, as Keystone answers.
 pub async fn versions(State(identity): State<Arc<Identity>>) -> Response {
-    let mut response =
-        (StatusCode::MULTIPLE_CHOICES, Json(json!({"versions": {"values": [identity.version()]}}))).into_response();
+    let mut response = (
+        StatusCode::MULTIPLE_CHOICES,
+        Json(json!({"versions": {"values": [identity.version()]}})),
+    )
+        .into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("{}/v3/", identity.base_url)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -204,13 +235,20 @@ pub async fn discovery(State(identity): State<Arc<Identity>>) -> Response {
 }
 
 /// `POST /v3/auth/tokens`: 201 with the token in `X-Subject-Token`.
-pub async fn issue_token(State(identity): State<Arc<Identity>>, RawQuery(query): RawQuery, body: Body) -> Response {
+pub async fn issue_token(
+    State(identity): State<Arc<Identity>>,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Response {
     let request = match body::read_json(body).await {
         Ok(Some(request)) => request,
         Ok(None) => return validation_error("auth", "request body"),
         Err(BodyError::TooLarge) => return errors::too_large(Service::Identity),
         Err(BodyError::Malformed) => {
-            return errors::keystone(StatusCode::BAD_REQUEST, "The request body is not valid JSON.");
+            return errors::keystone(
+                StatusCode::BAD_REQUEST,
+                "The request body is not valid JSON.",
+            );
         }
     };
     let grant = match authenticate(&identity.directory, &request) {
@@ -223,7 +261,9 @@ pub async fn issue_token(State(identity): State<Arc<Identity>>, RawQuery(query):
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-subject-token", value);
     }
-    response.headers_mut().insert(header::VARY, HeaderValue::from_static("X-Auth-Token"));
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("X-Auth-Token"));
     response
 }
 
@@ -235,7 +275,9 @@ pub async fn validate_token(
 ) -> Response {
     match subject_of(&identity, &headers, "identity:validate_token") {
         Ok((id, token)) => {
-            let mut response = Json(identity.token_body(&token, !asks_no_catalog(query.as_deref()))).into_response();
+            let mut response =
+                Json(identity.token_body(&token, !asks_no_catalog(query.as_deref())))
+                    .into_response();
             if let Ok(value) = HeaderValue::from_str(&id) {
                 response.headers_mut().insert("x-subject-token", value);
             }
@@ -258,10 +300,21 @@ pub async fn revoke_token(State(identity): State<Arc<Identity>>, headers: Header
 
 /// `X-Auth-Token` must be valid; `X-Subject-Token` must be live and, unless the caller is an admin
 /// or a service, the caller's own (Keystone's default policy).
-fn subject_of(identity: &Identity, headers: &HeaderMap, policy: &str) -> Result<(String, Token), Response> {
-    let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let caller =
-        identity.live_token(&header_text("x-auth-token")).ok_or_else(|| errors::unauthorized(&identity.base_url))?;
+fn subject_of(
+    identity: &Identity,
+    headers: &HeaderMap,
+    policy: &str,
+) -> Result<(String, Token), Response> {
+    let header_text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let caller = identity
+        .live_token(&header_text("x-auth-token"))
+        .ok_or_else(|| errors::unauthorized(&identity.base_url))?;
     let subject_id = header_text("x-subject-token");
     let subject = identity
         .live_token(&subject_id)
@@ -275,7 +328,10 @@ fn subject_of(identity: &Identity, headers: &HeaderMap, policy: &str) -> Result<
 }
 
 fn asks_no_catalog(query: Option<&str>) -> bool {
-    query.unwrap_or_default().split('&').any(|pair| pair == "nocatalog" || pair.starts_with("nocatalog="))
+    query
+        .unwrap_or_default()
+        .split('&')
+        .any(|pair| pair == "nocatalog" || pair.starts_with("nocatalog="))
 }
 
 /// Keystone's `ValidationError` text.
@@ -288,11 +344,17 @@ fn validation_error(attribute: &str, target: &str) -> Response {
 }
 
 fn denied() -> Response {
-    errors::keystone(StatusCode::UNAUTHORIZED, "The request you have made requires authentication.")
+    errors::keystone(
+        StatusCode::UNAUTHORIZED,
+        "The request you have made requires authentication.",
+    )
 }
 
 fn object<'a>(value: &'a Value, attribute: &str, target: &str) -> Result<&'a Value, Response> {
-    value.get(attribute).filter(|v| v.is_object()).ok_or_else(|| validation_error(attribute, target))
+    value
+        .get(attribute)
+        .filter(|v| v.is_object())
+        .ok_or_else(|| validation_error(attribute, target))
 }
 
 fn text<'a>(value: &'a Value, attribute: &str) -> Option<&'a str> {
@@ -311,7 +373,8 @@ fn authenticate(directory: &Directory, request: &Value) -> Result<Grant, Respons
         let password = object(identity, "password", "identity")?;
         let user_request = object(password, "user", "password")?;
         let user = find_user(directory, user_request)?;
-        let secret = text(user_request, "password").ok_or_else(|| validation_error("password", "user"))?;
+        let secret =
+            text(user_request, "password").ok_or_else(|| validation_error("password", "user"))?;
         if !user.password_is(secret) {
             return Err(denied());
         }
@@ -326,18 +389,29 @@ fn authenticate(directory: &Directory, request: &Value) -> Result<Grant, Respons
     }
     if methods.contains(&"application_credential") {
         let credential_request = object(identity, "application_credential", "identity")?;
-        let secret =
-            text(credential_request, "secret").ok_or_else(|| validation_error("secret", "application_credential"))?;
+        let secret = text(credential_request, "secret")
+            .ok_or_else(|| validation_error("secret", "application_credential"))?;
         let credential = if let Some(id) = text(credential_request, "id") {
-            directory.application_credentials.iter().find(|a| a.id == id)
+            directory
+                .application_credentials
+                .iter()
+                .find(|a| a.id == id)
         } else {
             // By name, the credential needs its owner.
             let name = text(credential_request, "name")
                 .ok_or_else(|| validation_error("id or name", "application_credential"))?;
-            let owner = find_user(directory, object(credential_request, "user", "application_credential")?)?;
-            directory.application_credentials.iter().find(|a| a.name == name && a.user_id == owner.id)
+            let owner = find_user(
+                directory,
+                object(credential_request, "user", "application_credential")?,
+            )?;
+            directory
+                .application_credentials
+                .iter()
+                .find(|a| a.name == name && a.user_id == owner.id)
         };
-        let credential = credential.filter(|a| a.secret_is(secret)).ok_or_else(denied)?;
+        let credential = credential
+            .filter(|a| a.secret_is(secret))
+            .ok_or_else(denied)?;
         let owner = directory.user(&credential.user_id).ok_or_else(denied)?;
         return Ok(Grant {
             user_id: owner.id.clone(),
@@ -350,7 +424,10 @@ fn authenticate(directory: &Directory, request: &Value) -> Result<Grant, Respons
     if methods.is_empty() {
         return Err(validation_error("methods", "identity"));
     }
-    Err(errors::keystone(StatusCode::UNAUTHORIZED, "Attempted to authenticate with an unsupported method."))
+    Err(errors::keystone(
+        StatusCode::UNAUTHORIZED,
+        "Attempted to authenticate with an unsupported method.",
+    ))
 }
 
 /// A user by id, or by name and domain. A name without a domain is taken to be in `default`:
@@ -365,13 +442,19 @@ fn find_user<'a>(directory: &'a Directory, user: &Value) -> Result<&'a User, Res
     if !in_default_domain(user.get("domain")) {
         return Err(denied());
     }
-    directory.users.iter().find(|u| u.name == name).ok_or_else(denied)
+    directory
+        .users
+        .iter()
+        .find(|u| u.name == name)
+        .ok_or_else(denied)
 }
 
 fn in_default_domain(domain: Option<&Value>) -> bool {
     match domain {
         None => true,
-        Some(domain) => text(domain, "id") == Some(DOMAIN_ID) || text(domain, "name") == Some(DOMAIN_NAME),
+        Some(domain) => {
+            text(domain, "id") == Some(DOMAIN_ID) || text(domain, "name") == Some(DOMAIN_NAME)
+        }
     }
 }
 
@@ -382,12 +465,18 @@ fn scoped_project(directory: &Directory, auth: &Value, user: &User) -> Result<St
     let Some(scope) = auth.get("scope") else {
         return Ok(user.project_id.clone());
     };
-    let project = scope.get("project").filter(|p| p.is_object()).ok_or_else(denied)?;
+    let project = scope
+        .get("project")
+        .filter(|p| p.is_object())
+        .ok_or_else(denied)?;
     let wanted = if let Some(id) = text(project, "id") {
         directory.project(id)
     } else {
-        let name = text(project, "name").ok_or_else(|| validation_error("id or name", "project"))?;
-        let domain = project.get("domain").ok_or_else(|| validation_error("domain", "project"))?;
+        let name =
+            text(project, "name").ok_or_else(|| validation_error("id or name", "project"))?;
+        let domain = project
+            .get("domain")
+            .ok_or_else(|| validation_error("domain", "project"))?;
         if !in_default_domain(Some(domain)) {
             return Err(denied());
         }

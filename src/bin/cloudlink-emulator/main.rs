@@ -45,7 +45,10 @@ use crate::state::{Lifecycle, World};
 
 /// Durations are written `500ms`, `2s`, `1h`, `1h30m`, or `0`.
 #[derive(Parser)]
-#[command(version, about = "In-memory emulator of Keystone, Nova os-cloudpipe and ECL tenant connection requests")]
+#[command(
+    version,
+    about = "In-memory emulator of Keystone, Nova os-cloudpipe and ECL tenant connection requests"
+)]
 struct Args {
     /// Address to listen on (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -72,7 +75,11 @@ struct Args {
     #[arg(long, default_value = "cloudlink-emulator")]
     keystone_service_user: String,
 
-    #[arg(long, env = "CLOUDLINK_EMULATOR_SERVICE_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CLOUDLINK_EMULATOR_SERVICE_PASSWORD",
+        hide_env_values = true
+    )]
     keystone_service_password: Option<String>,
 
     /// Project (by name) the service user's token is scoped to.
@@ -145,9 +152,14 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("cloudlink-emulator: cannot start the runtime: {error}");
@@ -169,7 +181,11 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     // Clients cannot connect to an unspecified address; name loopback in URLs instead.
-    let host = if local.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { local.ip() };
+    let host = if local.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        local.ip()
+    };
     let base_url = format!("http://{}", SocketAddr::new(host, local.port()));
 
     let (auth, identity) = match &args.keystone_url {
@@ -195,7 +211,12 @@ async fn run(args: Args) -> Result<(), String> {
                 Some(path) => Directory::load(path)?,
                 None => Directory::builtin()?,
             };
-            let identity = Arc::new(Identity::new(directory, args.token_ttl, base_url.clone(), args.region.clone()));
+            let identity = Arc::new(Identity::new(
+                directory,
+                args.token_ttl,
+                base_url.clone(),
+                args.region.clone(),
+            ));
             (Authenticator::Builtin(identity.clone()), Some(identity))
         }
     };
@@ -209,7 +230,13 @@ async fn run(args: Args) -> Result<(), String> {
         approval_deadline: args.approval_deadline,
     };
     let faults = Faults::new(args.faults, args.seed);
-    let app = app::App::new(base_url.clone(), args.region, auth, faults, World::new(lifecycle, args.nova_release));
+    let app = app::App::new(
+        base_url.clone(),
+        args.region,
+        auth,
+        faults,
+        World::new(lifecycle, args.nova_release),
+    );
     let router = app::router(&app, identity);
 
     let mut stdout = std::io::stdout();

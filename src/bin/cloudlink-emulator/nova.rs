@@ -24,7 +24,9 @@ use crate::state::{Server, VmState, VpnEndpoint};
 use crate::timefmt;
 
 /// Which Nova is emulated. Cloudpipe works up to Ocata and answers 410 from Pike on (§1.1, §1.9).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum NovaRelease {
     Mitaka,
@@ -70,7 +72,10 @@ pub async fn frame(app: &App, request: Request, next: Next) -> Response {
         Err(response) => return response,
     };
     let response = if unsupported_content_type(request.headers()) {
-        errors::nova(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Content-Type")
+        errors::nova(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Content-Type",
+        )
     } else {
         next.run(request).await
     };
@@ -92,13 +97,15 @@ fn negotiate(headers: &HeaderMap, release: NovaRelease) -> Result<u32, Response>
         .filter(|(major, minor)| is_version_number(major) && is_version_number(minor))
         .and_then(|(major, minor)| Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?)));
     let Some((major, minor)) = parsed else {
-        let message =
-            format!("API Version String {requested} is of invalid format. Must be of format MajorNum.MinorNum.");
+        let message = format!(
+            "API Version String {requested} is of invalid format. Must be of format MajorNum.MinorNum."
+        );
         return Err(errors::nova(StatusCode::BAD_REQUEST, &message));
     };
     if major != 2 || !(1..=max).contains(&minor) {
-        let message =
-            format!("Version {requested} is not supported by the API. Minimum is 2.1 and maximum is 2.{max}.");
+        let message = format!(
+            "Version {requested} is not supported by the API. Minimum is 2.1 and maximum is 2.{max}."
+        );
         return Err(errors::nova(StatusCode::NOT_ACCEPTABLE, &message));
     }
     Ok(minor)
@@ -106,7 +113,9 @@ fn negotiate(headers: &HeaderMap, release: NovaRelease) -> Result<u32, Response>
 
 /// `^([1-9]\d*|0)$`, as in Nova's version regex.
 fn is_version_number(text: &str) -> bool {
-    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'))
+    !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'))
 }
 
 fn requested_version(headers: &HeaderMap) -> Option<String> {
@@ -116,7 +125,9 @@ fn requested_version(headers: &HeaderMap) -> Option<String> {
             let mut words = entry.split_whitespace();
             let service = words.next()?;
             let version = words.next()?;
-            service.eq_ignore_ascii_case("compute").then(|| version.to_owned())
+            service
+                .eq_ignore_ascii_case("compute")
+                .then(|| version.to_owned())
         })
     });
     from_new_header.or_else(|| text("x-openstack-nova-api-version").map(|v| v.trim().to_owned()))
@@ -127,8 +138,18 @@ fn unsupported_content_type(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return false;
     };
-    let media = value.to_str().unwrap_or("?").split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    !matches!(media.as_str(), "" | "text/plain" | "application/json" | "application/vnd.openstack.compute+json")
+    let media = value
+        .to_str()
+        .unwrap_or("?")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    !matches!(
+        media.as_str(),
+        "" | "text/plain" | "application/json" | "application/vnd.openstack.compute+json"
+    )
 }
 
 fn echo_version(mut response: Response, minor: u32) -> Response {
@@ -139,7 +160,10 @@ fn echo_version(mut response: Response, minor: u32) -> Response {
     if let Ok(value) = HeaderValue::from_str(&format!("2.{minor}")) {
         headers.insert("x-openstack-nova-api-version", value);
     }
-    headers.insert(header::VARY, HeaderValue::from_static("OpenStack-API-Version, X-OpenStack-Nova-API-Version"));
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("OpenStack-API-Version, X-OpenStack-Nova-API-Version"),
+    );
     response
 }
 
@@ -147,7 +171,9 @@ fn echo_version(mut response: Response, minor: u32) -> Response {
 /// in front of authentication); Ocata sends it under both names.
 pub fn stamp_request_id(mut response: Response) -> Response {
     if let Ok(value) = HeaderValue::from_str(&format!("req-{}", uuid::Uuid::new_v4())) {
-        response.headers_mut().insert("x-openstack-request-id", value.clone());
+        response
+            .headers_mut()
+            .insert("x-openstack-request-id", value.clone());
         response.headers_mut().insert("x-compute-request-id", value);
     }
     response
@@ -177,8 +203,7 @@ pub async fn versions(State(app): State<App>) -> Response {
 pub async fn version(State(app): State<App>) -> Response {
     let release = app.world().nova_release;
     let mut version = v21_version(&app.base_url, release);
-    version["media-types"] =
-        json!([{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}]);
+    version["media-types"] = json!([{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}]);
     Json(json!({ "version": version })).into_response()
 }
 
@@ -192,7 +217,10 @@ fn check_url_project(caller: &Caller, params: Option<&PathParams>) -> Result<(),
     let Some(url_project) = params.and_then(|p| p.get("project_id")) else {
         return Ok(());
     };
-    if !url_project.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-') {
+    if !url_project
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-')
+    {
         return Err(errors::nova_no_such_resource());
     }
     if *url_project != caller.project_id {
@@ -207,11 +235,17 @@ fn check_url_project(caller: &Caller, params: Option<&PathParams>) -> Result<(),
 
 /// webob's `HTTPGone` explanation, with its two spaces (§1.9).
 fn gone() -> Response {
-    errors::nova(StatusCode::GONE, "This resource is no longer available.  No forwarding address is given.")
+    errors::nova(
+        StatusCode::GONE,
+        "This resource is no longer available.  No forwarding address is given.",
+    )
 }
 
 fn policy_forbidden() -> Response {
-    errors::nova(StatusCode::FORBIDDEN, "Policy doesn't allow os_compute_api:os-cloudpipe to be performed.")
+    errors::nova(
+        StatusCode::FORBIDDEN,
+        "Policy doesn't allow os_compute_api:os-cloudpipe to be performed.",
+    )
 }
 
 /// Nova reads the body before anything else; an empty one reaches the schema as `None`.
@@ -219,7 +253,10 @@ async fn read_body(body: Body) -> Result<Value, Response> {
     match body::read_json(body).await {
         Ok(value) => Ok(value.unwrap_or(Value::Null)),
         Err(BodyError::TooLarge) => Err(errors::too_large(Service::Nova)),
-        Err(BodyError::Malformed) => Err(errors::nova(StatusCode::BAD_REQUEST, "Malformed request body")),
+        Err(BodyError::Malformed) => Err(errors::nova(
+            StatusCode::BAD_REQUEST,
+            "Malformed request body",
+        )),
     }
 }
 
@@ -260,7 +297,11 @@ fn cloudpipe_entry(server: &Server, endpoint: Option<&VpnEndpoint>) -> Value {
         entry["internal_ip"] = json!(server.internal_ip);
         entry["public_ip"] = endpoint.map_or(Value::Null, |e| json!(e.public_ip));
         entry["public_port"] = endpoint.map_or(Value::Null, |e| e.public_port.clone());
-        entry["state"] = json!(if endpoint.is_some() { "running" } else { "invalid" });
+        entry["state"] = json!(if endpoint.is_some() {
+            "running"
+        } else {
+            "invalid"
+        });
     }
     entry
 }
@@ -289,7 +330,9 @@ pub async fn create_cloudpipe(
     if !caller.is_admin() {
         return policy_forbidden();
     }
-    let project_id = request["cloudpipe"]["project_id"].as_str().unwrap_or(&caller.project_id);
+    let project_id = request["cloudpipe"]["project_id"]
+        .as_str()
+        .unwrap_or(&caller.project_id);
     let mut world = app.world();
     let instance_id = match world.vpn_server_of(project_id) {
         Some(server) => server.id.clone(),
@@ -332,8 +375,13 @@ pub async fn configure_project(
         Some(Ok(number)) => json!(number),
         _ => port.clone(),
     };
-    let endpoint = VpnEndpoint { public_ip: configure["vpn_ip"].as_str().unwrap_or_default().to_owned(), public_port };
-    app.world().vpn_endpoints.insert(caller.project_id.clone(), endpoint);
+    let endpoint = VpnEndpoint {
+        public_ip: configure["vpn_ip"].as_str().unwrap_or_default().to_owned(),
+        public_port,
+    };
+    app.world()
+        .vpn_endpoints
+        .insert(caller.project_id.clone(), endpoint);
     StatusCode::ACCEPTED.into_response()
 }
 
@@ -346,7 +394,10 @@ fn visible<'a>(caller: &Caller, server: Option<&'a Server>) -> Option<&'a Server
 }
 
 fn instance_not_found(id: &str) -> Response {
-    errors::nova(StatusCode::NOT_FOUND, &format!("Instance {id} could not be found."))
+    errors::nova(
+        StatusCode::NOT_FOUND,
+        &format!("Instance {id} could not be found."),
+    )
 }
 
 /// `GET servers/{id}`.
@@ -358,10 +409,15 @@ pub async fn get_server(
     if let Err(response) = check_url_project(&caller, Some(&params)) {
         return response;
     }
-    let id = params.get("server_id").map(String::as_str).unwrap_or_default();
+    let id = params
+        .get("server_id")
+        .map(String::as_str)
+        .unwrap_or_default();
     let world = app.world();
     match visible(&caller, world.servers.get(id)) {
-        Some(server) => Json(json!({ "server": server_view(server, &app.base_url) })).into_response(),
+        Some(server) => {
+            Json(json!({ "server": server_view(server, &app.base_url) })).into_response()
+        }
         None => instance_not_found(id),
     }
 }
@@ -375,7 +431,10 @@ pub async fn delete_server(
     if let Err(response) = check_url_project(&caller, Some(&params)) {
         return response;
     }
-    let id = params.get("server_id").map(String::as_str).unwrap_or_default();
+    let id = params
+        .get("server_id")
+        .map(String::as_str)
+        .unwrap_or_default();
     let mut world = app.world();
     if visible(&caller, world.servers.get(id)).is_none() {
         return instance_not_found(id);

@@ -45,7 +45,9 @@ pub fn validate_configure(body: &Value) -> Result<(), String> {
 }
 
 fn as_object(value: &Value) -> Result<&Map<String, Value>, String> {
-    value.as_object().ok_or_else(|| format!("{} is not of type 'object'", py_repr(value)))
+    value
+        .as_object()
+        .ok_or_else(|| format!("{} is not of type 'object'", py_repr(value)))
 }
 
 fn nested_object<'a>(field: &str, value: &'a Value) -> Result<&'a Map<String, Value>, String> {
@@ -53,7 +55,10 @@ fn nested_object<'a>(field: &str, value: &'a Value) -> Result<&'a Map<String, Va
 }
 
 fn nested(field: &str, value: &Value, message: &str) -> String {
-    format!("Invalid input for field/attribute {field}. Value: {}. {message}", py_str(value))
+    format!(
+        "Invalid input for field/attribute {field}. Value: {}. {message}",
+        py_str(value)
+    )
 }
 
 fn require(object: &Map<String, Value>, keys: &[&str]) -> Result<(), String> {
@@ -64,12 +69,21 @@ fn require(object: &Map<String, Value>, keys: &[&str]) -> Result<(), String> {
 }
 
 fn no_extra_keys(object: &Map<String, Value>, allowed: &[&str]) -> Result<(), String> {
-    let extras: Vec<String> =
-        object.keys().filter(|key| !allowed.contains(&key.as_str())).map(|key| py_repr_str(key)).collect();
+    let extras: Vec<String> = object
+        .keys()
+        .filter(|key| !allowed.contains(&key.as_str()))
+        .map(|key| py_repr_str(key))
+        .collect();
     match extras.len() {
         0 => Ok(()),
-        1 => Err(format!("Additional properties are not allowed ({} was unexpected)", extras[0])),
-        _ => Err(format!("Additional properties are not allowed ({} were unexpected)", extras.join(", "))),
+        1 => Err(format!(
+            "Additional properties are not allowed ({} was unexpected)",
+            extras[0]
+        )),
+        _ => Err(format!(
+            "Additional properties are not allowed ({} were unexpected)",
+            extras.join(", ")
+        )),
     }
 }
 
@@ -86,7 +100,10 @@ fn check_project_id(value: &Value) -> Result<(), String> {
         return Err(format!("{} is too long", py_repr(value)));
     }
     if !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(format!("{} does not match '{PROJECT_ID_PATTERN}'", py_repr(value)));
+        return Err(format!(
+            "{} does not match '{PROJECT_ID_PATTERN}'",
+            py_repr(value)
+        ));
     }
     Ok(())
 }
@@ -99,7 +116,10 @@ fn check_ip_address(value: &Value) -> Result<(), String> {
     if is_ipv4(text) || text.parse::<std::net::Ipv6Addr>().is_ok() {
         Ok(())
     } else {
-        Err(format!("{} is not valid under any of the given schemas", py_repr(value)))
+        Err(format!(
+            "{} is not valid under any of the given schemas",
+            py_repr(value)
+        ))
     }
 }
 
@@ -130,14 +150,20 @@ fn check_port(value: &Value) -> Result<(), String> {
         }
         Value::String(text) => {
             if !text.bytes().all(|b| b.is_ascii_digit()) {
-                Err(format!("{} does not match '{PORT_PATTERN}'", py_repr(value)))
+                Err(format!(
+                    "{} does not match '{PORT_PATTERN}'",
+                    py_repr(value)
+                ))
             } else if text.is_empty() {
                 Err(format!("{} is too short", py_repr(value)))
             } else {
                 Ok(())
             }
         }
-        _ => Err(format!("{} is not of type 'integer', 'string'", py_repr(value))),
+        _ => Err(format!(
+            "{} is not of type 'integer', 'string'",
+            py_repr(value)
+        )),
     }
 }
 
@@ -160,7 +186,10 @@ pub fn py_repr(value: &Value) -> String {
             _ => number.to_string(),
         },
         Value::String(text) => py_repr_str(text),
-        Value::Array(items) => format!("[{}]", items.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
         Value::Object(fields) => format!(
             "{{{}}}",
             fields
@@ -173,12 +202,20 @@ pub fn py_repr(value: &Value) -> String {
 }
 
 fn py_float(float: f64) -> String {
-    if float.fract() == 0.0 && float.abs() < 1e16 { format!("{float:.1}") } else { float.to_string() }
+    if float.fract() == 0.0 && float.abs() < 1e16 {
+        format!("{float:.1}")
+    } else {
+        float.to_string()
+    }
 }
 
 /// Python picks double quotes only when the text holds a single quote and no double quote.
 fn py_repr_str(text: &str) -> String {
-    let quote = if text.contains('\'') && !text.contains('"') { '"' } else { '\'' };
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(text.len() + 2);
     out.push(quote);
     for c in text.chars() {
@@ -191,7 +228,9 @@ fn py_repr_str(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -207,8 +246,14 @@ mod tests {
     #[test]
     fn create_messages_follow_nova() {
         assert_eq!(validate_create(&json!({"cloudpipe": {}})), Ok(()));
-        assert_eq!(validate_create(&json!({})).unwrap_err(), "'cloudpipe' is a required property");
-        assert_eq!(validate_create(&Value::Null).unwrap_err(), "None is not of type 'object'");
+        assert_eq!(
+            validate_create(&json!({})).unwrap_err(),
+            "'cloudpipe' is a required property"
+        );
+        assert_eq!(
+            validate_create(&Value::Null).unwrap_err(),
+            "None is not of type 'object'"
+        );
         assert_eq!(
             validate_create(&json!({"cloudpipe": {"project_id": "bad.project.id"}})).unwrap_err(),
             "Invalid input for field/attribute project_id. Value: bad.project.id. \
@@ -230,11 +275,15 @@ mod tests {
         let ok = json!({"configure_project": {"vpn_ip": "192.0.2.10", "vpn_port": "1194"}});
         assert_eq!(validate_configure(&ok), Ok(()));
         assert_eq!(
-            validate_configure(&json!({"configure_project": {"vpn_ip": "1.2.3.4", "vpn_port": 70000}})).unwrap_err(),
+            validate_configure(
+                &json!({"configure_project": {"vpn_ip": "1.2.3.4", "vpn_port": 70000}})
+            )
+            .unwrap_err(),
             "Invalid input for field/attribute vpn_port. Value: 70000. 70000 is greater than the maximum of 65535"
         );
         assert_eq!(
-            validate_configure(&json!({"configure_project": {"vpn_ip": "nope", "vpn_port": 1}})).unwrap_err(),
+            validate_configure(&json!({"configure_project": {"vpn_ip": "nope", "vpn_port": 1}}))
+                .unwrap_err(),
             "Invalid input for field/attribute vpn_ip. Value: nope. 'nope' is not valid under any of the given schemas"
         );
         assert_eq!(

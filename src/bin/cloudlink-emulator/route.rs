@@ -28,11 +28,19 @@ pub struct Route {
 }
 
 const fn open(name: &'static str, service: Service) -> Route {
-    Route { name, service, authenticated: false }
+    Route {
+        name,
+        service,
+        authenticated: false,
+    }
 }
 
 const fn guarded(name: &'static str, service: Service) -> Route {
-    Route { name, service, authenticated: true }
+    Route {
+        name,
+        service,
+        authenticated: true,
+    }
 }
 
 pub const IDENTITY_VERSIONS: Route = open("identity.versions", Service::Identity);
@@ -104,7 +112,11 @@ pub struct RouteContext {
 pub struct DropConnection;
 
 /// Wraps every named route's handler.
-pub async fn around_route(State(context): State<RouteContext>, request: Request, next: Next) -> Response {
+pub async fn around_route(
+    State(context): State<RouteContext>,
+    request: Request,
+    next: Next,
+) -> Response {
     let RouteContext { app, route } = context;
     let draw = app.faults.draw(route.name);
     if !draw.latency.is_zero() {
@@ -117,12 +129,17 @@ pub async fn around_route(State(context): State<RouteContext>, request: Request,
             response.extensions_mut().insert(DropConnection);
             return response;
         }
-        Some(Early::Error { status, retry_after }) => errors::injected(route.service, status, retry_after),
+        Some(Early::Error {
+            status,
+            retry_after,
+        }) => errors::injected(route.service, status, retry_after),
         None => {
             let response = serve(&app, route, request, next).await;
             match draw.late {
                 Some(_) if !response.status().is_success() => response,
-                Some(Late::FailWith500) => errors::injected(route.service, StatusCode::INTERNAL_SERVER_ERROR, None),
+                Some(Late::FailWith500) => {
+                    errors::injected(route.service, StatusCode::INTERNAL_SERVER_ERROR, None)
+                }
                 Some(Late::Hang(delay)) => {
                     tokio::time::sleep(delay).await;
                     response
@@ -135,7 +152,8 @@ pub async fn around_route(State(context): State<RouteContext>, request: Request,
         Service::Nova => nova::stamp_request_id(response),
         _ => response,
     };
-    app.counters.record(route.name, Outcome::Status(response.status().as_u16()));
+    app.counters
+        .record(route.name, Outcome::Status(response.status().as_u16()));
     response
 }
 
@@ -188,7 +206,16 @@ impl Counters {
             .map(|(route, by_status)| {
                 let by_status = by_status
                     .iter()
-                    .map(|(status, n)| (if *status == RESET_KEY { "reset".to_owned() } else { status.to_string() }, *n))
+                    .map(|(status, n)| {
+                        (
+                            if *status == RESET_KEY {
+                                "reset".to_owned()
+                            } else {
+                                status.to_string()
+                            },
+                            *n,
+                        )
+                    })
                     .collect();
                 (*route, by_status)
             })
@@ -196,6 +223,9 @@ impl Counters {
     }
 
     pub fn clear(&self) {
-        self.counts.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 }

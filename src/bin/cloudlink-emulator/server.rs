@@ -51,7 +51,10 @@ pub async fn serve(listener: TcpListener, router: Router) {
 
 async fn serve_connection(stream: TcpStream, peer: SocketAddr, router: Router) {
     let reset = Arc::new(AtomicBool::new(false));
-    let io = TokioIo::new(ResettableStream { stream, reset: reset.clone() });
+    let io = TokioIo::new(ResettableStream {
+        stream,
+        reset: reset.clone(),
+    });
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         let router = router.clone();
@@ -68,7 +71,9 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, router: Router) {
             Ok::<_, ConnectionDropped>(response)
         }
     });
-    let connection = hyper::server::conn::http1::Builder::new().timer(TokioTimer::new()).serve_connection(io, service);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(io, service);
     if let Err(error) = connection.await {
         tracing::debug!(%error, %peer, "connection ended");
     }
@@ -89,13 +94,21 @@ impl Drop for ResettableStream {
 }
 
 impl AsyncRead for ResettableStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stream).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for ResettableStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.stream).poll_write(cx, buf)
     }
 

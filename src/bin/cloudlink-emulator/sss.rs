@@ -26,7 +26,10 @@ fn is_party(caller: &Caller, approval: &Approval) -> bool {
 }
 
 fn not_found(id: &str) -> Response {
-    errors::cause(StatusCode::NOT_FOUND, &format!("Approval request {id} not found."))
+    errors::cause(
+        StatusCode::NOT_FOUND,
+        &format!("Approval request {id} not found."),
+    )
 }
 
 /// The API object (eclcloud's `ApprovalRequest`). `request_user` / `approver` say which side the
@@ -59,18 +62,31 @@ pub fn view(approval: &Approval, region: &str, caller_project: Option<&str>) -> 
 }
 
 /// `GET {sss}/approval-requests[?status=…&service=…]`.
-pub async fn list(State(app): State<App>, Extension(caller): Extension<Caller>, RawQuery(query): RawQuery) -> Response {
+pub async fn list(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        filters.entry(key.into_owned()).or_default().push(value.into_owned());
+        filters
+            .entry(key.into_owned())
+            .or_default()
+            .push(value.into_owned());
     }
-    let wanted = |key: &str, actual: &str| filters.get(key).is_none_or(|values| values.iter().any(|v| v == actual));
+    let wanted = |key: &str, actual: &str| {
+        filters
+            .get(key)
+            .is_none_or(|values| values.iter().any(|v| v == actual))
+    };
     let world = app.world();
     let listed: Vec<Value> = world
         .approvals_in_order()
         .into_iter()
         .filter(|a| {
-            is_party(&caller, a) && wanted("status", a.status.as_str()) && wanted("service", "provider-connectivity")
+            is_party(&caller, a)
+                && wanted("status", a.status.as_str())
+                && wanted("service", "provider-connectivity")
         })
         .map(|a| view(a, &app.region, Some(&caller.project_id)))
         .collect();
@@ -78,10 +94,16 @@ pub async fn list(State(app): State<App>, Extension(caller): Extension<Caller>, 
 }
 
 /// `GET {sss}/approval-requests/{id}`: the object itself, not wrapped in a key.
-pub async fn show(State(app): State<App>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Response {
+pub async fn show(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     let world = app.world();
     match world.approvals.get(&id).filter(|a| is_party(&caller, a)) {
-        Some(approval) => Json(view(approval, &app.region, Some(&caller.project_id))).into_response(),
+        Some(approval) => {
+            Json(view(approval, &app.region, Some(&caller.project_id))).into_response()
+        }
         None => not_found(&id),
     }
 }
@@ -96,14 +118,19 @@ pub async fn update(
     let request = match body::read_json(body).await {
         Ok(request) => request.unwrap_or(Value::Null),
         Err(BodyError::TooLarge) => return errors::too_large(Service::Sss),
-        Err(BodyError::Malformed) => return errors::cause(StatusCode::BAD_REQUEST, "Malformed request body"),
+        Err(BodyError::Malformed) => {
+            return errors::cause(StatusCode::BAD_REQUEST, "Malformed request body");
+        }
     };
     let decision = match request.get("status").and_then(Value::as_str) {
         Some("approved") => Decision::Approve,
         Some("denied") => Decision::Deny,
         Some("cancelled") => Decision::Cancel,
         _ => {
-            return errors::cause(StatusCode::BAD_REQUEST, "'status' must be one of approved, denied, cancelled.");
+            return errors::cause(
+                StatusCode::BAD_REQUEST,
+                "'status' must be one of approved, denied, cancelled.",
+            );
         }
     };
     let mut world = app.world();
@@ -111,19 +138,27 @@ pub async fn update(
         return not_found(&id);
     };
     let (allowed_tenant, who) = match decision {
-        Decision::Approve | Decision::Deny => (&approval.approver_tenant, "the approver (the network owner tenant)"),
+        Decision::Approve | Decision::Deny => (
+            &approval.approver_tenant,
+            "the approver (the network owner tenant)",
+        ),
         Decision::Cancel => (&approval.requester_tenant, "the requesting tenant"),
     };
     if *allowed_tenant != caller.project_id {
         let status = request["status"].as_str().unwrap_or_default();
-        return errors::cause(StatusCode::FORBIDDEN, &format!("Only {who} can set status {status}."));
+        return errors::cause(
+            StatusCode::FORBIDDEN,
+            &format!("Only {who} can set status {status}."),
+        );
     }
     match world.decide(&id, decision) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(DecisionError::NotFound) => not_found(&id),
         Err(DecisionError::NotPending(status)) => {
-            let message =
-                format!("Approval request {id} is {}; only a registered request can be changed.", status.as_str());
+            let message = format!(
+                "Approval request {id} is {}; only a registered request can be changed.",
+                status.as_str()
+            );
             errors::cause(StatusCode::CONFLICT, &message)
         }
     }

@@ -95,7 +95,13 @@ impl TcrStatus {
 
     /// Still on its way, or approved: a second identical request would conflict with it.
     pub fn is_live(self) -> bool {
-        matches!(self, TcrStatus::Creating | TcrStatus::Registering | TcrStatus::Registered | TcrStatus::Approved)
+        matches!(
+            self,
+            TcrStatus::Creating
+                | TcrStatus::Registering
+                | TcrStatus::Registered
+                | TcrStatus::Approved
+        )
     }
 }
 
@@ -241,7 +247,11 @@ impl World {
 
     /// Applies every transition due by `now`, oldest first.
     pub fn advance(&mut self, now: Instant) {
-        while self.timeline.peek().is_some_and(|Reverse((at, _, _))| *at <= now) {
+        while self
+            .timeline
+            .peek()
+            .is_some_and(|Reverse((at, _, _))| *at <= now)
+        {
             if let Some(Reverse((at, _, event))) = self.timeline.pop() {
                 self.apply(at, event);
             }
@@ -254,7 +264,11 @@ impl World {
         let now = Timestamp::now();
         match event {
             Event::ServerBuilt(id) => {
-                if let Some(server) = self.servers.get_mut(&id).filter(|s| s.vm_state == VmState::Building) {
+                if let Some(server) = self
+                    .servers
+                    .get_mut(&id)
+                    .filter(|s| s.vm_state == VmState::Building)
+                {
                     server.vm_state = VmState::Active;
                     if server.task_state != Some("deleting") {
                         server.task_state = None;
@@ -267,7 +281,11 @@ impl World {
             }
             Event::TcrRegistering(id) => {
                 let request_id = format!("req{:010}", self.approvals_issued + 1);
-                if let Some(tcr) = self.tcrs.get_mut(&id).filter(|t| t.status == TcrStatus::Creating) {
+                if let Some(tcr) = self
+                    .tcrs
+                    .get_mut(&id)
+                    .filter(|t| t.status == TcrStatus::Creating)
+                {
                     tcr.status = TcrStatus::Registering;
                     tcr.approval_request_id = request_id;
                     self.approvals_issued += 1;
@@ -280,15 +298,21 @@ impl World {
                 let _ = self.decide(&request_id, Decision::Approve);
             }
             Event::ApprovalExpired(request_id) => {
-                if let Some(approval) =
-                    self.approvals.get_mut(&request_id).filter(|a| a.status == ApprovalStatus::Registered)
+                if let Some(approval) = self
+                    .approvals
+                    .get_mut(&request_id)
+                    .filter(|a| a.status == ApprovalStatus::Registered)
                 {
                     approval.status = ApprovalStatus::Expired;
                     approval.updated = Some(now);
                     let tcr_id = approval.tcr_id.clone();
                     // What an expired approval does to the TCR is not documented; `unavailable` is
                     // the one documented status nothing else explains (cloud-apis.md §3.5, §6.1).
-                    if let Some(tcr) = self.tcrs.get_mut(&tcr_id).filter(|t| t.status == TcrStatus::Registered) {
+                    if let Some(tcr) = self
+                        .tcrs
+                        .get_mut(&tcr_id)
+                        .filter(|t| t.status == TcrStatus::Registered)
+                    {
                         tcr.status = TcrStatus::Unavailable;
                     }
                 }
@@ -297,14 +321,20 @@ impl World {
     }
 
     fn register_approval(&mut self, at: Instant, now: Timestamp, tcr_id: &str) {
-        if !self.tcrs.get(tcr_id).is_some_and(|t| t.status == TcrStatus::Registering) {
+        if !self
+            .tcrs
+            .get(tcr_id)
+            .is_some_and(|t| t.status == TcrStatus::Registering)
+        {
             return;
         }
         let sequence = self.next_sequence();
         let Some(tcr) = self.tcrs.get(tcr_id) else {
             return;
         };
-        let deadline = now.checked_add(self.lifecycle.approval_deadline).unwrap_or(Timestamp::MAX);
+        let deadline = now
+            .checked_add(self.lifecycle.approval_deadline)
+            .unwrap_or(Timestamp::MAX);
         let approval = Approval {
             request_id: tcr.approval_request_id.clone(),
             tcr_id: tcr.id.clone(),
@@ -323,7 +353,10 @@ impl World {
         if let Some(tcr) = self.tcrs.get_mut(tcr_id) {
             tcr.status = TcrStatus::Registered;
         }
-        self.schedule(at + self.lifecycle.approval_deadline, Event::ApprovalExpired(request_id.clone()));
+        self.schedule(
+            at + self.lifecycle.approval_deadline,
+            Event::ApprovalExpired(request_id.clone()),
+        );
         if let Some(delay) = self.lifecycle.auto_approve_after {
             self.schedule(at + delay, Event::AutoApprove(request_id));
         }
@@ -333,7 +366,10 @@ impl World {
 
     /// The project's live VPN server, as Nova's cloudpipe lookup finds it (first created wins).
     pub fn vpn_server_of(&self, project_id: &str) -> Option<&Server> {
-        self.servers.values().filter(|s| s.project_id == project_id).min_by_key(|s| s.sequence)
+        self.servers
+            .values()
+            .filter(|s| s.project_id == project_id)
+            .min_by_key(|s| s.sequence)
     }
 
     /// Every VPN server, oldest first.
@@ -359,7 +395,10 @@ impl World {
             sequence,
         };
         self.servers.insert(id.clone(), server);
-        self.schedule(now + self.lifecycle.server_build, Event::ServerBuilt(id.clone()));
+        self.schedule(
+            now + self.lifecycle.server_build,
+            Event::ServerBuilt(id.clone()),
+        );
         id
     }
 
@@ -371,7 +410,10 @@ impl World {
         if server.task_state != Some("deleting") {
             server.task_state = Some("deleting");
             server.updated = Timestamp::now();
-            self.schedule(now + self.lifecycle.server_delete, Event::ServerGone(id.to_owned()));
+            self.schedule(
+                now + self.lifecycle.server_delete,
+                Event::ServerGone(id.to_owned()),
+            );
         }
         true
     }
@@ -402,7 +444,10 @@ impl World {
             requester_user_id: new.requester_user_id,
             sequence,
         };
-        self.schedule(now + self.lifecycle.tcr_registering, Event::TcrRegistering(id.clone()));
+        self.schedule(
+            now + self.lifecycle.tcr_registering,
+            Event::TcrRegistering(id.clone()),
+        );
         self.tcrs.entry(id).or_insert(tcr)
     }
 
@@ -426,8 +471,10 @@ impl World {
         let Some(tcr) = self.tcrs.remove(id) else {
             return false;
         };
-        if let Some(approval) =
-            self.approvals.get_mut(&tcr.approval_request_id).filter(|a| a.status == ApprovalStatus::Registered)
+        if let Some(approval) = self
+            .approvals
+            .get_mut(&tcr.approval_request_id)
+            .filter(|a| a.status == ApprovalStatus::Registered)
         {
             approval.status = ApprovalStatus::Cancelled;
             approval.updated = Some(Timestamp::now());
@@ -438,7 +485,10 @@ impl World {
     /// Approves, denies or cancels a pending approval request; its TCR takes the same status.
     /// Who may do it is the caller's business.
     pub fn decide(&mut self, request_id: &str, decision: Decision) -> Result<(), DecisionError> {
-        let approval = self.approvals.get_mut(request_id).ok_or(DecisionError::NotFound)?;
+        let approval = self
+            .approvals
+            .get_mut(request_id)
+            .ok_or(DecisionError::NotFound)?;
         if approval.status != ApprovalStatus::Registered {
             return Err(DecisionError::NotPending(approval.status));
         }
@@ -450,7 +500,11 @@ impl World {
         approval.status = approval_status;
         approval.updated = Some(Timestamp::now());
         let tcr_id = approval.tcr_id.clone();
-        if let Some(tcr) = self.tcrs.get_mut(&tcr_id).filter(|t| t.status == TcrStatus::Registered) {
+        if let Some(tcr) = self
+            .tcrs
+            .get_mut(&tcr_id)
+            .filter(|t| t.status == TcrStatus::Registered)
+        {
             tcr.status = tcr_status;
         }
         Ok(())

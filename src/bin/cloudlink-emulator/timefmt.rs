@@ -9,7 +9,11 @@ pub fn nova(ts: Timestamp) -> String {
 
 /// Keystone's `expires_at` / `issued_at`: microseconds, `Z`.
 pub fn keystone(ts: Timestamp) -> String {
-    format!("{}.{:06}Z", ts.strftime("%Y-%m-%dT%H:%M:%S"), ts.subsec_microsecond())
+    format!(
+        "{}.{:06}Z",
+        ts.strftime("%Y-%m-%dT%H:%M:%S"),
+        ts.subsec_microsecond()
+    )
 }
 
 /// SSS approval times: `YYYY-MM-DD hh:mm:ss` (UTC), as in eclcloud's fixtures.
