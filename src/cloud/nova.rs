@@ -41,6 +41,9 @@ pub trait CloudpipeApi: Send + Sync {
     /// *token's* project (Nova takes no project in the body).
     async fn configure_project(&self, vpn_ip: IpAddr, vpn_port: u16) -> Result<(), CloudError>;
 
+    /// `GET /servers/detail`, every page: the servers `filter` selects.
+    async fn list_servers(&self, filter: &ServerFilter) -> Result<Vec<Server>, CloudError>;
+
     /// `GET /servers/{id}`. `NotFound` once the server is gone.
     async fn get_server(&self, server_id: &str) -> Result<Server, CloudError>;
 
@@ -89,6 +92,10 @@ pub struct Server {
     pub created: Option<String>,
     #[serde(deserialize_with = "de_opt_string")]
     pub updated: Option<String>,
+    /// The image the server was launched from (`None` when booted from a volume, where Nova
+    /// answers `""`). Every cloudpipe server runs Nova's configured VPN image.
+    #[serde(rename = "image", deserialize_with = "de_image_id")]
+    pub image_id: Option<String>,
     #[serde(rename = "OS-EXT-STS:vm_state", deserialize_with = "de_opt_string")]
     pub vm_state: Option<String>,
     /// `deleting` while a delete runs.
@@ -102,6 +109,27 @@ pub struct Server {
     /// Why the server is in ERROR, if Nova says.
     #[serde(deserialize_with = "null_as_default")]
     pub fault: Option<ServerFault>,
+}
+
+/// `{"id": …, "links": […]}`, or `""` for a server booted from a volume.
+fn de_image_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Object(image) => image
+            .get("id")
+            .and_then(|id| id.as_str())
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned),
+        _ => None,
+    })
+}
+
+/// Which servers `list_servers` returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerFilter {
+    /// Every project's servers (`all_tenants=1`, admin only), not just the token's project.
+    pub all_tenants: bool,
+    /// Only servers launched from this image.
+    pub image: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +151,37 @@ struct CreatedCloudpipe {
     #[serde(deserialize_with = "de_string")]
     instance_id: String,
 }
+
+#[derive(Deserialize)]
+struct ServerPage {
+    servers: Vec<Server>,
+    /// A `next` link when Nova cut the list at its page size (`osapi_max_limit`, 1000 by default).
+    #[serde(default)]
+    servers_links: Vec<Link>,
+}
+
+#[derive(Deserialize)]
+struct Link {
+    #[serde(default)]
+    rel: String,
+    #[serde(default)]
+    href: String,
+}
+
+impl ServerPage {
+    /// The marker of the next page. The link's host is Nova's public one, which may not be the
+    /// endpoint this session uses, so only its `marker` is taken.
+    fn next_marker(&self) -> Option<String> {
+        let next = self.servers_links.iter().find(|l| l.rel == "next")?;
+        let url = url::Url::parse(&next.href).ok()?;
+        url.query_pairs()
+            .find(|(k, _)| k == "marker")
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+/// More pages than any cloud has: a marker that never moves must not loop forever.
+const MAX_PAGES: usize = 1000;
 
 #[derive(Deserialize)]
 struct ServerEnvelope {
@@ -216,6 +275,35 @@ impl CloudpipeApi for NovaClient {
             ))
             .await?;
         Ok(())
+    }
+
+    async fn list_servers(&self, filter: &ServerFilter) -> Result<Vec<Server>, CloudError> {
+        let mut servers = Vec::new();
+        let mut marker: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut c = call("list_servers", Method::GET, &["servers", "detail"], None);
+            if filter.all_tenants {
+                c.query.push(("all_tenants", "1".into()));
+            }
+            if let Some(image) = &filter.image {
+                c.query.push(("image", image.clone()));
+            }
+            if let Some(marker) = &marker {
+                c.query.push(("marker", marker.clone()));
+            }
+            let r = self.session.call(c).await?;
+            let page: ServerPage = r.json("a server list ({\"servers\": [...]})")?;
+            let next = page.next_marker();
+            servers.extend(page.servers);
+            match next {
+                Some(next) if marker.as_ref() != Some(&next) => marker = Some(next),
+                _ => return Ok(servers),
+            }
+        }
+        Err(CloudError::invalid(
+            "GET servers/detail",
+            format!("more than {MAX_PAGES} pages"),
+        ))
     }
 
     async fn get_server(&self, server_id: &str) -> Result<Server, CloudError> {

@@ -68,6 +68,16 @@ pub trait Adapter: Send + Sync + 'static {
         id: &str,
     ) -> Result<Option<Self::Observed>, CloudError>;
 
+    /// Reads every resource these credentials can see, with one LIST per service where the cloud
+    /// allows: how a resync observes all of a credential's objects at once (see
+    /// `engine::readings`). `previous` is the last such reading, for what it can teach (a filter
+    /// that keeps the listing small). A resource missing from the answer is read with [`Adapter::get`].
+    async fn list(
+        &self,
+        cloud: &Self::Cloud,
+        previous: &[Self::Observed],
+    ) -> Result<Vec<Self::Observed>, CloudError>;
+
     /// Finds the resource an earlier attempt for this object created, if any: the answer to a crash
     /// after the create, a lost response or a failed status write. Must match as exactly as the
     /// cloud allows, so that nobody else's resource is adopted.

@@ -12,6 +12,8 @@ use super::adapter::Adapter;
 use super::backoff::Backoff;
 use super::credentials::Sessions;
 use super::observe::{ReconcileObserver, Unobserved};
+use super::readings::Readings;
+use crate::cloud::SessionKey;
 
 /// Engine settings, from `cloudlink run`'s flags.
 #[derive(Clone, Debug)]
@@ -45,6 +47,8 @@ pub struct Context<A: Adapter> {
     /// our own status patch; without this a reconcile that reads the stale copy would look for the
     /// resource again (or, for a cloud without an adoption lookup, create it again).
     known_ids: Mutex<HashMap<String, String>>,
+    /// The latest batched reading of each credential's resources (resyncs are served from it).
+    pub(super) readings: Readings<SessionKey, A::Observed>,
 }
 
 impl<A: Adapter> Context<A> {
@@ -67,6 +71,7 @@ impl<A: Adapter> Context<A> {
             settings,
             observer: std::sync::Arc::new(Unobserved),
             known_ids: Mutex::new(HashMap::new()),
+            readings: Readings::new(A::id),
         }
     }
 

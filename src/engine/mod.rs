@@ -14,5 +14,6 @@ pub mod failure;
 pub mod finalizers;
 pub mod observe;
 pub mod outcome;
+pub mod readings;
 pub mod reconcile;
 pub mod status;

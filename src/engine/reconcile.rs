@@ -18,14 +18,24 @@ use super::credentials;
 use super::failure::Failure;
 use super::finalizers;
 use super::outcome::{Phase, Reason};
+use super::readings::Seen;
 use super::status;
+use crate::api::common::condition::READY;
 use crate::api::common::{ManagementPolicy, OnDelete};
+use crate::cloud::SessionKey;
 
 /// Put on every object before cloudlink writes anything to the cloud for it.
 pub const FINALIZER: &str = "cloudlink.dev/finalizer";
 
 /// How often a deletion in progress is checked.
 const DELETE_POLL: Duration = Duration::from_secs(1);
+
+/// The oldest batched reading a resync accepts (less for objects that resync more often): it
+/// covers one tick's spread of resyncs and their processing.
+const READING_AGE: Duration = Duration::from_secs(15);
+
+/// How far resyncs due at one tick are spread.
+const TICK_SPREAD: Duration = Duration::from_secs(5);
 
 /// Failures of the Kubernetes side of a reconcile; retried by the controller's error policy.
 #[derive(Debug, thiserror::Error)]
@@ -133,10 +143,10 @@ async fn converge<A: Adapter>(
 ) -> Result<Assessment<<A::Object as ManagedObject>::CloudView>, Failure> {
     let management = object.management();
     let managed = management.management_policy == ManagementPolicy::Managed;
-    let cloud = connect(object, ctx).await?;
+    let (cloud, credential) = connect(object, ctx).await?;
 
     let observed = match id.clone() {
-        Some(known) => match ctx.adapter.get(&cloud, object, &known).await? {
+        Some(known) => match read(object, ctx, &cloud, &credential, &known).await? {
             Some(observed) => observed,
             None if managed && management.import.is_none() => {
                 let note = format!("cloud resource {known} no longer exists; creating it again");
@@ -203,6 +213,7 @@ async fn converge<A: Adapter>(
     let observed = if managed {
         match ctx.adapter.update(&cloud, object, &observed).await? {
             Some(updated) => {
+                ctx.readings.changed(&A::id(&updated));
                 publish(
                     ctx,
                     object,
@@ -240,6 +251,7 @@ async fn create_or_adopt<A: Adapter>(
         return Ok(found);
     }
     let created = ctx.adapter.create(cloud, object).await?;
+    ctx.readings.changed(&created);
     set_id(api, object, ctx, id, Some(created.clone())).await?;
     publish(
         ctx,
@@ -274,14 +286,60 @@ async fn set_id<A: Adapter>(
     Ok(())
 }
 
-async fn connect<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> Result<A::Cloud, Failure> {
+/// The object's resource, by id: on a resync, from the credential's batched reading; otherwise
+/// (a new spec, a resource still on its way, or one the reading does not list) with its own GET.
+async fn read<A: Adapter>(
+    object: &A::Object,
+    ctx: &Context<A>,
+    cloud: &A::Cloud,
+    credential: &SessionKey,
+    id: &str,
+) -> Result<Option<A::Observed>, Failure> {
+    if settled(object) {
+        let max_age = READING_AGE.min(resync_period(ctx, object) / 2);
+        let reading = ctx
+            .readings
+            .find(credential, id, max_age, |previous| async move {
+                ctx.adapter.list(cloud, &previous).await
+            })
+            .await;
+        match reading {
+            Ok(Seen::Listed(observed)) => return Ok(Some(observed)),
+            Ok(Seen::Unknown) => {}
+            // Only a cloud that is failing now is worth waiting for; a LIST the credential may not
+            // make (or the cloud does not offer) leaves each object to its own GET.
+            Err(e) if e.is_transient() => return Err(e.into()),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot list the credential's resources; reading the object's own")
+            }
+        }
+    }
+    Ok(ctx.adapter.get(cloud, object, id).await?)
+}
+
+/// Whether the engine has acted on the object's current spec and found it Ready: its reconciles
+/// are then resyncs, which a batched reading can serve.
+fn settled<K: ManagedObject>(object: &K) -> bool {
+    object.status().is_some_and(|status| {
+        status.observed_generation == object.meta().generation.unwrap_or_default()
+            && status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == READY && c.status == "True")
+    })
+}
+
+async fn connect<A: Adapter>(
+    object: &A::Object,
+    ctx: &Context<A>,
+) -> Result<(A::Cloud, SessionKey), Failure> {
     let namespace = object.namespace().unwrap_or_default();
     let (session, secret) = ctx
         .sessions
         .session(&namespace, &object.management().cloud_credentials_ref)
         .await?;
     ctx.sessions.guard(&secret).await?;
-    Ok(ctx.adapter.connect(&session))
+    Ok((ctx.adapter.connect(&session), session.key().clone()))
 }
 
 /// Deletion: the cloud resource first (per policy), then the Secret's guard, then the finalizer.
@@ -421,20 +479,37 @@ fn next_action<A: Adapter>(ctx: &Context<A>, object: &A::Object, phase: &Phase) 
         Phase::Ready {
             recheck: Some(soon),
             ..
-        } => Action::requeue(soon.mul_f64(1.0 + rand::random::<f64>() * 0.2)),
+        } => Action::requeue(until_next_tick(*soon)),
         Phase::Ready { recheck: None, .. } => {
-            let period = object
-                .management()
-                .resync_period
-                .as_deref()
-                .and_then(parse_duration)
-                .unwrap_or(ctx.settings.resync);
-            // Spread resyncs so that objects created together do not hit the cloud together.
-            Action::requeue(period.mul_f64(1.0 + rand::random::<f64>() * 0.2))
+            Action::requeue(until_next_tick(resync_period(ctx, object)))
         }
         Phase::Progressing { poll, .. } => Action::requeue(*poll),
         Phase::Stalled { .. } | Phase::Retrying { .. } => Action::await_change(),
     }
+}
+
+fn resync_period<A: Adapter>(ctx: &Context<A>, object: &A::Object) -> Duration {
+    object
+        .management()
+        .resync_period
+        .as_deref()
+        .and_then(parse_duration)
+        .unwrap_or(ctx.settings.resync)
+}
+
+/// The wait until the next multiple of `period` since the Unix epoch, plus up to
+/// [`TICK_SPREAD`]. Objects on the same period resync together, so one batched reading of the
+/// cloud serves them all (the reading is what protects the cloud, not a random spread); the
+/// small spread keeps their reconciles from reaching the API server in one instant.
+fn until_next_tick(period: Duration) -> Duration {
+    let period_ms = period.as_millis().max(1);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let wait =
+        Duration::from_millis(u64::try_from(period_ms - now_ms % period_ms).unwrap_or(u64::MAX));
+    wait + TICK_SPREAD.min(period / 10).mul_f64(rand::random::<f64>())
 }
 
 async fn publish<A: Adapter>(

@@ -2,6 +2,7 @@
 //! server's instance id. Nova creates at most one cloudpipe per project (create is idempotent per
 //! project), so the adoption lookup is "the cloudpipe of the target project".
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use async_trait::async_trait;
 use crate::api::Cloudpipe;
 use crate::api::cloudpipe::CloudpipeResourceStatus;
 use crate::api::common::{ManagementSpec, ResourceStatus};
-use crate::cloud::nova::{self, CloudpipeApi, Server};
+use crate::cloud::nova::{self, CloudpipeApi, Server, ServerFilter};
 use crate::cloud::{CloudError, CloudSession};
 use crate::engine::adapter::{Adapter, Assessment, ManagedObject};
 use crate::engine::outcome::{Phase, Reason};
@@ -73,6 +74,45 @@ impl Adapter for CloudpipeAdapter {
             .into_iter()
             .find(|c| c.instance_id == id);
         Ok(Some(ObservedCloudpipe { server, entry }))
+    }
+
+    async fn list(
+        &self,
+        nova: &Self::Cloud,
+        previous: &[ObservedCloudpipe],
+    ) -> Result<Vec<ObservedCloudpipe>, CloudError> {
+        let entries = nova.list_cloudpipes().await?;
+        let Some(first) = entries.first() else {
+            return Ok(Vec::new());
+        };
+        // Every VPN server runs Nova's VPN image: listing only that image's servers keeps the
+        // answer to the VPN servers rather than the whole cloud's. The previous reading tells
+        // which image it is; the first reading asks one server.
+        let image = match previous.iter().find_map(|o| o.server.image_id.clone()) {
+            Some(image) => Some(image),
+            None => match nova.get_server(&first.instance_id).await {
+                Ok(server) => server.image_id,
+                Err(e) if e.is_not_found() => None,
+                Err(e) => return Err(e),
+            },
+        };
+        let servers = nova
+            .list_servers(&ServerFilter {
+                all_tenants: true,
+                image,
+            })
+            .await?;
+        let mut servers: HashMap<String, Server> =
+            servers.into_iter().map(|s| (s.id.clone(), s)).collect();
+        Ok(entries
+            .into_iter()
+            .filter_map(|entry| {
+                Some(ObservedCloudpipe {
+                    server: servers.remove(&entry.instance_id)?,
+                    entry: Some(entry),
+                })
+            })
+            .collect())
     }
 
     async fn find_own(

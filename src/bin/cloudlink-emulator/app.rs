@@ -102,6 +102,11 @@ pub fn router(app: &App, identity: Option<Arc<Identity>>) -> Router {
                     .fallback(nova::not_found.layer(named(route::NOVA_UNKNOWN))),
             )
             .route(
+                &format!("{prefix}/servers/detail"),
+                get(nova::list_servers.layer(named(route::NOVA_SERVER_LIST)))
+                    .fallback(nova::not_found.layer(named(route::NOVA_UNKNOWN))),
+            )
+            .route(
                 &format!("{prefix}/servers/{{server_id}}"),
                 get(nova::get_server.layer(named(route::NOVA_SERVER_GET)))
                     .delete(nova::delete_server.layer(named(route::NOVA_SERVER_DELETE)))

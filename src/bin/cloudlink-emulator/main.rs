@@ -99,6 +99,10 @@ struct Args {
     #[arg(long, value_enum, default_value = "ocata")]
     nova_release: NovaRelease,
 
+    /// Nova's osapi_max_limit: the page size of `GET servers/detail`.
+    #[arg(long, default_value_t = 1000)]
+    nova_max_limit: usize,
+
     /// A cloudpipe's VPN server stays BUILD this long, then turns ACTIVE.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     server_build_delay: Duration,
@@ -230,13 +234,9 @@ async fn run(args: Args) -> Result<(), String> {
         approval_deadline: args.approval_deadline,
     };
     let faults = Faults::new(args.faults, args.seed);
-    let app = app::App::new(
-        base_url.clone(),
-        args.region,
-        auth,
-        faults,
-        World::new(lifecycle, args.nova_release),
-    );
+    let mut world = World::new(lifecycle, args.nova_release);
+    world.nova_max_limit = args.nova_max_limit.max(1);
+    let app = app::App::new(base_url.clone(), args.region, auth, faults, world);
     let router = app::router(&app, identity);
 
     let mut stdout = std::io::stdout();

@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::Extension;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -400,6 +400,94 @@ fn instance_not_found(id: &str) -> Response {
     )
 }
 
+/// `GET servers/detail`: the caller's project's servers, or with `all_tenants` (admin only) every
+/// project's; `image` filters by image; newest first (Nova's default sort: `created_at desc`),
+/// cut at `limit` or `osapi_max_limit`, with a `next` link when a page is full (`common.py`
+/// `_get_collection_links`). An unknown `marker` is a 400.
+pub async fn list_servers(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    params: Option<Path<PathParams>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if let Err(response) = check_url_project(&caller, params.as_deref()) {
+        return response;
+    }
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let all_tenants = match param("all_tenants").map(str::to_ascii_lowercase).as_deref() {
+        None => false,
+        Some("" | "1" | "t" | "true" | "on" | "y" | "yes") => true,
+        Some("0" | "f" | "false" | "off" | "n" | "no") => false,
+        Some(other) => {
+            return errors::nova(
+                StatusCode::BAD_REQUEST,
+                &format!("Invalid value '{other}' for all_tenants"),
+            );
+        }
+    };
+    if all_tenants && !caller.is_admin() {
+        return errors::nova(
+            StatusCode::FORBIDDEN,
+            "Policy doesn't allow os_compute_api:servers:detail:get_all_tenants to be performed.",
+        );
+    }
+    let world = app.world();
+    let limit = match param("limit").map(str::parse::<i64>) {
+        None => world.nova_max_limit,
+        Some(Ok(n)) if n >= 0 => (n as usize).min(world.nova_max_limit),
+        Some(Ok(_)) => {
+            return errors::nova(StatusCode::BAD_REQUEST, "limit param must be positive");
+        }
+        Some(Err(_)) => {
+            return errors::nova(StatusCode::BAD_REQUEST, "limit param must be an integer");
+        }
+    };
+    let mut servers: Vec<&Server> = world
+        .vpn_servers()
+        .into_iter()
+        .rev()
+        .filter(|s| all_tenants || s.project_id == caller.project_id)
+        .filter(|_| param("image").is_none_or(|image| image == VPN_IMAGE))
+        .collect();
+    if let Some(marker) = param("marker") {
+        match servers.iter().position(|s| s.id == marker) {
+            Some(at) => servers.drain(..=at),
+            None => {
+                return errors::nova(
+                    StatusCode::BAD_REQUEST,
+                    &format!("marker [{marker}] not found"),
+                );
+            }
+        };
+    }
+    servers.truncate(limit);
+    let mut body = json!({ "servers": servers.iter().map(|s| server_view(s, &app.base_url)).collect::<Vec<_>>() });
+    if let Some(last) = servers.last().filter(|_| servers.len() == limit) {
+        let mut next = url::Url::parse(&format!(
+            "{}/compute/v2.1/{}/servers/detail",
+            app.base_url, caller.project_id
+        ))
+        .expect("base URL");
+        next.query_pairs_mut()
+            .extend_pairs(query.iter().filter(|(k, _)| k != "marker"))
+            .append_pair("marker", &last.id);
+        body["servers_links"] = json!([{ "rel": "next", "href": next.as_str() }]);
+    }
+    Json(body).into_response()
+}
+
+/// The image every VPN server runs (`CONF.cloudpipe.vpn_image_id`; the emulator's is `0`).
+const VPN_IMAGE: &str = "0";
+
 /// `GET servers/{id}`.
 pub async fn get_server(
     State(app): State<App>,
@@ -466,7 +554,7 @@ fn server_view(server: &Server, base: &str) -> Value {
         "addresses": addresses,
         "accessIPv4": "",
         "accessIPv6": "",
-        "image": {"id": "0", "links": [{"rel": "bookmark", "href": format!("{base}/compute/images/0")}]},
+        "image": {"id": VPN_IMAGE, "links": [{"rel": "bookmark", "href": format!("{base}/compute/images/0")}]},
         "flavor": {"id": "1", "links": [{"rel": "bookmark", "href": format!("{base}/compute/flavors/1")}]},
         "key_name": server.name,
         "security_groups": [{"name": server.name}],

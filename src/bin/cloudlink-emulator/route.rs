@@ -57,6 +57,7 @@ pub const NOVA_VERSION: Route = open("nova.version", Service::Nova);
 pub const NOVA_CLOUDPIPE_LIST: Route = guarded("nova.cloudpipe.list", Service::Nova);
 pub const NOVA_CLOUDPIPE_CREATE: Route = guarded("nova.cloudpipe.create", Service::Nova);
 pub const NOVA_CLOUDPIPE_CONFIGURE: Route = guarded("nova.cloudpipe.configure", Service::Nova);
+pub const NOVA_SERVER_LIST: Route = guarded("nova.server.list", Service::Nova);
 pub const NOVA_SERVER_GET: Route = guarded("nova.server.get", Service::Nova);
 pub const NOVA_SERVER_DELETE: Route = guarded("nova.server.delete", Service::Nova);
 pub const NOVA_UNKNOWN: Route = guarded("nova.unknown", Service::Nova);

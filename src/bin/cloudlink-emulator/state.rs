@@ -207,6 +207,8 @@ pub struct World {
     pub approvals: HashMap<String, Approval>,
     pub nova_release: NovaRelease,
     startup_release: NovaRelease,
+    /// Nova's `osapi_max_limit`: the most servers one page of a list holds.
+    pub nova_max_limit: usize,
     lifecycle: Lifecycle,
     timeline: BinaryHeap<Reverse<(Instant, u64, Event)>>,
     /// Creation order (lists are sorted by it) and tie-break for simultaneous events.
@@ -223,6 +225,7 @@ impl World {
             approvals: HashMap::new(),
             nova_release,
             startup_release: nova_release,
+            nova_max_limit: 1000,
             lifecycle,
             timeline: BinaryHeap::new(),
             sequence: 0,
@@ -232,7 +235,9 @@ impl World {
 
     /// Back to how it started: no resources, the Nova release given on the command line.
     pub fn reset(&mut self) {
+        let page = self.nova_max_limit;
         *self = World::new(self.lifecycle, self.startup_release);
+        self.nova_max_limit = page;
     }
 
     fn next_sequence(&mut self) -> u64 {
