@@ -17,10 +17,13 @@ use tokio::time::Instant;
 
 use crate::cloud::CloudError;
 
+/// One credential's latest reading, locked while it is being taken.
+type Slot<O> = Arc<tokio::sync::Mutex<Option<Reading<O>>>>;
+
 /// The latest readings, per credential.
 pub struct Readings<K, O> {
     id_of: fn(&O) -> String,
-    slots: Mutex<HashMap<K, Arc<tokio::sync::Mutex<Option<Reading<O>>>>>>,
+    slots: Mutex<HashMap<K, Slot<O>>>,
     /// When this process last changed each id in the cloud (create, update).
     changed: Mutex<HashMap<String, Instant>>,
 }
@@ -42,6 +45,8 @@ pub enum Seen<O> {
 
 /// How long a change is remembered; no reading is used longer than this.
 const LONGEST_AGE: Duration = Duration::from_secs(60);
+/// Past this many credentials, stale readings are dropped (each holds a whole listing).
+const MAX_CREDENTIALS: usize = 64;
 
 impl<K: Clone + Eq + Hash, O: Clone> Readings<K, O> {
     pub fn new(id_of: fn(&O) -> String) -> Self {
@@ -121,17 +126,18 @@ impl<K: Clone + Eq + Hash, O: Clone> Readings<K, O> {
             .is_some_and(|at| *at >= started)
     }
 
-    fn slot(&self, credential: &K) -> Arc<tokio::sync::Mutex<Option<Reading<O>>>> {
+    fn slot(&self, credential: &K) -> Slot<O> {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if slots.len() >= MAX_CREDENTIALS && !slots.contains_key(credential) {
+            // Rotated or abandoned credentials: drop the readings nobody could still use.
+            slots.retain(|_, slot| {
+                slot.try_lock().map_or(true, |r| {
+                    r.as_ref()
+                        .is_some_and(|r| r.started.elapsed() <= LONGEST_AGE)
+                })
+            });
+        }
         slots.entry(credential.clone()).or_default().clone()
-    }
-
-    /// Forgets the readings of credentials no longer in use (they hold whole listings).
-    pub fn retain(&self, keep: impl Fn(&K) -> bool) {
-        self.slots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|k, _| keep(k));
     }
 }
 

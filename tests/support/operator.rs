@@ -41,7 +41,7 @@ impl Operator {
             "--metrics-addr".to_owned(),
             format!("127.0.0.1:{metrics_port}"),
         ]);
-        let env = env
+        let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
@@ -90,7 +90,7 @@ impl Operator {
     }
 }
 
-fn spawn(kubeconfig: &Path, args: &[String], env: &Vec<(String, String)>, log: &Path) -> Child {
+fn spawn(kubeconfig: &Path, args: &[String], env: &[(String, String)], log: &Path) -> Child {
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
