@@ -1250,3 +1250,59 @@ async fn nothing_secret_reaches_debug_display_or_logs() {
     }
     assert!(text.contains("<redacted>"), "{text}");
 }
+
+#[tokio::test]
+async fn server_lists_follow_nova_pages_and_filter_by_image() {
+    let emulator = Emulator::start(&["--nova-max-limit", "2", "--server-build-delay", "0s"]);
+    let nova = session(&emulator, &ADMIN).cloudpipes();
+    let mut created = Vec::new();
+    for i in 0..5 {
+        created.push(
+            nova.create_cloudpipe(Some(&format!("project-{i}")))
+                .await
+                .unwrap(),
+        );
+    }
+    let all = cloudlink::cloud::nova::ServerFilter {
+        all_tenants: true,
+        image: None,
+    };
+    let before = emulator.total("nova.server.list").await;
+    let servers = nova.list_servers(&all).await.expect("every page");
+    let mut listed: Vec<String> = servers.iter().map(|s| s.id.clone()).collect();
+    listed.sort();
+    created.sort();
+    assert_eq!(listed, created, "five servers over pages of two");
+    assert_eq!(
+        emulator.total("nova.server.list").await - before,
+        3,
+        "three pages, one call each"
+    );
+    assert!(
+        servers.iter().all(|s| s.image_id.as_deref() == Some("0")),
+        "{servers:?}"
+    );
+
+    let vpn_image = cloudlink::cloud::nova::ServerFilter {
+        all_tenants: true,
+        image: Some("0".into()),
+    };
+    assert_eq!(nova.list_servers(&vpn_image).await.unwrap().len(), 5);
+    let other = cloudlink::cloud::nova::ServerFilter {
+        all_tenants: true,
+        image: Some("another".into()),
+    };
+    assert!(nova.list_servers(&other).await.unwrap().is_empty());
+    let own = cloudlink::cloud::nova::ServerFilter::default();
+    assert!(
+        nova.list_servers(&own).await.unwrap().is_empty(),
+        "the admin's own project has none"
+    );
+
+    let demo = session(&emulator, &DEMO).cloudpipes();
+    let refused = demo
+        .list_servers(&all)
+        .await
+        .expect_err("all_tenants is admin only");
+    assert_eq!(refused.status(), Some(403), "{refused}");
+}

@@ -1771,3 +1771,130 @@ async fn keystone_url_mode_validates_every_token_with_keystone() {
     assert_eq!(reply.status, 503);
     assert_eq!(reply.json()["error"]["code"], 503);
 }
+
+#[tokio::test]
+async fn servers_detail_lists_newest_first_in_pages_and_all_tenants_is_admin_only() {
+    let emulator = Emulator::start(&["--nova-max-limit", "2", "--server-build-delay", "0s"]);
+    let admin = emulator.token(&ADMIN).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let body = json!({"cloudpipe": {"project_id": format!("project-{i}")}});
+        let created = call(
+            &emulator,
+            Method::POST,
+            "/compute/v2.1/os-cloudpipe",
+            Some(&admin),
+            Some(body),
+        )
+        .await;
+        ids.push(created.json()["instance_id"].as_str().unwrap().to_owned());
+    }
+    let listed = |reply: &Reply| -> Vec<String> {
+        reply.json()["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // A full page (Nova's osapi_max_limit) carries a next link with the last id as marker.
+    let first = get(
+        &emulator,
+        "/compute/v2.1/servers/detail?all_tenants=1",
+        &admin,
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(
+        listed(&first),
+        vec![ids[2].clone(), ids[1].clone()],
+        "newest first"
+    );
+    let next = first.json()["servers_links"][0].clone();
+    assert_eq!(next["rel"], "next");
+    let next = url::Url::parse(next["href"].as_str().unwrap()).unwrap();
+    assert!(
+        next.query_pairs()
+            .any(|(k, v)| k == "marker" && v == ids[1]),
+        "{next}"
+    );
+    assert!(
+        next.query_pairs()
+            .any(|(k, v)| k == "all_tenants" && v == "1"),
+        "{next}"
+    );
+    let second = get(
+        &emulator,
+        &format!(
+            "/compute/v2.1/servers/detail?all_tenants=1&marker={}",
+            ids[1]
+        ),
+        &admin,
+    )
+    .await;
+    assert_eq!(listed(&second), vec![ids[0].clone()]);
+    assert!(
+        second.json().get("servers_links").is_none(),
+        "no next link after a short page"
+    );
+    assert_eq!(second.json()["servers"][0]["tenant_id"], "project-0");
+    assert_eq!(second.json()["servers"][0]["image"]["id"], "0");
+
+    // Filters: the image, and without all_tenants only the caller's project.
+    let by_image = get(
+        &emulator,
+        "/compute/v2.1/servers/detail?all_tenants=1&image=0&limit=5",
+        &admin,
+    )
+    .await;
+    assert_eq!(
+        listed(&by_image).len(),
+        2,
+        "limit is capped at osapi_max_limit"
+    );
+    let other_image = get(
+        &emulator,
+        "/compute/v2.1/servers/detail?all_tenants=1&image=other",
+        &admin,
+    )
+    .await;
+    assert_eq!(listed(&other_image), Vec::<String>::new());
+    let own = get(&emulator, "/compute/v2.1/servers/detail", &admin).await;
+    assert_eq!(
+        listed(&own),
+        Vec::<String>::new(),
+        "the admin's own project has no server"
+    );
+
+    let unknown = get(
+        &emulator,
+        "/compute/v2.1/servers/detail?marker=nope",
+        &admin,
+    )
+    .await;
+    assert_eq!(unknown.status, 400);
+    assert_eq!(
+        unknown.json(),
+        json!({"badRequest": {"code": 400, "message": "marker [nope] not found"}})
+    );
+    let bad_limit = get(&emulator, "/compute/v2.1/servers/detail?limit=-1", &admin).await;
+    assert_eq!(bad_limit.status, 400);
+
+    let demo = emulator.token(&DEMO).await;
+    let forbidden = get(
+        &emulator,
+        "/compute/v2.1/servers/detail?all_tenants=1",
+        &demo,
+    )
+    .await;
+    assert_eq!(forbidden.status, 403);
+    assert_eq!(
+        forbidden.json()["forbidden"]["message"],
+        "Policy doesn't allow os_compute_api:servers:detail:get_all_tenants to be performed."
+    );
+    assert_eq!(
+        listed(&get(&emulator, "/compute/v2.1/servers/detail", &demo).await),
+        Vec::<String>::new()
+    );
+}
