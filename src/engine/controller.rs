@@ -36,13 +36,20 @@ pub async fn run<A: Adapter>(
     // asks for, so self-triggered reconciles would only repeat cloud calls. The cache still sees
     // every update.
     let (store, writer) = reflector::store();
-    let changes = reflector(
-        writer,
-        watcher::watcher(objects, watcher::Config::default().any_semantic()),
-    )
-    .default_backoff()
-    .touched_objects()
-    .predicate_filter(predicates::generation, Default::default());
+    // The cache keeps only what the engine reads: managedFields and kubectl's copy of the last
+    // applied manifest are much of an object's size, and the engine uses neither.
+    let watched = watcher::watcher(objects, watcher::Config::default().any_semantic()).modify(
+        |object: &mut A::Object| {
+            object.managed_fields_mut().clear();
+            object
+                .annotations_mut()
+                .remove("kubectl.kubernetes.io/last-applied-configuration");
+        },
+    );
+    let changes = reflector(writer, watched)
+        .default_backoff()
+        .touched_objects()
+        .predicate_filter(predicates::generation, Default::default());
     let controller = Controller::for_stream(changes, store.clone());
     let ready = store.clone();
     tokio::spawn(async move {
