@@ -472,3 +472,25 @@ async fn sigterm_stops_the_operator_cleanly() {
         w.operator.log()
     );
 }
+
+#[tokio::test]
+async fn a_first_create_is_marked_before_it_is_sent_and_needs_no_lookup() {
+    let w = World::start("mark", &[], &[]);
+    w.apply(&request("fresh", json!({})));
+    let object = eventually(DEADLINE, "fresh to get an id", || async {
+        let object = w.get("tcr", "fresh")?;
+        object["status"]["id"].is_string().then_some(object)
+    })
+    .await;
+    assert!(
+        object["status"]["createRequested"].is_string(),
+        "the create is recorded in status: {}",
+        object["status"]
+    );
+    assert_eq!(w.cloud.total("ecl.tcr.create").await, 1);
+    assert_eq!(
+        w.cloud.total("ecl.tcr.list").await,
+        0,
+        "an object that never asked for a create has nothing to look for"
+    );
+}

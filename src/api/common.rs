@@ -87,6 +87,11 @@ pub struct ResourceStatus<R> {
     /// When cloudlink last read the resource from the cloud.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<Time>,
+    /// When cloudlink asked the cloud to create the resource, written before the request. A
+    /// cloudlink that finds it but no id looks for the resource that request may have created
+    /// before asking again; without it, there is nothing to look for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_requested: Option<Time>,
 }
 
 fn unobserved() -> i64 {
@@ -101,6 +106,7 @@ impl<R> Default for ResourceStatus<R> {
             conditions: Vec::new(),
             observed_generation: unobserved(),
             last_sync_time: None,
+            create_requested: None,
         }
     }
 }

@@ -47,6 +47,9 @@ pub struct Context<A: Adapter> {
     /// our own status patch; without this a reconcile that reads the stale copy would look for the
     /// resource again (or, for a cloud without an adoption lookup, create it again).
     known_ids: Mutex<HashMap<String, String>>,
+    /// Objects (by UID) this process has sent a create for: as with `known_ids`, the cache may
+    /// not show `status.createRequested` yet when the object is reconciled again.
+    create_requests: Mutex<std::collections::HashSet<String>>,
     /// The latest batched reading of each credential's resources (resyncs are served from it).
     pub(super) readings: Readings<SessionKey, A::Observed>,
 }
@@ -71,6 +74,7 @@ impl<A: Adapter> Context<A> {
             settings,
             observer: std::sync::Arc::new(Unobserved),
             known_ids: Mutex::new(HashMap::new()),
+            create_requests: Mutex::new(std::collections::HashSet::new()),
             readings: Readings::new(A::id),
         }
     }
@@ -94,5 +98,24 @@ impl<A: Adapter> Context<A> {
             Some(id) => ids.insert(uid.to_owned(), id.to_owned()),
             None => ids.remove(uid),
         };
+    }
+
+    pub(super) fn create_requested(&self, uid: &str) -> bool {
+        self.create_requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(uid)
+    }
+
+    pub(super) fn remember_create_request(&self, uid: &str, requested: bool) {
+        let mut requests = self
+            .create_requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if requested {
+            requests.insert(uid.to_owned());
+        } else {
+            requests.remove(uid);
+        }
     }
 }

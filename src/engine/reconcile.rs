@@ -1,5 +1,6 @@
 //! The lifecycle every kind shares (k-orc's order): finalizer → credentials → get by id → import →
-//! adoption lookup → create (id written at once) → update → assess → status; and on deletion:
+//! adoption lookup (if a create may have happened) → create (marked before, id written at once) →
+//! update → assess → status; and on deletion:
 //! delete in the cloud, wait until gone, release the Secret, drop the finalizer.
 
 use std::sync::Arc;
@@ -233,7 +234,10 @@ async fn converge<A: Adapter>(
     Ok(ctx.adapter.assess(object, &observed))
 }
 
-/// The adoption lookup before every create, then the create itself.
+/// The create, preceded by the adoption lookup whenever an earlier create may have reached the
+/// cloud (`status.createRequested` is set, or this process sent one). The mark is written before
+/// the request (Stackable's rule): a crash after the cloud created the resource then always
+/// leaves a trace, and an object that never asked costs no lookup.
 async fn create_or_adopt<A: Adapter>(
     api: &Api<A::Object>,
     object: &A::Object,
@@ -241,7 +245,12 @@ async fn create_or_adopt<A: Adapter>(
     cloud: &A::Cloud,
     id: &mut Option<String>,
 ) -> Result<A::Observed, Failure> {
-    if let Some(found) = ctx.adapter.find_own(cloud, object).await? {
+    let uid = object.uid().unwrap_or_default();
+    let asked_before = object
+        .status()
+        .is_some_and(|s| s.create_requested.is_some())
+        || ctx.create_requested(&uid);
+    if asked_before && let Some(found) = ctx.adapter.find_own(cloud, object).await? {
         let found_id = A::id(&found);
         set_id(api, object, ctx, id, Some(found_id.clone())).await?;
         let note = format!(
@@ -250,6 +259,8 @@ async fn create_or_adopt<A: Adapter>(
         publish(ctx, object, EventType::Normal, "Adopted", "Create", &note).await;
         return Ok(found);
     }
+    status::write_create_requested(api, object, &Time(jiff::Timestamp::now())).await?;
+    ctx.remember_create_request(&uid, true);
     let created = ctx.adapter.create(cloud, object).await?;
     ctx.readings.changed(&created);
     set_id(api, object, ctx, id, Some(created.clone())).await?;
@@ -388,6 +399,7 @@ async fn cleanup<A: Adapter>(
     ctx.sessions.release(&namespace, secret, still_used).await?;
     finalizers::remove(api, object, FINALIZER).await?;
     ctx.remember_id(&object.uid().unwrap_or_default(), None);
+    ctx.remember_create_request(&object.uid().unwrap_or_default(), false);
     let id = object
         .status()
         .and_then(|s| s.id.clone())

@@ -36,6 +36,7 @@ pub fn next<V: Clone + PartialEq>(
         } else {
             current.last_sync_time.clone()
         },
+        create_requested: current.create_requested.clone(),
     }
 }
 
@@ -57,6 +58,22 @@ pub async fn write<K: ManagedObject>(
     )
     .await?;
     Ok(true)
+}
+
+/// Records, before a create is sent, that it is about to be: see `ResourceStatus::create_requested`.
+pub async fn write_create_requested<K: ManagedObject>(
+    api: &Api<K>,
+    object: &K,
+    now: &Time,
+) -> Result<(), kube::Error> {
+    let patch = json!({ "status": { "createRequested": now } });
+    api.patch_status(
+        &object.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Records the cloud id at once, in its own patch, so that a crash right after a create leaves a
