@@ -17,10 +17,10 @@
 #   CLOUDLINK_CHAOS_SEED           seed of every random choice               (20260601)
 #
 # Found by this suite: at 200 objects, 10 s re-reads of requests awaiting approval used up the
-# default --cloud-rate (20/s per credential) and objects not yet started were never started. Approvals
-# are now polled every 30 s (+jitter); the ignored test two_hundred_requests_awaiting_approval_are_all_reconciled
-# (hack/chaos.sh --ignored two_hundred) checks it. A slot held while waiting for the rate limit can
-# still starve new objects at larger scales: see the issue on benchmarks and batched observation.
+# default --cloud-rate (20/s per credential) and objects not yet started were never started. Requests
+# awaiting approval are now re-checked at 30 s ticks from one batched reading per credential (two
+# calls, whatever their number); the ignored test two_hundred_requests_awaiting_approval_are_all_reconciled
+# (hack/chaos.sh --ignored two_hundred) checks it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -638,7 +638,7 @@ async fn killing_the_leader_repeatedly_makes_no_duplicate() {
 /// Measured: 69 of 200 objects without even a finalizer after 4 minutes, calls pinned at 20.0/s;
 /// with `--cloud-rate 100` all 200 are Ready in 14 s.
 #[tokio::test]
-#[ignore = "long (200 objects, about 95 s): run with --ignored; was the approval-backlog starvation bug, fixed by polling approvals every 30 s"]
+#[ignore = "long (200 objects, about 95 s): run with --ignored; was the approval-backlog starvation bug, fixed by batched re-checks of waiting requests"]
 async fn two_hundred_requests_awaiting_approval_are_all_reconciled() {
     let _one_at_a_time = serial().await;
     let (n, seed) = (knob("STARVATION_OBJECTS", 200) as usize, seed());
