@@ -31,7 +31,7 @@ impl Operator {
         let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         args.extend(["--metrics-addr".to_owned(), format!("127.0.0.1:{metrics_port}")]);
-        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let child = spawn(kubeconfig, &args, &env, &log);
         Operator { child, log, kubeconfig: kubeconfig.to_owned(), args, env, metrics_port }
     }
@@ -68,7 +68,7 @@ impl Operator {
     }
 }
 
-fn spawn(kubeconfig: &Path, args: &[String], env: &Vec<(String, String)>, log: &Path) -> Child {
+fn spawn(kubeconfig: &Path, args: &[String], env: &[(String, String)], log: &Path) -> Child {
     let out = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("operator log file");
     Command::new(env!("CARGO_BIN_EXE_cloudlink"))
         .arg("run")
