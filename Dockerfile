@@ -4,6 +4,7 @@
 #
 #   docker build -t cloudlink:0.1.0 .
 #   docker run --rm cloudlink:0.1.0 crd        # the CRDs, as YAML
+#   docker build --build-arg CLOUDLINK_FEATURES=otel -t cloudlink:0.1.0-otel .   # with OpenTelemetry export
 
 ARG RUST_VERSION=1.95
 
@@ -12,6 +13,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY hack/image.sh ./hack/image.sh
+# `--build-arg CLOUDLINK_FEATURES=otel`: with OpenTelemetry export (README, "Tracing (OpenTelemetry)").
+ARG CLOUDLINK_FEATURES=""
 # A fully static glibc build (crt-static): it needs no libc in the image. The rootfs step refuses a
 # dynamically linked binary.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

@@ -12,6 +12,9 @@
 #       build the static binary only, print its path (the Dockerfile builds the same way).
 #   hack/image.sh rootfs DIR BINARY
 #       lay out the image's files in DIR (the Dockerfile uses this too).
+#
+# CLOUDLINK_FEATURES=otel builds the binary with those cargo features (OpenTelemetry export, see the
+# README's "Tracing (OpenTelemetry)").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,8 +28,9 @@ build_binary() {
   target=$(rustc -vV | sed -n 's/^host: //p')
   [[ $target == *-linux-gnu ]] || die "the static build needs a *-linux-gnu host, not $target"
   target_dir=${CARGO_TARGET_DIR:-$ROOT/target}
-  log "building a static cloudlink for $target (release)"
-  (cd "$ROOT" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --quiet --target "$target" --bin cloudlink)
+  log "building a static cloudlink for $target (release${CLOUDLINK_FEATURES:+, features $CLOUDLINK_FEATURES})"
+  (cd "$ROOT" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --quiet --target "$target" --bin cloudlink \
+    ${CLOUDLINK_FEATURES:+--features "$CLOUDLINK_FEATURES"})
   echo "$target_dir/$target/release/cloudlink"
 }
 

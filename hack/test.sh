@@ -31,4 +31,4 @@ set -a
 eval "$clients"
 set +a
 
-cargo test --locked "$@"
+cargo test --locked --features otel "$@"

@@ -5,3 +5,5 @@ pub mod leader;
 pub mod metrics;
 pub mod preflight;
 pub mod run;
+#[cfg(feature = "otel")]
+pub mod telemetry;

@@ -94,7 +94,13 @@ pub enum RunError {
 }
 
 pub async fn run(args: RunArgs) -> Result<(), RunError> {
-    init_logging(&args);
+    let logging = init_logging(&args);
+    let result = operate(args).await;
+    logging.finish().await;
+    result
+}
+
+async fn operate(args: RunArgs) -> Result<(), RunError> {
     let client = kube::Client::try_default()
         .await
         .map_err(RunError::Client)?;
@@ -196,14 +202,80 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     Ok(())
 }
 
-fn init_logging(args: &RunArgs) {
+/// What logging needs done before the process exits: with `--features otel`, the last spans exported.
+struct Logging {
+    #[cfg(feature = "otel")]
+    exporter: Option<super::telemetry::Exporter>,
+}
+
+impl Logging {
+    async fn finish(self) {
+        #[cfg(feature = "otel")]
+        if let Some(exporter) = self.exporter {
+            exporter.shutdown().await;
+        }
+    }
+}
+
+fn init_logging(args: &RunArgs) -> Logging {
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match args.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
+        LogFormat::Json => install(builder.json().finish()),
+        LogFormat::Text => install(builder.finish()),
     }
+}
+
+/// Installs the subscriber, with a layer exporting its spans when OpenTelemetry export is configured.
+#[cfg(feature = "otel")]
+fn install<S>(subscriber: S) -> Logging
+where
+    S: tracing::Subscriber
+        + for<'span> tracing_subscriber::registry::LookupSpan<'span>
+        + Send
+        + Sync
+        + 'static,
+{
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // A broken exporter configuration (say, an endpoint that is no URL) costs the traces, not the operator.
+    let (layer, exporter, failure) = match super::telemetry::layer() {
+        Ok(Some((layer, exporter))) => (Some(layer), Some(exporter), None),
+        Ok(None) => (None, None, None),
+        Err(e) => (None, None, Some(e)),
+    };
+    let exporting = layer.is_some();
+    subscriber.with(layer).init();
+    if exporting {
+        tracing::info!("exporting spans over OTLP/HTTP");
+    }
+    if let Some(e) = failure {
+        tracing::error!(error = %e, "OpenTelemetry export is configured but cannot start; spans are not exported");
+    }
+    Logging { exporter }
+}
+
+#[cfg(not(feature = "otel"))]
+fn install<S>(subscriber: S) -> Logging
+where
+    S: tracing::Subscriber + Send + Sync + 'static,
+{
+    use tracing_subscriber::util::SubscriberInitExt;
+    subscriber.init();
+    // Said once, at startup: someone expects traces from this build and will not get any.
+    let configured = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .into_iter()
+    .find(|var| std::env::var_os(var).is_some_and(|value| !value.is_empty()));
+    if let Some(var) = configured {
+        tracing::warn!(
+            "{var} is set but this build has no OpenTelemetry export; rebuild with `--features otel`"
+        );
+    }
+    Logging {}
 }
