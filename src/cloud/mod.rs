@@ -21,6 +21,8 @@ pub mod catalog;
 pub mod clouds_yaml;
 pub mod ecl;
 pub mod error;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod http;
 pub mod keystone;
 pub mod nova;
