@@ -32,7 +32,9 @@ pub const REQUEST: &str = "GET http://127.0.0.1:1/fuzz";
 pub fn headers<'a>(pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> HeaderMap {
     let mut map = HeaderMap::new();
     for (name, value) in pairs {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+        {
             map.append(name, value);
         }
     }
@@ -60,7 +62,11 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 
 /// A 201 answer to `POST /v3/auth/tokens`: `keystone::parse_token`. The token id itself stays
 /// inside; what the session uses from it (project, roles, catalog, expiry) comes back.
-pub fn parse_keystone_token(headers: HeaderMap, body: &[u8], cloud: &str) -> Result<Arc<TokenInfo>, CloudError> {
+pub fn parse_keystone_token(
+    headers: HeaderMap,
+    body: &[u8],
+    cloud: &str,
+) -> Result<Arc<TokenInfo>, CloudError> {
     keystone::parse_token(&inbound(201, headers, body), cloud).map(|t| t.info)
 }
 
@@ -102,7 +108,10 @@ pub fn nova_created_cloudpipe(body: &[u8]) -> Result<String, CloudError> {
     let r = inbound(200, HeaderMap::new(), body);
     let created: CreatedCloudpipe = r.json("the new cloudpipe's instance id")?;
     if created.instance_id.is_empty() {
-        return Err(CloudError::invalid(&r.request, "the answer has an empty instance_id"));
+        return Err(CloudError::invalid(
+            &r.request,
+            "the answer has an empty instance_id",
+        ));
     }
     Ok(created.instance_id)
 }
@@ -133,7 +142,8 @@ pub fn ecl_request_list(body: &[u8]) -> Result<Vec<TenantConnectionRequest>, Clo
 /// `EclClient::show_request` and `update_request` on a 200 answer. (`create_request` also
 /// refuses an answer whose id is empty.)
 pub fn ecl_request(body: &[u8]) -> Result<TenantConnectionRequest, CloudError> {
-    let one: OneTenantConnectionRequest = inbound(200, HeaderMap::new(), body).json("a tenant connection request")?;
+    let one: OneTenantConnectionRequest =
+        inbound(200, HeaderMap::new(), body).json("a tenant connection request")?;
     Ok(one.tenant_connection_request)
 }
 
