@@ -23,8 +23,9 @@ use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use serde_json::{Value, json};
 use support::cluster::{TestNamespace, client, install_crds, kubeconfig, kubectl_ok};
-use support::emulator::{ADMIN, Emulator, OWNER};
+use support::emulator::{ADMIN, Emulator, OWNER, eventually};
 use support::operator::Operator;
+use support::scenario::{cloudpipe, network_id, request};
 
 const DEADLINE: Duration = Duration::from_secs(1800);
 
@@ -190,21 +191,15 @@ impl Bench {
 
     async fn wait_ready(&self, operator: &Operator) {
         let url = format!("{}/readyz", operator.http_url());
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(60) {
-            if self
-                .cloud
-                .http()
-                .get(&url)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("operator not ready: {}", operator.log());
+        eventually(
+            Duration::from_secs(60),
+            "the operator to be ready",
+            || async {
+                let answer = self.cloud.http().get(&url).send().await;
+                answer.is_ok_and(|r| r.status().is_success()).then_some(())
+            },
+        )
+        .await;
     }
 
     fn secret(&self, namespace: &str) {
@@ -233,16 +228,19 @@ impl Bench {
         // Steady state: wait for one tick to pass, then count the calls of the next ticks.
         let list_route = "ecl.tcr.list";
         let first = self.cloud.total(list_route).await;
-        poll(Duration::from_secs(3 * RESYNC_SECONDS), || async {
-            self.cloud.total(list_route).await > first
-        })
+        eventually(
+            Duration::from_secs(3 * RESYNC_SECONDS),
+            "a resync tick",
+            || async { (self.cloud.total(list_route).await > first).then_some(()) },
+        )
         .await;
         let before = self.cloud.counters().await;
         let steady_ticks = 3;
         let from = self.cloud.total(list_route).await;
-        poll(
+        eventually(
             Duration::from_secs((steady_ticks + 2) * RESYNC_SECONDS),
-            || async { self.cloud.total(list_route).await >= from + steady_ticks },
+            "the measured ticks",
+            || async { (self.cloud.total(list_route).await >= from + steady_ticks).then_some(()) },
         )
         .await;
         let steady_calls = delta(&before, &self.cloud.counters().await);
@@ -276,7 +274,7 @@ impl Bench {
                     let id = if kind == "tcr" {
                         let body = CreateTenantConnectionRequest {
                             tenant_id_other: OWNER.project_id.to_owned(),
-                            network_id: network_id(&name),
+                            network_id: network_id(),
                             name: Some(name.clone()),
                             ..Default::default()
                         };
@@ -395,22 +393,6 @@ impl Bench {
     }
 }
 
-/// Polls `check` every 100 ms until it holds or `limit` passes (a benchmark phase, not a test).
-async fn poll<F, Fut>(limit: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("benchmark phase did not finish within {limit:?}");
-}
-
 fn rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -436,13 +418,7 @@ fn delta(before: &Value, after: &Value) -> BTreeMap<String, u64> {
         .collect()
 }
 
-fn network_id(name: &str) -> String {
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    format!("5d2c0e7a-3b41-4f6e-8c9d-{:012x}", hash & 0xffff_ffff_ffff)
-}
-
+/// A project per cloudpipe (Nova makes one cloudpipe per project), stable for a name.
 fn project_of(name: &str) -> String {
     let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
@@ -451,21 +427,12 @@ fn project_of(name: &str) -> String {
 }
 
 fn request_object(name: &str) -> TenantConnectionRequest {
-    serde_json::from_value(json!({
-        "apiVersion": "cloudlink.dev/v1alpha1", "kind": "TenantConnectionRequest", "metadata": {"name": name},
-        "spec": {"cloudCredentialsRef": {"secretName": "cloud", "cloudName": "emulator"},
-                 "resource": {"tenantIdOther": OWNER.project_id, "networkId": network_id(name), "name": name}}
-    }))
-    .expect("request")
+    serde_json::from_value(request(name, json!({}))).expect("request")
 }
 
 fn cloudpipe_object(name: &str) -> Cloudpipe {
-    serde_json::from_value(json!({
-        "apiVersion": "cloudlink.dev/v1alpha1", "kind": "Cloudpipe", "metadata": {"name": name},
-        "spec": {"cloudCredentialsRef": {"secretName": "cloud", "cloudName": "emulator"},
-                 "resource": {"projectId": project_of(name)}}
-    }))
-    .expect("cloudpipe")
+    serde_json::from_value(cloudpipe(name, json!({"projectId": project_of(name)})))
+        .expect("cloudpipe")
 }
 
 /// Creates `n` requests and `n` cloudpipes, `concurrency` at a time; returns (kind, name) pairs.
