@@ -225,13 +225,15 @@ impl Bench {
         let (ids, ready) = (ids - started, ready - started);
         let create_calls = delta(&before, &self.cloud.counters().await);
 
-        // Steady state: wait for one tick to pass, then count the calls of the next ticks.
+        // Steady state: let two ticks begin (the first may be one that was under way as the last
+        // objects became Ready, and still serves their first resyncs), then count the calls of
+        // the next ticks.
         let list_route = "ecl.tcr.list";
         let first = self.cloud.total(list_route).await;
         eventually(
-            Duration::from_secs(3 * RESYNC_SECONDS),
-            "a resync tick",
-            || async { (self.cloud.total(list_route).await > first).then_some(()) },
+            Duration::from_secs(4 * RESYNC_SECONDS),
+            "two resync ticks",
+            || async { (self.cloud.total(list_route).await > first + 1).then_some(()) },
         )
         .await;
         let before = self.cloud.counters().await;

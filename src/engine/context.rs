@@ -43,9 +43,10 @@ pub struct Context<A: Adapter> {
     pub backoff: Backoff<A::Object>,
     pub settings: Settings,
     pub observer: std::sync::Arc<dyn ReconcileObserver>,
-    /// Cloud ids this process wrote to status, by object UID. The controller's cache can lag behind
-    /// our own status patch; without this a reconcile that reads the stale copy would look for the
-    /// resource again (or, for a cloud without an adoption lookup, create it again).
+    /// Cloud ids this process created, adopted or imported, by object UID; status gets them with
+    /// the reconcile's status write. They win over the object's status: the controller's cache can
+    /// lag behind our own writes, and a reconcile that read the stale copy would look for the
+    /// resource again (or read a vanished one and create it again).
     known_ids: Mutex<HashMap<String, String>>,
     /// Objects (by UID) this process has sent a create for: as with `known_ids`, the cache may
     /// not show `status.createRequested` yet when the object is reconciled again.

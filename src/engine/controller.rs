@@ -52,6 +52,7 @@ pub async fn run<A: Adapter>(
         .predicate_filter(predicates::generation, Default::default());
     let controller = Controller::for_stream(changes, store.clone());
     let ready = store.clone();
+    let sessions = ctx.sessions.clone();
     tokio::spawn(async move {
         // kube-runtime's readiness signal wakes only the last task that waited on it (a oneshot
         // receiver keeps one waker), and the controller waits on it too: ask again every 100 ms
@@ -76,6 +77,8 @@ pub async fn run<A: Adapter>(
             watcher::Config::default().any_semantic(),
             move |secret: Secret| {
                 let (namespace, name) = (secret.namespace(), secret.name_any());
+                // Before the objects are queued: their reconciles must read the new content.
+                sessions.secret_changed(namespace.as_deref().unwrap_or_default(), &name);
                 store
                     .state()
                     .into_iter()

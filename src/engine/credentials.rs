@@ -7,13 +7,14 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::{Client, ResourceExt};
 
 use super::finalizers;
+use super::secrets::SecretCache;
 use crate::api::common::CloudCredentialsRef;
 use crate::api::{Cloudpipe, TenantConnectionRequest};
 use crate::cloud::{CloudSession as Session, SessionKey, SessionOptions};
@@ -58,6 +59,7 @@ impl CredentialsError {
 pub struct Sessions {
     client: Client,
     options: SessionOptions,
+    secrets: SecretCache,
     by_content: Mutex<HashMap<u64, Session>>,
 }
 
@@ -66,6 +68,7 @@ const MAX_SESSIONS: usize = 256;
 impl Sessions {
     pub fn new(client: Client, options: SessionOptions) -> Self {
         Sessions {
+            secrets: SecretCache::new(client.clone()),
             client,
             options,
             by_content: Mutex::new(HashMap::new()),
@@ -77,11 +80,11 @@ impl Sessions {
         &self,
         namespace: &str,
         reference: &CloudCredentialsRef,
-    ) -> Result<(Session, Secret), CredentialsError> {
+    ) -> Result<(Session, Arc<Secret>), CredentialsError> {
         let name = &reference.secret_name;
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
-        let secret = api
-            .get_opt(name)
+        let secret = self
+            .secrets
+            .get(namespace, name)
             .await
             .map_err(|source| CredentialsError::Kube {
                 namespace: namespace.into(),
@@ -132,9 +135,20 @@ impl Sessions {
 
     /// Marks the Secret as in use.
     pub async fn guard(&self, secret: &Secret) -> Result<(), kube::Error> {
-        let api: Api<Secret> =
-            Api::namespaced(self.client.clone(), &secret.namespace().unwrap_or_default());
-        finalizers::add(&api, secret, SECRET_FINALIZER).await
+        if secret.finalizers().iter().any(|f| f == SECRET_FINALIZER) {
+            return Ok(());
+        }
+        let namespace = secret.namespace().unwrap_or_default();
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), &namespace);
+        let added = finalizers::add(&api, secret, SECRET_FINALIZER).await;
+        // Whether the patch took or lost a race, the kept copy is out of date.
+        self.secrets.forget(&namespace, &secret.name_any());
+        added
+    }
+
+    /// The Secret changed: see [`SecretCache::forget`].
+    pub fn secret_changed(&self, namespace: &str, name: &str) {
+        self.secrets.forget(namespace, name);
     }
 
     /// Lifts the guard from a Secret no object uses any more. `still_used` is asked after the

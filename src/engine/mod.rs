@@ -16,4 +16,5 @@ pub mod observe;
 pub mod outcome;
 pub mod readings;
 pub mod reconcile;
+pub mod secrets;
 pub mod status;

@@ -1,5 +1,5 @@
 //! The lifecycle every kind shares (k-orc's order): finalizer → credentials → get by id → import →
-//! adoption lookup (if a create may have happened) → create (marked before, id written at once) →
+//! adoption lookup (if a create may have happened) → create (marked before it is sent) →
 //! update → assess → status; and on deletion:
 //! delete in the cloud, wait until gone, release the Secret, drop the finalizer.
 
@@ -103,7 +103,8 @@ async fn apply<A: Adapter>(
 ) -> Result<(Action, &'static str), EngineError> {
     let current = object.status().cloned().unwrap_or_default();
     let uid = object.uid().unwrap_or_default();
-    let mut id = current.id.clone().or_else(|| ctx.known_id(&uid));
+    // This process's memory first: the cache may not show its latest status write yet.
+    let mut id = ctx.known_id(&uid).or_else(|| current.id.clone());
     let (phase, view, extra) = match converge(api, object, ctx, &mut id).await {
         Ok(Assessment {
             phase,
@@ -118,8 +119,7 @@ async fn apply<A: Adapter>(
                 failure.reason().as_str(),
                 "Reconcile",
                 failure.message(),
-            )
-            .await;
+            );
             (failure.phase(), None, Vec::new())
         }
     };
@@ -158,8 +158,7 @@ async fn converge<A: Adapter>(
                     "Recreating",
                     "Create",
                     &note,
-                )
-                .await;
+                );
                 set_id(api, object, ctx, id, None).await?;
                 create_or_adopt(api, object, ctx, &cloud, id).await?
             }
@@ -198,7 +197,7 @@ async fn converge<A: Adapter>(
                         ),
                     )
                 };
-                publish(ctx, object, EventType::Normal, reason, "Import", &note).await;
+                publish(ctx, object, EventType::Normal, reason, "Import", &note);
                 observed
             }
             None if managed => create_or_adopt(api, object, ctx, &cloud, id).await?,
@@ -222,8 +221,7 @@ async fn converge<A: Adapter>(
                     "Updated",
                     "Update",
                     &format!("updated cloud resource {}", A::id(&updated)),
-                )
-                .await;
+                );
                 updated
             }
             None => observed,
@@ -256,7 +254,7 @@ async fn create_or_adopt<A: Adapter>(
         let note = format!(
             "found cloud resource {found_id}, created by an earlier attempt for this object; adopted it instead of creating another"
         );
-        publish(ctx, object, EventType::Normal, "Adopted", "Create", &note).await;
+        publish(ctx, object, EventType::Normal, "Adopted", "Create", &note);
         return Ok(found);
     }
     status::write_create_requested(api, object, &Time(jiff::Timestamp::now())).await?;
@@ -271,8 +269,7 @@ async fn create_or_adopt<A: Adapter>(
         "Created",
         "Create",
         &format!("created cloud resource {created}"),
-    )
-    .await;
+    );
     ctx.adapter
         .get(cloud, object, &created)
         .await?
@@ -283,7 +280,10 @@ async fn create_or_adopt<A: Adapter>(
         })
 }
 
-/// Records a cloud id in status (its own patch) and in memory.
+/// Records a cloud id in memory; the reconcile's status write persists it with everything else.
+/// A crash before that write loses nothing: a create was marked before it was sent, and the
+/// adoption lookup finds its resource again. Forgetting an id is written at once, so that a
+/// failed status write cannot bring back the id of a resource that is gone.
 async fn set_id<A: Adapter>(
     api: &Api<A::Object>,
     object: &A::Object,
@@ -292,7 +292,9 @@ async fn set_id<A: Adapter>(
     new: Option<String>,
 ) -> Result<(), Failure> {
     ctx.remember_id(&object.uid().unwrap_or_default(), new.as_deref());
-    status::write_id(api, object, new.as_deref()).await?;
+    if new.is_none() {
+        status::clear_id(api, object).await?;
+    }
     *id = new;
     Ok(())
 }
@@ -316,7 +318,9 @@ async fn read<A: Adapter>(
             .await;
         match reading {
             Ok(Seen::Listed(observed)) => return Ok(Some(observed)),
-            Ok(Seen::Unknown) => {}
+            Ok(Seen::Unknown) => {
+                tracing::debug!(%id, "not in the credential's reading; reading it on its own")
+            }
             // Only a cloud that is failing now is worth waiting for; a LIST the credential may not
             // make (or the cloud does not offer) leaves each object to its own GET.
             Err(e) if e.is_transient() => return Err(e.into()),
@@ -324,6 +328,8 @@ async fn read<A: Adapter>(
                 tracing::debug!(error = %e, "cannot list the credential's resources; reading the object's own")
             }
         }
+    } else {
+        tracing::debug!(%id, "not settled; reading it on its own");
     }
     Ok(ctx.adapter.get(cloud, object, id).await?)
 }
@@ -382,8 +388,7 @@ async fn cleanup<A: Adapter>(
                     failure.reason().as_str(),
                     "Delete",
                     failure.message(),
-                )
-                .await;
+                );
                 write_phase(api, object, &failure.phase()).await?;
                 return Ok((
                     next_action(ctx, object, &failure.phase()),
@@ -416,8 +421,7 @@ async fn cleanup<A: Adapter>(
         if deletes { "Deleted" } else { "Detached" },
         "Delete",
         &note,
-    )
-    .await;
+    );
     ctx.observer.ready(
         &A::Object::kind(&()),
         &object.uid().unwrap_or_default(),
@@ -438,10 +442,9 @@ async fn delete_in_cloud<A: Adapter>(
         .session(&namespace, &object.management().cloud_credentials_ref)
         .await?;
     let cloud = ctx.adapter.connect(&session);
-    let known = object
-        .status()
-        .and_then(|s| s.id.clone())
-        .or_else(|| ctx.known_id(&object.uid().unwrap_or_default()));
+    let known = ctx
+        .known_id(&object.uid().unwrap_or_default())
+        .or_else(|| object.status().and_then(|s| s.id.clone()));
     let observed = match known {
         Some(id) => ctx.adapter.get(&cloud, object, &id).await?,
         // A crash between the create and the status write leaves no id: look for it.
@@ -524,7 +527,9 @@ fn until_next_tick(period: Duration) -> Duration {
     wait + TICK_SPREAD.min(period / 10).mul_f64(rand::random::<f64>())
 }
 
-async fn publish<A: Adapter>(
+/// Sends an Event without waiting for it: an Event is for people, and a slow or failing write of
+/// one must not hold up (or fail) the reconcile.
+fn publish<A: Adapter>(
     ctx: &Context<A>,
     object: &A::Object,
     type_: EventType,
@@ -539,9 +544,12 @@ async fn publish<A: Adapter>(
         action: action.into(),
         secondary: None,
     };
-    if let Err(error) = ctx.recorder.publish(&event, &object.object_ref(&())).await {
-        tracing::warn!(%error, reason, "cannot publish event");
-    }
+    let (recorder, reference) = (ctx.recorder.clone(), object.object_ref(&()));
+    tokio::spawn(async move {
+        if let Err(error) = recorder.publish(&event, &reference).await {
+            tracing::warn!(%error, reason = %event.reason, "cannot publish event");
+        }
+    });
 }
 
 /// Parses durations such as `10m`, `1h30m`, `45s`, `500ms` (the CRD's pattern).

@@ -1,5 +1,5 @@
-//! Writing status: the id in its own patch the moment it is known, and everything else once per
-//! reconcile, only when it differs from what the object already shows.
+//! Writing status: once per reconcile, only when it differs from what the object already shows;
+//! before a create, the mark that one is being sent; and the forgetting of a vanished id.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
@@ -76,14 +76,9 @@ pub async fn write_create_requested<K: ManagedObject>(
     .map(|_| ())
 }
 
-/// Records the cloud id at once, in its own patch, so that a crash right after a create leaves a
-/// trace a restarted operator reads instead of creating again.
-pub async fn write_id<K: ManagedObject>(
-    api: &Api<K>,
-    object: &K,
-    id: Option<&str>,
-) -> Result<(), kube::Error> {
-    let patch = json!({ "status": { "id": id } });
+/// Clears `status.id` at once, when its resource turned out to be gone (it is created again next).
+pub async fn clear_id<K: ManagedObject>(api: &Api<K>, object: &K) -> Result<(), kube::Error> {
+    let patch = json!({ "status": { "id": null } });
     api.patch_status(
         &object.name_any(),
         &PatchParams::default(),

@@ -68,6 +68,15 @@ impl Adapter for CloudpipeAdapter {
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e),
         };
+        // Nova has no GET for one cloudpipe, only the list of them all. While the server builds,
+        // its entry holds nothing the server does not (no address yet), so polling a build costs
+        // one small GET instead of a list of every VPN in the cloud.
+        if server.status == "BUILD" {
+            return Ok(Some(ObservedCloudpipe {
+                server,
+                entry: None,
+            }));
+        }
         let entry = nova
             .list_cloudpipes()
             .await?
