@@ -304,6 +304,33 @@ async fn a_wrong_password_stalls_with_a_clear_message_and_no_secret_in_it() {
 }
 
 #[tokio::test]
+async fn a_corrected_secret_is_read_again_at_once() {
+    // The engine keeps the Secret it read; the Secret watch must make it read the new content,
+    // or this object, stalled and waiting for a change, would stay stalled.
+    let w = World::start("fixpass", &[], &[]);
+    let wrong = w
+        .cloud
+        .clouds_yaml(&ADMIN)
+        .replace(ADMIN.password, "WrongPassword987");
+    w.secret("cloud", &wrong);
+    w.apply(&cloudpipe("fixed", json!({})));
+    w.condition(
+        "cloudpipe",
+        "fixed",
+        "Stalled",
+        "True",
+        Some("InvalidConfiguration"),
+    )
+    .await;
+    w.secret("cloud", &w.cloud.clouds_yaml(&ADMIN));
+    let ready = w
+        .condition("cloudpipe", "fixed", "Ready", "True", None)
+        .await;
+    assert_eq!(w.cloud_list("servers").await.len(), 1);
+    assert!(ready["status"]["id"].is_string(), "{ready}");
+}
+
+#[tokio::test]
 async fn nova_without_cloudpipe_is_api_removed() {
     let w = World::start("pike", &["--nova-release", "pike"], &[]);
     w.apply(&cloudpipe("old", json!({})));
