@@ -2,6 +2,7 @@
 
 pub mod http;
 pub mod leader;
+pub mod memory;
 pub mod metrics;
 pub mod preflight;
 pub mod run;

@@ -153,6 +153,7 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
             source,
         })?;
     tokio::spawn(http::serve(listener, metrics, readiness.clone()));
+    tokio::spawn(super::memory::return_free_pages());
 
     let leadership = if args.leader_elect {
         let identity = std::env::var("POD_NAME").unwrap_or_else(|_| {
