@@ -6,11 +6,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use kube::Client;
-use kube::runtime::events::{Recorder, Reporter};
 
 use super::adapter::Adapter;
 use super::backoff::Backoff;
 use super::credentials::Sessions;
+use super::events::EventSink;
 use super::observe::{ReconcileObserver, Unobserved};
 use super::readings::Readings;
 use crate::cloud::SessionKey;
@@ -39,7 +39,7 @@ pub struct Context<A: Adapter> {
     pub client: Client,
     pub adapter: A,
     pub sessions: std::sync::Arc<Sessions>,
-    pub recorder: Recorder,
+    pub events: EventSink,
     pub backoff: Backoff<A::Object>,
     pub settings: Settings,
     pub observer: std::sync::Arc<dyn ReconcileObserver>,
@@ -62,12 +62,8 @@ impl<A: Adapter> Context<A> {
         sessions: std::sync::Arc<Sessions>,
         settings: Settings,
     ) -> Self {
-        let reporter = Reporter {
-            controller: "cloudlink".into(),
-            instance: std::env::var("POD_NAME").ok(),
-        };
         Context {
-            recorder: Recorder::new(client.clone(), reporter),
+            events: EventSink::new(client.clone(), "cloudlink", std::env::var("POD_NAME").ok()),
             backoff: Backoff::new(settings.base_backoff, settings.max_backoff),
             client,
             adapter,

@@ -10,6 +10,7 @@ pub mod conditions;
 pub mod context;
 pub mod controller;
 pub mod credentials;
+pub mod events;
 pub mod failure;
 pub mod finalizers;
 pub mod observe;

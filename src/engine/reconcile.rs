@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::events::EventType;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 
@@ -537,19 +537,8 @@ fn publish<A: Adapter>(
     action: &str,
     note: &str,
 ) {
-    let event = Event {
-        type_,
-        reason: reason.into(),
-        note: Some(note.chars().take(1000).collect()),
-        action: action.into(),
-        secondary: None,
-    };
-    let (recorder, reference) = (ctx.recorder.clone(), object.object_ref(&()));
-    tokio::spawn(async move {
-        if let Err(error) = recorder.publish(&event, &reference).await {
-            tracing::warn!(%error, reason = %event.reason, "cannot publish event");
-        }
-    });
+    ctx.events
+        .publish(object.object_ref(&()), type_, reason, action, note);
 }
 
 /// Parses durations such as `10m`, `1h30m`, `45s`, `500ms` (the CRD's pattern).

@@ -100,8 +100,12 @@ impl Emulator {
             );
         };
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // The emulator (hyper) closes a connection idle for 30 s; a request sent on one just as it
+        // closes fails. Long scenarios leave the admin client idle that long, so it drops idle
+        // connections well before.
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .expect("reqwest client");
         Emulator {
