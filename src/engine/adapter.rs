@@ -87,14 +87,14 @@ pub trait Adapter: Send + Sync + 'static {
         object: &Self::Object,
     ) -> Result<Option<Self::Observed>, CloudError>;
 
-    /// Creates the resource and returns its id. Must do nothing that can fail after the cloud has
-    /// created it: the engine writes the id to status right after, and everything else happens in
-    /// later steps that can be retried.
+    /// Creates the resource. Must do nothing that can fail after the cloud has created it: the
+    /// engine records the id right after, and everything else happens in later steps that can be
+    /// retried.
     async fn create(
         &self,
         cloud: &Self::Cloud,
         object: &Self::Object,
-    ) -> Result<String, CloudError>;
+    ) -> Result<Created<Self::Observed>, CloudError>;
 
     /// Brings the updatable fields in line with the spec. Returns the resource as the cloud
     /// reports it afterwards when something was changed, `None` when nothing needed changing.
@@ -123,4 +123,12 @@ pub trait Adapter: Send + Sync + 'static {
         object: &Self::Object,
         observed: &Self::Observed,
     ) -> Assessment<<Self::Object as ManagedObject>::CloudView>;
+}
+
+/// What a create returned.
+pub struct Created<O> {
+    pub id: String,
+    /// The new resource, when the cloud's answer describes it in full (then the engine does not
+    /// read it again).
+    pub resource: Option<O>,
 }

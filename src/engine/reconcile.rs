@@ -260,22 +260,26 @@ async fn create_or_adopt<A: Adapter>(
     status::write_create_requested(api, object, &Time(jiff::Timestamp::now())).await?;
     ctx.remember_create_request(&uid, true);
     let created = ctx.adapter.create(cloud, object).await?;
-    ctx.readings.changed(&created);
-    set_id(api, object, ctx, id, Some(created.clone())).await?;
+    let new_id = created.id;
+    ctx.readings.changed(&new_id);
+    set_id(api, object, ctx, id, Some(new_id.clone())).await?;
     publish(
         ctx,
         object,
         EventType::Normal,
         "Created",
         "Create",
-        &format!("created cloud resource {created}"),
+        &format!("created cloud resource {new_id}"),
     );
+    if let Some(resource) = created.resource {
+        return Ok(resource);
+    }
     ctx.adapter
-        .get(cloud, object, &created)
+        .get(cloud, object, &new_id)
         .await?
         .ok_or_else(|| {
             Failure::transient(format!(
-                "created cloud resource {created}, but the cloud does not show it yet"
+                "created cloud resource {new_id}, but the cloud does not show it yet"
             ))
         })
 }

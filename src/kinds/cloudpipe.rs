@@ -14,7 +14,7 @@ use crate::api::cloudpipe::CloudpipeResourceStatus;
 use crate::api::common::{ManagementSpec, ResourceStatus};
 use crate::cloud::nova::{self, CloudpipeApi, Server, ServerFilter};
 use crate::cloud::{CloudError, CloudSession};
-use crate::engine::adapter::{Adapter, Assessment, ManagedObject};
+use crate::engine::adapter::{Adapter, Assessment, Created, ManagedObject};
 use crate::engine::outcome::{Phase, Reason};
 
 /// How often a building server is checked.
@@ -148,8 +148,14 @@ impl Adapter for CloudpipeAdapter {
         }
     }
 
-    async fn create(&self, nova: &Self::Cloud, object: &Cloudpipe) -> Result<String, CloudError> {
-        nova.create_cloudpipe(spec_project(object)).await
+    async fn create(
+        &self,
+        nova: &Self::Cloud,
+        object: &Cloudpipe,
+    ) -> Result<Created<ObservedCloudpipe>, CloudError> {
+        // Nova answers with the instance id only: the server is read next.
+        let id = nova.create_cloudpipe(spec_project(object)).await?;
+        Ok(Created { id, resource: None })
     }
 
     async fn update(

@@ -22,7 +22,7 @@ use crate::cloud::ecl::{
     UpdateTenantConnectionRequest,
 };
 use crate::cloud::{ApprovalApi, ApprovalFilter, ApprovalRequest, CloudError, CloudSession};
-use crate::engine::adapter::{Adapter, Assessment, ManagedObject};
+use crate::engine::adapter::{Adapter, Assessment, Created, ManagedObject};
 use crate::engine::conditions::Desired;
 use crate::engine::outcome::{Phase, Reason};
 
@@ -159,7 +159,7 @@ impl Adapter for TenantConnectionRequestAdapter {
         &self,
         cloud: &RequestClients,
         object: &TenantConnectionRequest,
-    ) -> Result<String, CloudError> {
+    ) -> Result<Created<ObservedRequest>, CloudError> {
         let spec = object.spec.resource.as_ref().ok_or_else(|| {
             CloudError::Config("spec.resource is required to create a request".into())
         })?;
@@ -172,7 +172,19 @@ impl Adapter for TenantConnectionRequestAdapter {
             description: spec.description.clone(),
             tags: Some(tags),
         };
-        Ok(cloud.requests.create_request(&body).await?.id)
+        let request = cloud.requests.create_request(&body).await?;
+        // The answer is the whole request, as a GET would show it; only one already waiting for
+        // approval (never seen at creation) needs the approval read with it.
+        let resource = pending_approval(&request)
+            .is_none()
+            .then(|| ObservedRequest {
+                request: request.clone(),
+                approval: None,
+            });
+        Ok(Created {
+            id: request.id,
+            resource,
+        })
     }
 
     async fn update(
