@@ -99,7 +99,7 @@ async fn resyncs_read_each_credential_with_one_list_per_route_not_one_get_per_ob
         (id != old_id).then_some(())
     })
     .await;
-    assert!(w.events().contains("Recreating"), "{}", w.events());
+    w.event("Recreating").await;
 }
 
 async fn counts(w: &World) -> std::collections::BTreeMap<&'static str, u64> {

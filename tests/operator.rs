@@ -7,6 +7,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
+use support::cluster::kubectl_ok;
 use support::emulator::{ADMIN, eventually};
 use support::scenario::{
     DEADLINE, World, cloudpipe, condition_of, request, request_made_elsewhere,
@@ -46,7 +47,7 @@ async fn a_cloudpipe_becomes_ready_and_its_deletion_deletes_the_server() {
         json!(["cloudlink.dev/credentials-in-use"]),
         "the Secret is guarded while used"
     );
-    assert!(w.events().contains("Created"), "{}", w.events());
+    w.event("Created").await;
 
     w.delete("cloudpipe", "vpn");
     w.gone("cloudpipe", "vpn").await;
@@ -202,7 +203,7 @@ async fn import_adopts_an_existing_request_and_manages_it() {
         1,
         "only the request made elsewhere was created"
     );
-    assert!(w.events().contains("Adopted"), "{}", w.events());
+    w.event("Adopted").await;
 }
 
 #[tokio::test]
@@ -295,6 +296,7 @@ async fn a_wrong_password_stalls_with_a_clear_message_and_no_secret_in_it() {
         message.contains("401") && message.contains("credentials"),
         "{message}"
     );
+    w.event("InvalidConfiguration").await;
     let everything = format!("{stalled} {} {}", w.events(), w.operator.log());
     assert!(
         !everything.contains("WrongPassword987"),
@@ -387,6 +389,40 @@ async fn a_create_that_commits_then_fails_still_makes_exactly_one_resource() {
 }
 
 #[tokio::test]
+async fn a_repeating_error_is_one_event_that_counts_its_repeats() {
+    let w = World::start("series", &[], &[]);
+    w.cloud
+        .set_fault("ecl.tcr.create", json!({"error_status": 503}))
+        .await;
+    w.apply(&request("failing", json!({})));
+    // Each retry (backing off from 1 s) fails the same way: one Event whose series counts them,
+    // not one Event per retry.
+    eventually(DEADLINE, "a warning repeated three times", || async {
+        let listed = kubectl_ok(
+            &[
+                "get",
+                "events.events.k8s.io",
+                "-n",
+                &w.ns.name,
+                "-o",
+                "json",
+            ],
+            None,
+        );
+        let events: serde_json::Value = serde_json::from_str(&listed).ok()?;
+        let items: Vec<&serde_json::Value> = events["items"]
+            .as_array()?
+            .iter()
+            .filter(|e| e["regarding"]["name"] == "failing" && e["reason"] == "TransientError")
+            .collect();
+        assert!(items.len() <= 1, "one Event for the repeats: {items:?}");
+        let count = items.first()?["series"]["count"].as_u64()?;
+        (count >= 3).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_operator_killed_right_after_the_post_makes_exactly_one_resource() {
     let mut w = World::start("sigkill", &[], &[]);
     // The create is committed, but its answer never comes in time.
@@ -431,7 +467,7 @@ async fn a_resource_deleted_out_of_band_is_created_again() {
     let servers = w.cloud_list("servers").await;
     assert_eq!(servers.len(), 1);
     assert_eq!(again["status"]["id"], servers[0]["id"]);
-    assert!(w.events().contains("Recreating"), "{}", w.events());
+    w.event("Recreating").await;
 }
 
 #[tokio::test]

@@ -39,7 +39,7 @@ struct Inner {
 
 #[derive(Default)]
 struct Sent {
-    by_key: HashMap<Key, Series>,
+    by_key: HashMap<Key, Arc<tokio::sync::Mutex<Series>>>,
     prune_at: usize,
 }
 
@@ -51,10 +51,14 @@ struct Key {
     action: String,
 }
 
+/// The Event a key's repeats extend. Sends of one key take turns (its lock), so that two
+/// reconciles in a row cannot both create an Event.
+#[derive(Default)]
 struct Series {
-    name: String,
+    /// `None` until the first Event is created.
+    name: Option<String>,
     count: i32,
-    last: Timestamp,
+    last: Option<Timestamp>,
 }
 
 impl EventSink {
@@ -86,10 +90,12 @@ impl EventSink {
             reason: reason.to_owned(),
             action: action.to_owned(),
         };
-        let note: String = note.chars().take(NOTE_CHARS).collect();
+        let series = self.inner.series(key);
+        let event = self.inner.event(regarding, type_, reason, action, note);
         let inner = self.inner.clone();
         tokio::spawn(async move {
-            if let Err(error) = inner.send(regarding, key, note).await {
+            let mut series = series.lock().await;
+            if let Err(error) = inner.send(&mut series, event).await {
                 tracing::warn!(%error, "cannot publish event");
             }
         });
@@ -97,27 +103,79 @@ impl EventSink {
 }
 
 impl Inner {
-    async fn send(
+    /// The key's series, new when there is none; drops expired ones in batches.
+    fn series(&self, key: Key) -> Arc<tokio::sync::Mutex<Series>> {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        if sent.by_key.len() >= sent.prune_at.max(PRUNE_FROM) {
+            let now = Timestamp::now();
+            // An entry in use stays; an idle one stays only while its Event can still be extended.
+            sent.by_key.retain(|_, series| {
+                series.try_lock().map_or(true, |s| {
+                    s.last.is_some_and(|last| last + SERIES_WINDOW > now)
+                })
+            });
+            sent.prune_at = 2 * sent.by_key.len();
+        }
+        sent.by_key.entry(key).or_default().clone()
+    }
+
+    fn event(
         &self,
         regarding: ObjectReference,
-        key: Key,
-        note: String,
-    ) -> Result<(), kube::Error> {
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: &str,
+    ) -> Event {
         let now = Timestamp::now();
-        let namespace = regarding
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
+        Event {
+            metadata: ObjectMeta {
+                name: Some(format!(
+                    "{}.{:x}",
+                    regarding.name.as_deref().unwrap_or(&self.controller),
+                    now.as_nanosecond()
+                )),
+                namespace: Some(
+                    regarding
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| "default".into()),
+                ),
+                ..ObjectMeta::default()
+            },
+            action: Some(action.to_owned()),
+            reason: Some(reason.to_owned()),
+            note: Some(note.chars().take(NOTE_CHARS).collect()),
+            type_: Some(
+                match type_ {
+                    EventType::Warning => "Warning",
+                    EventType::Normal => "Normal",
+                }
+                .into(),
+            ),
+            event_time: Some(MicroTime(now)),
+            regarding: Some(regarding),
+            reporting_controller: Some(self.controller.clone()),
+            reporting_instance: Some(self.instance.clone()),
+            ..Event::default()
+        }
+    }
+
+    /// Extends the series' Event if it is recent, else creates `event`.
+    async fn send(&self, series: &mut Series, event: Event) -> Result<(), kube::Error> {
+        let now = Timestamp::now();
+        let namespace = event.metadata.namespace.clone().unwrap_or_default();
         let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
-        if let Some((name, count)) = self.repeat_of(&key, now) {
-            let series =
-                json!({ "series": { "count": count, "lastObservedTime": MicroTime(now) } });
+        let recent = series.last.is_some_and(|last| last + SERIES_WINDOW > now);
+        if let Some(name) = series.name.as_deref().filter(|_| recent) {
+            let count = series.count + 1;
+            let patch = json!({ "series": { "count": count, "lastObservedTime": MicroTime(now) } });
             match api
-                .patch(&name, &PatchParams::default(), &Patch::Merge(&series))
+                .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
             {
                 Ok(_) => {
-                    self.remember(key, name, count, now);
+                    (series.count, series.last) = (count, Some(now));
                     return Ok(());
                 }
                 // The API server dropped the Event meanwhile (its TTL): start a new one.
@@ -125,54 +183,12 @@ impl Inner {
                 Err(e) => return Err(e),
             }
         }
-        let event = Event {
-            metadata: ObjectMeta {
-                name: Some(format!(
-                    "{}.{:x}",
-                    regarding.name.as_deref().unwrap_or(&self.controller),
-                    now.as_nanosecond()
-                )),
-                namespace: Some(namespace.clone()),
-                ..ObjectMeta::default()
-            },
-            action: Some(key.action.clone()),
-            reason: Some(key.reason.clone()),
-            note: Some(note),
-            type_: Some(if key.warning { "Warning" } else { "Normal" }.into()),
-            event_time: Some(MicroTime(now)),
-            regarding: Some(regarding),
-            reporting_controller: Some(self.controller.clone()),
-            reporting_instance: Some(self.instance.clone()),
-            ..Event::default()
-        };
         let created = api.create(&PostParams::default(), &event).await?;
-        let name = created.metadata.name.unwrap_or_default();
-        self.remember(key, name, 1, now);
+        *series = Series {
+            name: created.metadata.name,
+            count: 1,
+            last: Some(now),
+        };
         Ok(())
-    }
-
-    /// The Event to extend and its next count, if `key` was sent within the series window.
-    fn repeat_of(&self, key: &Key, now: Timestamp) -> Option<(String, i32)> {
-        let sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
-        sent.by_key
-            .get(key)
-            .filter(|s| s.last + SERIES_WINDOW > now)
-            .map(|s| (s.name.clone(), s.count + 1))
-    }
-
-    fn remember(&self, key: Key, name: String, count: i32, now: Timestamp) {
-        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
-        if sent.by_key.len() >= sent.prune_at.max(PRUNE_FROM) {
-            sent.by_key.retain(|_, s| s.last + SERIES_WINDOW > now);
-            sent.prune_at = 2 * sent.by_key.len();
-        }
-        sent.by_key.insert(
-            key,
-            Series {
-                name,
-                count,
-                last: now,
-            },
-        );
     }
 }

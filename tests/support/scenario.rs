@@ -124,6 +124,18 @@ impl World {
         }
     }
 
+    /// Waits for an Event with this reason in the namespace (Events are sent beside the
+    /// reconcile, so one may land just after the status it goes with).
+    pub async fn event(&self, reason: &str) {
+        eventually(DEADLINE, &format!("an Event {reason}"), || async {
+            self.events()
+                .lines()
+                .any(|line| line.split_whitespace().next() == Some(reason))
+                .then_some(())
+        })
+        .await;
+    }
+
     pub fn events(&self) -> String {
         kubectl_ok(
             &[
