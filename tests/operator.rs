@@ -270,24 +270,28 @@ async fn a_missing_secret_stalls_until_it_is_created() {
         .await;
 }
 
-#[tokio::test]
-async fn a_wrong_password_stalls_with_a_clear_message_and_no_secret_in_it() {
-    let w = World::start("badpass", &[], &[]);
+/// A cloudpipe applied with a Secret whose password is wrong, once it is Stalled.
+async fn stalled_by_a_wrong_password(w: &World, name: &str) -> serde_json::Value {
     let wrong = w
         .cloud
         .clouds_yaml(&ADMIN)
         .replace(ADMIN.password, "WrongPassword987");
     w.secret("cloud", &wrong);
-    w.apply(&cloudpipe("denied", json!({})));
-    let stalled = w
-        .condition(
-            "cloudpipe",
-            "denied",
-            "Stalled",
-            "True",
-            Some("InvalidConfiguration"),
-        )
-        .await;
+    w.apply(&cloudpipe(name, json!({})));
+    w.condition(
+        "cloudpipe",
+        name,
+        "Stalled",
+        "True",
+        Some("InvalidConfiguration"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_wrong_password_stalls_with_a_clear_message_and_no_secret_in_it() {
+    let w = World::start("badpass", &[], &[]);
+    let stalled = stalled_by_a_wrong_password(&w, "denied").await;
     let message = condition_of(&stalled, "Stalled").unwrap()["message"]
         .as_str()
         .unwrap()
@@ -310,20 +314,7 @@ async fn a_corrected_secret_is_read_again_at_once() {
     // The engine keeps the Secret it read; the Secret watch must make it read the new content,
     // or this object, stalled and waiting for a change, would stay stalled.
     let w = World::start("fixpass", &[], &[]);
-    let wrong = w
-        .cloud
-        .clouds_yaml(&ADMIN)
-        .replace(ADMIN.password, "WrongPassword987");
-    w.secret("cloud", &wrong);
-    w.apply(&cloudpipe("fixed", json!({})));
-    w.condition(
-        "cloudpipe",
-        "fixed",
-        "Stalled",
-        "True",
-        Some("InvalidConfiguration"),
-    )
-    .await;
+    stalled_by_a_wrong_password(&w, "fixed").await;
     w.secret("cloud", &w.cloud.clouds_yaml(&ADMIN));
     let ready = w
         .condition("cloudpipe", "fixed", "Ready", "True", None)

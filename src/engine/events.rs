@@ -91,7 +91,38 @@ impl EventSink {
             action: action.to_owned(),
         };
         let series = self.inner.series(key);
-        let event = self.inner.event(regarding, type_, reason, action, note);
+        let now = Timestamp::now();
+        let event = Event {
+            metadata: ObjectMeta {
+                name: Some(format!(
+                    "{}.{:x}",
+                    regarding.name.as_deref().unwrap_or(&self.inner.controller),
+                    now.as_nanosecond()
+                )),
+                namespace: Some(
+                    regarding
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| "default".into()),
+                ),
+                ..ObjectMeta::default()
+            },
+            action: Some(action.to_owned()),
+            reason: Some(reason.to_owned()),
+            note: Some(note.chars().take(NOTE_CHARS).collect()),
+            type_: Some(
+                match type_ {
+                    EventType::Warning => "Warning",
+                    EventType::Normal => "Normal",
+                }
+                .into(),
+            ),
+            event_time: Some(MicroTime(now)),
+            regarding: Some(regarding),
+            reporting_controller: Some(self.inner.controller.clone()),
+            reporting_instance: Some(self.inner.instance.clone()),
+            ..Event::default()
+        };
         let inner = self.inner.clone();
         tokio::spawn(async move {
             let mut series = series.lock().await;
@@ -117,48 +148,6 @@ impl Inner {
             sent.prune_at = 2 * sent.by_key.len();
         }
         sent.by_key.entry(key).or_default().clone()
-    }
-
-    fn event(
-        &self,
-        regarding: ObjectReference,
-        type_: EventType,
-        reason: &str,
-        action: &str,
-        note: &str,
-    ) -> Event {
-        let now = Timestamp::now();
-        Event {
-            metadata: ObjectMeta {
-                name: Some(format!(
-                    "{}.{:x}",
-                    regarding.name.as_deref().unwrap_or(&self.controller),
-                    now.as_nanosecond()
-                )),
-                namespace: Some(
-                    regarding
-                        .namespace
-                        .clone()
-                        .unwrap_or_else(|| "default".into()),
-                ),
-                ..ObjectMeta::default()
-            },
-            action: Some(action.to_owned()),
-            reason: Some(reason.to_owned()),
-            note: Some(note.chars().take(NOTE_CHARS).collect()),
-            type_: Some(
-                match type_ {
-                    EventType::Warning => "Warning",
-                    EventType::Normal => "Normal",
-                }
-                .into(),
-            ),
-            event_time: Some(MicroTime(now)),
-            regarding: Some(regarding),
-            reporting_controller: Some(self.controller.clone()),
-            reporting_instance: Some(self.instance.clone()),
-            ..Event::default()
-        }
     }
 
     /// Extends the series' Event if it is recent, else creates `event`.
