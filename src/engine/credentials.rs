@@ -126,6 +126,11 @@ impl Sessions {
             .and_then(|key| Session::new(key, self.options.clone()))
             .map_err(|e| invalid(e.to_string()))?;
         let mut sessions = self.by_content.lock().unwrap_or_else(|e| e.into_inner());
+        // Another reconcile may have built one meanwhile (the first reconciles of both kinds start
+        // together): keep the first, so that the credential has one token.
+        if let Some(first) = sessions.get(&key) {
+            return Ok((first.clone(), secret));
+        }
         if sessions.len() >= MAX_SESSIONS {
             sessions.clear();
         }
