@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::events::EventType;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::Api;
 use kube::runtime::controller::Action;
@@ -16,6 +15,7 @@ use kube::{Resource, ResourceExt};
 use super::adapter::{Adapter, Assessment, ManagedObject};
 use super::context::Context;
 use super::credentials;
+use super::events::EventType;
 use super::failure::Failure;
 use super::finalizers;
 use super::outcome::{Phase, Reason};
