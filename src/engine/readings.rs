@@ -158,6 +158,22 @@ mod tests {
         async move { Ok(vec![("a".to_owned(), value), ("b".to_owned(), value)]) }
     }
 
+    /// What a reading of `credential` no older than 10 s shows of `id`; a new reading lists `value`.
+    async fn seen(
+        r: &Readings<&'static str, (String, u32)>,
+        credential: &'static str,
+        id: &str,
+        calls: &AtomicUsize,
+        value: u32,
+    ) -> Option<u32> {
+        let age = Duration::from_secs(10);
+        listed(
+            r.find(&credential, id, age, |_| listing(calls, value))
+                .await
+                .unwrap(),
+        )
+    }
+
     fn listed(seen: Seen<(String, u32)>) -> Option<u32> {
         match seen {
             Seen::Listed((_, v)) => Some(v),
@@ -168,41 +184,12 @@ mod tests {
     #[tokio::test]
     async fn one_reading_serves_every_id_while_fresh() {
         let (r, calls) = (readings(), AtomicUsize::new(0));
-        let age = Duration::from_secs(10);
-        assert_eq!(
-            listed(
-                r.find(&"cred", "a", age, |_| listing(&calls, 1))
-                    .await
-                    .unwrap()
-            ),
-            Some(1)
-        );
-        assert_eq!(
-            listed(
-                r.find(&"cred", "b", age, |_| listing(&calls, 2))
-                    .await
-                    .unwrap()
-            ),
-            Some(1)
-        );
-        assert_eq!(
-            listed(
-                r.find(&"cred", "missing", age, |_| listing(&calls, 3))
-                    .await
-                    .unwrap()
-            ),
-            None
-        );
+        assert_eq!(seen(&r, "cred", "a", &calls, 1).await, Some(1));
+        assert_eq!(seen(&r, "cred", "b", &calls, 2).await, Some(1));
+        assert_eq!(seen(&r, "cred", "missing", &calls, 3).await, None);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         // Another credential has its own reading.
-        assert_eq!(
-            listed(
-                r.find(&"other", "a", age, |_| listing(&calls, 4))
-                    .await
-                    .unwrap()
-            ),
-            Some(4)
-        );
+        assert_eq!(seen(&r, "other", "a", &calls, 4).await, Some(4));
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
@@ -236,22 +223,8 @@ mod tests {
             .await
             .unwrap();
         r.changed("a");
-        assert_eq!(
-            listed(
-                r.find(&"cred", "a", age, |_| listing(&calls, 2))
-                    .await
-                    .unwrap()
-            ),
-            None
-        );
-        assert_eq!(
-            listed(
-                r.find(&"cred", "b", age, |_| listing(&calls, 2))
-                    .await
-                    .unwrap()
-            ),
-            Some(1)
-        );
+        assert_eq!(seen(&r, "cred", "a", &calls, 2).await, None);
+        assert_eq!(seen(&r, "cred", "b", &calls, 2).await, Some(1));
     }
 
     #[tokio::test]
@@ -289,15 +262,6 @@ mod tests {
         );
         // A caller arriving afterwards tries again.
         let fresh = AtomicUsize::new(0);
-        assert_eq!(
-            listed(
-                r.find(&"cred", "a", Duration::from_secs(10), |_| listing(
-                    &fresh, 5
-                ))
-                .await
-                .unwrap()
-            ),
-            Some(5)
-        );
+        assert_eq!(seen(&r, "cred", "a", &fresh, 5).await, Some(5));
     }
 }

@@ -50,13 +50,7 @@ pub async fn write<K: ManagedObject>(
     if unchanged {
         return Ok(false);
     }
-    let patch = json!({ "status": status });
-    api.patch_status(
-        &object.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await?;
+    merge_status(api, object, json!({ "status": status })).await?;
     Ok(true)
 }
 
@@ -66,19 +60,20 @@ pub async fn write_create_requested<K: ManagedObject>(
     object: &K,
     now: &Time,
 ) -> Result<(), kube::Error> {
-    let patch = json!({ "status": { "createRequested": now } });
-    api.patch_status(
-        &object.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .map(|_| ())
+    merge_status(api, object, json!({ "status": { "createRequested": now } })).await
 }
 
 /// Clears `status.id` at once, when its resource turned out to be gone (it is created again next).
 pub async fn clear_id<K: ManagedObject>(api: &Api<K>, object: &K) -> Result<(), kube::Error> {
-    let patch = json!({ "status": { "id": null } });
+    merge_status(api, object, json!({ "status": { "id": null } })).await
+}
+
+/// A JSON merge patch of the status subresource: only the fields it names change.
+async fn merge_status<K: ManagedObject>(
+    api: &Api<K>,
+    object: &K,
+    patch: serde_json::Value,
+) -> Result<(), kube::Error> {
     api.patch_status(
         &object.name_any(),
         &PatchParams::default(),
