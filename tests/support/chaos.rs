@@ -91,34 +91,12 @@ impl Plane {
     }
 
     pub fn kubectl_ok(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let out = self.kubectl(args, stdin);
-        assert!(
-            out.status.success(),
-            "kubectl {} failed: {}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        super::cluster::kubectl_ok_at(&self.kubeconfig, args, stdin)
     }
 
     /// The committed CRDs, served.
     pub fn install_crds(&self) {
-        let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/crds");
-        self.kubectl_ok(
-            &["apply", "--server-side", "--force-conflicts", "-f", crds],
-            None,
-        );
-        self.kubectl_ok(
-            &[
-                "wait",
-                "--for=condition=Established",
-                "--timeout=60s",
-                "-f",
-                crds,
-            ],
-            None,
-        );
+        super::cluster::install_crds_at(&self.kubeconfig);
     }
 
     /// Who holds the Lease (`cloudlink-PID-…`), if anyone.

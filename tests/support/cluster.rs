@@ -58,7 +58,12 @@ pub fn kubectl_at(config: &std::path::Path, args: &[&str], stdin: Option<&str>) 
 
 /// kubectl that must succeed; returns stdout.
 pub fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
-    let out = kubectl(args, stdin);
+    kubectl_ok_at(&kubeconfig(), args, stdin)
+}
+
+/// [`kubectl_ok`] against the control plane of `config`.
+pub fn kubectl_ok_at(config: &std::path::Path, args: &[&str], stdin: Option<&str>) -> String {
+    let out = kubectl_at(config, args, stdin);
     assert!(
         out.status.success(),
         "kubectl {} failed: {}{}",
@@ -72,12 +77,19 @@ pub fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
 /// Installs the committed CRDs (idempotent; every test binary may call it) and waits until the API
 /// server serves them.
 pub fn install_crds() {
+    install_crds_at(&kubeconfig());
+}
+
+/// [`install_crds`] on the control plane of `config`.
+pub fn install_crds_at(config: &std::path::Path) {
     let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/crds");
-    kubectl_ok(
+    kubectl_ok_at(
+        config,
         &["apply", "--server-side", "--force-conflicts", "-f", crds],
         None,
     );
-    kubectl_ok(
+    kubectl_ok_at(
+        config,
         &[
             "wait",
             "--for=condition=Established",
