@@ -123,7 +123,9 @@ pub struct ManagementSpec {
     #[x_kube(validation = Rule::new("self == oldSelf").message("spec.managementPolicy is immutable: delete and recreate the object to change it"))]
     pub management_policy: ManagementPolicy,
     /// What to do with the cloud resource when this object is deleted: `delete` (default) or
-    /// `detach`. Unmanaged resources are never deleted.
+    /// `detach`. Unmanaged resources are never deleted. May be changed at any time, also while the
+    /// object is being deleted: `detach` then releases an object whose deletion is blocked (by
+    /// broken credentials, say) and leaves its cloud resource as it is.
     #[serde(default)]
     pub on_delete: OnDelete,
     /// Adopt (managed) or observe (unmanaged) an existing cloud resource instead of creating one.

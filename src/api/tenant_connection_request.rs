@@ -13,6 +13,10 @@ use super::common::{ManagementSpec, ResourceStatus, management_rules};
 /// request created just before a crash is found and adopted instead of created twice.
 pub const OWNER_TAG: &str = "cloudlink.dev/uid";
 
+/// The tag key that names the owning object (`namespace/name`) beside [`OWNER_TAG`], so that a
+/// second object naming the same request can say whose it is.
+pub const OBJECT_TAG: &str = "cloudlink.dev/object";
+
 /// The condition that says whether the network's owner has approved the request.
 pub const APPROVED: &str = "Approved";
 
@@ -71,11 +75,12 @@ pub struct TenantConnectionRequestResourceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 255))]
     pub description: Option<String>,
-    /// Tags of the request (keys and values up to 255 characters). Updatable. The key
-    /// `cloudlink.dev/uid` is reserved: cloudlink writes it to recognise its own requests.
+    /// Tags of the request (keys and values up to 255 characters). Updatable. The keys
+    /// `cloudlink.dev/uid` and `cloudlink.dev/object` are reserved: cloudlink writes them to mark
+    /// the requests it owns.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("maxProperties" = 50))]
-    #[x_kube(validation = Rule::new("!('cloudlink.dev/uid' in self)").message("spec.resource.tags must not use the reserved key cloudlink.dev/uid"))]
+    #[x_kube(validation = Rule::new("!('cloudlink.dev/uid' in self) && !('cloudlink.dev/object' in self)").message("spec.resource.tags must not use the reserved keys cloudlink.dev/uid and cloudlink.dev/object"))]
     #[x_kube(validation = Rule::new("self.all(k, size(k) <= 255 && size(self[k]) <= 255)").message("spec.resource.tags keys and values must be at most 255 characters"))]
     pub tags: BTreeMap<String, String>,
 }

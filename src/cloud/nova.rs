@@ -7,6 +7,7 @@
 //!
 //! There is no DELETE for a cloudpipe: it is removed by deleting its server.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use async_trait::async_trait;
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::CloudError;
-use super::serde_util::{de_opt_i64, de_opt_string, de_string, null_as_default};
+use super::serde_util::{de_opt_i64, de_opt_string, de_string, de_tags, null_as_default};
 use super::session::{ApiCall, CloudSession, Service, require_id};
 
 /// The microversion every compute call asks for.
@@ -49,6 +50,14 @@ pub trait CloudpipeApi: Send + Sync {
 
     /// `DELETE /servers/{id}` (asynchronous in Nova: poll `get_server` until `NotFound`).
     async fn delete_server(&self, server_id: &str) -> Result<(), CloudError>;
+
+    /// `POST /servers/{id}/metadata`: sets these metadata items, leaving the others as they are;
+    /// returns the server's whole metadata afterwards. Keys are 1 to 255 of `a-zA-Z0-9-_:. `.
+    async fn set_server_metadata(
+        &self,
+        server_id: &str,
+        items: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, CloudError>;
 }
 
 /// An entry of `GET /os-cloudpipe`. Only the first three fields are always present: the
@@ -109,6 +118,9 @@ pub struct Server {
     /// Why the server is in ERROR, if Nova says.
     #[serde(deserialize_with = "null_as_default")]
     pub fault: Option<ServerFault>,
+    /// The server's metadata (key → value), where cloudlink marks the servers it owns.
+    #[serde(deserialize_with = "de_tags")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// `{"id": …, "links": […]}`, or `""` for a server booted from a volume.
@@ -186,6 +198,12 @@ const MAX_PAGES: usize = 1000;
 #[derive(Deserialize)]
 struct ServerEnvelope {
     server: Server,
+}
+
+#[derive(Deserialize)]
+struct MetadataEnvelope {
+    #[serde(deserialize_with = "de_tags")]
+    metadata: BTreeMap<String, String>,
 }
 
 /// [`CloudpipeApi`] over a [`CloudSession`].
@@ -328,6 +346,27 @@ impl CloudpipeApi for NovaClient {
             .await?;
         Ok(())
     }
+
+    async fn set_server_metadata(
+        &self,
+        server_id: &str,
+        items: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, CloudError> {
+        let id = require_id("server", server_id)?;
+        let r = self
+            .session
+            .call(call(
+                "set_server_metadata",
+                Method::POST,
+                &["servers", id, "metadata"],
+                Some(json!({ "metadata": items })),
+            ))
+            .await?;
+        Ok(
+            r.json::<MetadataEnvelope>("the server's metadata ({\"metadata\": {...}})")?
+                .metadata,
+        )
+    }
 }
 
 #[cfg(test)]
@@ -372,6 +411,7 @@ mod tests {
         assert_eq!(s.server.power_state, Some(0));
         assert!(s.server.addresses.contains_key("private"));
         assert_eq!(s.server.fault, None);
+        assert!(s.server.metadata.is_empty());
         let s: ServerEnvelope = serde_json::from_str(r#"{"server": {"id": "i1", "addresses": null, "fault": {"code": 500, "message": "No valid host"}}}"#).unwrap();
         assert_eq!(s.server.fault.unwrap().message, "No valid host");
         assert!(serde_json::from_str::<ServerEnvelope>(r#"{"servers": []}"#).is_err());

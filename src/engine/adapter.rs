@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::conditions::Desired;
 use super::outcome::Phase;
+pub use super::ownership::Owner;
 use crate::api::common::{ManagementSpec, ResourceStatus};
 use crate::cloud::CloudError;
 
@@ -116,6 +117,31 @@ pub trait Adapter: Send + Sync + 'static {
     fn deleting(&self, _observed: &Self::Observed) -> bool {
         false
     }
+
+    /// Reads the resource by id for its deletion, which needs only whether it exists, whether it
+    /// is being deleted and who owns it; by default the same as [`Adapter::get`].
+    async fn probe(
+        &self,
+        cloud: &Self::Cloud,
+        object: &Self::Object,
+        id: &str,
+    ) -> Result<Option<Self::Observed>, CloudError> {
+        self.get(cloud, object, id).await
+    }
+
+    /// The object the resource's own mark names as its owner (`None`: the resource has no mark).
+    /// See `engine::ownership`.
+    fn owner(&self, observed: &Self::Observed) -> Option<Owner>;
+
+    /// Writes `owner` into the resource's mark and returns the resource as the cloud shows it
+    /// afterwards; `Ok(None)` when the cloud cannot take the mark yet (a server still building):
+    /// the engine tries again at a later reconcile.
+    async fn claim(
+        &self,
+        cloud: &Self::Cloud,
+        observed: &Self::Observed,
+        owner: &Owner,
+    ) -> Result<Option<Self::Observed>, CloudError>;
 
     /// Pure: what the observation means for the object's conditions and status.
     fn assess(

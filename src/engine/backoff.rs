@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use kube::runtime::reflector::ObjectRef;
-
 /// Delay before retry `failures` (1-based): base·2^(failures-1), capped, with ±20% jitter, and
 /// never shorter than what the cloud asked for.
 pub fn delay(
@@ -25,14 +23,15 @@ pub fn delay(
     }
 }
 
-/// Failure counts by object; reset when a reconcile of the object succeeds.
-pub struct Backoff<K: kube::Resource<DynamicType = ()>> {
+/// Failure counts by object UID (a name can be reused by a new object, which must not inherit
+/// the old one's count); reset when a reconcile of the object succeeds, dropped when it is gone.
+pub struct Backoff {
     base: Duration,
     cap: Duration,
-    failures: Mutex<HashMap<ObjectRef<K>, u32>>,
+    failures: Mutex<HashMap<String, u32>>,
 }
 
-impl<K: kube::Resource<DynamicType = ()>> Backoff<K> {
+impl Backoff {
     pub fn new(base: Duration, cap: Duration) -> Self {
         Backoff {
             base,
@@ -42,9 +41,9 @@ impl<K: kube::Resource<DynamicType = ()>> Backoff<K> {
     }
 
     /// Records a failure and returns how long to wait before the next attempt.
-    pub fn failed(&self, object: ObjectRef<K>, retry_after: Option<Duration>) -> Duration {
+    pub fn failed(&self, uid: &str, retry_after: Option<Duration>) -> Duration {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let count = failures.entry(object).or_insert(0);
+        let count = failures.entry(uid.to_owned()).or_insert(0);
         *count = count.saturating_add(1);
         delay(
             *count,
@@ -55,11 +54,20 @@ impl<K: kube::Resource<DynamicType = ()>> Backoff<K> {
         )
     }
 
-    pub fn succeeded(&self, object: &ObjectRef<K>) {
+    /// The object's reconcile succeeded, or the object is gone: its count starts again.
+    pub fn forget(&self, uid: &str) {
         self.failures
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(object);
+            .remove(uid);
+    }
+
+    /// How many objects have failures counted (for tests: nothing stays behind a deleted object).
+    pub fn tracked(&self) -> usize {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 }
 
@@ -111,6 +119,19 @@ mod tests {
             ),
             Duration::from_secs(60)
         );
+    }
+
+    #[test]
+    fn counts_are_per_uid_and_forgotten() {
+        let backoff = Backoff::new(S, Duration::from_secs(60));
+        let first = backoff.failed("uid-1", None);
+        let second = backoff.failed("uid-1", None);
+        assert!(second > first, "{first:?} then {second:?}");
+        assert!(backoff.failed("uid-2", None) <= Duration::from_millis(1200));
+        assert_eq!(backoff.tracked(), 2);
+        backoff.forget("uid-1");
+        backoff.forget("uid-2");
+        assert_eq!(backoff.tracked(), 0);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::backoff::Backoff;
 use super::credentials::Sessions;
 use super::events::EventSink;
 use super::observe::{ReconcileObserver, Unobserved};
+use super::ownership::Claims;
 use super::readings::Readings;
 use crate::cloud::SessionKey;
 
@@ -40,7 +41,7 @@ pub struct Context<A: Adapter> {
     pub adapter: A,
     pub sessions: std::sync::Arc<Sessions>,
     pub events: EventSink,
-    pub backoff: Backoff<A::Object>,
+    pub backoff: Backoff,
     pub settings: Settings,
     pub observer: std::sync::Arc<dyn ReconcileObserver>,
     /// Cloud ids this process created, adopted or imported, by object UID; status gets them with
@@ -53,6 +54,8 @@ pub struct Context<A: Adapter> {
     create_requests: Mutex<std::collections::HashSet<String>>,
     /// The latest batched reading of each credential's resources (resyncs are served from it).
     pub(super) readings: Readings<SessionKey, A::Observed>,
+    /// Which object claimed which cloud resource first, until the resource carries its mark.
+    pub(super) claims: Claims,
 }
 
 impl<A: Adapter> Context<A> {
@@ -73,6 +76,7 @@ impl<A: Adapter> Context<A> {
             known_ids: Mutex::new(HashMap::new()),
             create_requests: Mutex::new(std::collections::HashSet::new()),
             readings: Readings::new(A::id),
+            claims: Claims::default(),
         }
     }
 

@@ -52,6 +52,23 @@ impl Failure {
         }
     }
 
+    /// The same failure, told differently (with what it blocks and the ways out).
+    pub fn map_message(self, tell: impl FnOnce(&str) -> String) -> Self {
+        match self {
+            Failure::Transient {
+                message,
+                retry_after,
+            } => Failure::Transient {
+                message: tell(&message),
+                retry_after,
+            },
+            Failure::Terminal { reason, message } => Failure::Terminal {
+                reason,
+                message: tell(&message),
+            },
+        }
+    }
+
     pub fn message(&self) -> &str {
         match self {
             Failure::Transient { message, .. } | Failure::Terminal { message, .. } => message,

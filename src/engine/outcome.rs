@@ -21,6 +21,8 @@ pub enum Reason {
     UnrecoverableError,
     /// The cloud no longer offers the API (Nova answers 410 for os-cloudpipe since Pike).
     ApiRemoved,
+    /// Another object owns the cloud resource this one names: delete one of them.
+    Conflict,
 }
 
 impl Reason {
@@ -33,6 +35,7 @@ impl Reason {
             Reason::InvalidConfiguration => "InvalidConfiguration",
             Reason::UnrecoverableError => "UnrecoverableError",
             Reason::ApiRemoved => "APIRemoved",
+            Reason::Conflict => "Conflict",
         }
     }
 }

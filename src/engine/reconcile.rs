@@ -14,22 +14,20 @@ use kube::{Resource, ResourceExt};
 
 use super::adapter::{Adapter, Assessment, ManagedObject};
 use super::context::Context;
-use super::credentials;
+use super::deletion;
 use super::events::EventType;
 use super::failure::Failure;
 use super::finalizers;
 use super::outcome::{Phase, Reason};
+use super::ownership::ensure_owned;
 use super::readings::Seen;
 use super::status;
+use crate::api::common::ManagementPolicy;
 use crate::api::common::condition::READY;
-use crate::api::common::{ManagementPolicy, OnDelete};
 use crate::cloud::SessionKey;
 
 /// Put on every object before cloudlink writes anything to the cloud for it.
 pub const FINALIZER: &str = "cloudlink.dev/finalizer";
-
-/// How often a deletion in progress is checked.
-const DELETE_POLL: Duration = Duration::from_secs(1);
 
 /// The oldest batched reading a resync accepts (less for objects that resync more often): it
 /// covers one tick's spread of resyncs and their processing.
@@ -77,7 +75,7 @@ async fn reconcile_once<A: Adapter>(
     if object.meta().deletion_timestamp.is_some() {
         let ours = object.finalizers().iter().any(|f| f == FINALIZER);
         return if ours {
-            cleanup(&api, &**object, ctx).await
+            deletion::cleanup(&api, &**object, ctx).await
         } else {
             Ok((Action::await_change(), "deleted"))
         };
@@ -92,7 +90,7 @@ pub fn error_policy<A: Adapter>(
     ctx: Arc<Context<A>>,
 ) -> Action {
     tracing::warn!(object = %ObjectRef::from(&*object), %error, "reconcile failed");
-    Action::requeue(ctx.backoff.failed(ObjectRef::from(&*object), None))
+    Action::requeue(ctx.backoff.failed(&object.uid().unwrap_or_default(), None))
 }
 
 /// One pass over a live object.
@@ -148,6 +146,7 @@ async fn converge<A: Adapter>(
 
     let observed = match id.clone() {
         Some(known) => match read(object, ctx, &cloud, &credential, &known).await? {
+            Some(observed) if managed => owned(api, object, ctx, &cloud, id, observed).await?,
             Some(observed) => observed,
             None if managed && management.import.is_none() => {
                 let note = format!("cloud resource {known} no longer exists; creating it again");
@@ -179,6 +178,11 @@ async fn converge<A: Adapter>(
                         format!("spec.import.id {} does not exist in the cloud: correct it or remove spec.import", import.id),
                     )
                 })?;
+                let observed = if managed {
+                    owned(api, object, ctx, &cloud, id, observed).await?
+                } else {
+                    observed
+                };
                 set_id(api, object, ctx, id, Some(A::id(&observed))).await?;
                 let (reason, note) = if managed {
                     (
@@ -249,6 +253,7 @@ async fn create_or_adopt<A: Adapter>(
         .is_some_and(|s| s.create_requested.is_some())
         || ctx.create_requested(&uid);
     if asked_before && let Some(found) = ctx.adapter.find_own(cloud, object).await? {
+        let found = owned(api, object, ctx, cloud, id, found).await?;
         let found_id = A::id(&found);
         set_id(api, object, ctx, id, Some(found_id.clone())).await?;
         let note = format!(
@@ -263,6 +268,21 @@ async fn create_or_adopt<A: Adapter>(
     let new_id = created.id;
     ctx.readings.changed(&new_id);
     set_id(api, object, ctx, id, Some(new_id.clone())).await?;
+    let resource = match created.resource {
+        Some(resource) => resource,
+        None => ctx
+            .adapter
+            .get(cloud, object, &new_id)
+            .await?
+            .ok_or_else(|| {
+                Failure::transient(format!(
+                    "created cloud resource {new_id}, but the cloud does not show it yet"
+                ))
+            })?,
+    };
+    // A create can answer with a resource that already existed (Nova's cloudpipe create is
+    // idempotent per project): it is only this object's if nobody owns it.
+    let resource = owned(api, object, ctx, cloud, id, resource).await?;
     publish(
         ctx,
         object,
@@ -271,17 +291,27 @@ async fn create_or_adopt<A: Adapter>(
         "Create",
         &format!("created cloud resource {new_id}"),
     );
-    if let Some(resource) = created.resource {
-        return Ok(resource);
+    Ok(resource)
+}
+
+/// [`ensure_owned`], and a resource that belongs to another object is not this object's id.
+async fn owned<A: Adapter>(
+    api: &Api<A::Object>,
+    object: &A::Object,
+    ctx: &Context<A>,
+    cloud: &A::Cloud,
+    id: &mut Option<String>,
+    observed: A::Observed,
+) -> Result<A::Observed, Failure> {
+    match ensure_owned(ctx, cloud, object, observed).await {
+        Ok(observed) => Ok(observed),
+        Err(conflict) => {
+            if id.is_some() {
+                set_id(api, object, ctx, id, None).await?;
+            }
+            Err(conflict)
+        }
     }
-    ctx.adapter
-        .get(cloud, object, &new_id)
-        .await?
-        .ok_or_else(|| {
-            Failure::transient(format!(
-                "created cloud resource {new_id}, but the cloud does not show it yet"
-            ))
-        })
 }
 
 /// Records a cloud id in memory; the reconcile's status write persists it with everything else.
@@ -295,9 +325,13 @@ async fn set_id<A: Adapter>(
     id: &mut Option<String>,
     new: Option<String>,
 ) -> Result<(), Failure> {
-    ctx.remember_id(&object.uid().unwrap_or_default(), new.as_deref());
+    let uid = object.uid().unwrap_or_default();
+    ctx.remember_id(&uid, new.as_deref());
     if new.is_none() {
         status::clear_id(api, object).await?;
+        if let Some(old) = id.as_deref() {
+            ctx.claims.release(old, &uid);
+        }
     }
     *id = new;
     Ok(())
@@ -363,136 +397,17 @@ async fn connect<A: Adapter>(
     Ok((ctx.adapter.connect(&session), session.key().clone()))
 }
 
-/// Deletion: the cloud resource first (per policy), then the Secret's guard, then the finalizer.
-async fn cleanup<A: Adapter>(
-    api: &Api<A::Object>,
-    object: &A::Object,
+pub(super) fn next_action<A: Adapter>(
     ctx: &Context<A>,
-) -> Result<(Action, &'static str), EngineError> {
-    let management = object.management();
-    let deletes = management.management_policy == ManagementPolicy::Managed
-        && management.on_delete == OnDelete::Delete;
-    if deletes {
-        match delete_in_cloud(object, ctx).await {
-            Ok(None) => {}
-            Ok(Some(still_there)) => {
-                let phase = Phase::progressing(
-                    Reason::Progressing,
-                    format!("deleting cloud resource {still_there}"),
-                    DELETE_POLL,
-                );
-                write_phase(api, object, &phase).await?;
-                return Ok((Action::requeue(DELETE_POLL), "deleting"));
-            }
-            Err(failure) => {
-                publish(
-                    ctx,
-                    object,
-                    EventType::Warning,
-                    failure.reason().as_str(),
-                    "Delete",
-                    failure.message(),
-                );
-                write_phase(api, object, &failure.phase()).await?;
-                return Ok((
-                    next_action(ctx, object, &failure.phase()),
-                    failure.phase().label(),
-                ));
-            }
-        }
-    }
-    let namespace = object.namespace().unwrap_or_default();
-    let secret = &management.cloud_credentials_ref.secret_name;
-    let still_used =
-        credentials::in_use(&ctx.client, &namespace, secret, object.uid().as_deref()).await?;
-    ctx.sessions.release(&namespace, secret, still_used).await?;
-    finalizers::remove(api, object, FINALIZER).await?;
-    ctx.remember_id(&object.uid().unwrap_or_default(), None);
-    ctx.remember_create_request(&object.uid().unwrap_or_default(), false);
-    let id = object
-        .status()
-        .and_then(|s| s.id.clone())
-        .unwrap_or_else(|| "(none)".into());
-    let note = if deletes {
-        format!("deleted cloud resource {id}")
-    } else {
-        format!("left cloud resource {id} in the cloud")
-    };
-    publish(
-        ctx,
-        object,
-        EventType::Normal,
-        if deletes { "Deleted" } else { "Detached" },
-        "Delete",
-        &note,
-    );
-    ctx.observer.ready(
-        &A::Object::kind(&()),
-        &object.uid().unwrap_or_default(),
-        None,
-    );
-    Ok((Action::await_change(), "deleted"))
-}
-
-/// Deletes the object's cloud resource; `Ok(None)` once it is gone, `Ok(Some(id))` while it goes.
-async fn delete_in_cloud<A: Adapter>(
     object: &A::Object,
-    ctx: &Context<A>,
-) -> Result<Option<String>, Failure> {
-    let namespace = object.namespace().unwrap_or_default();
-    // No Secret guard here: the object is going away, and its guard is what kept the Secret.
-    let (session, _) = ctx
-        .sessions
-        .session(&namespace, &object.management().cloud_credentials_ref)
-        .await?;
-    let cloud = ctx.adapter.connect(&session);
-    let known = ctx
-        .known_id(&object.uid().unwrap_or_default())
-        .or_else(|| object.status().and_then(|s| s.id.clone()));
-    let observed = match known {
-        Some(id) => ctx.adapter.get(&cloud, object, &id).await?,
-        // A crash between the create and the status write leaves no id: look for it.
-        None => ctx.adapter.find_own(&cloud, object).await?,
-    };
-    let Some(observed) = observed else {
-        return Ok(None);
-    };
-    if !ctx.adapter.deleting(&observed) {
-        match ctx.adapter.delete(&cloud, &observed).await {
-            Err(e) if e.is_not_found() => return Ok(None),
-            other => other?,
-        }
-    }
-    Ok(Some(A::id(&observed)))
-}
-
-/// A status write that changes only the standard conditions (used while deleting).
-async fn write_phase<K: ManagedObject>(
-    api: &Api<K>,
-    object: &K,
     phase: &Phase,
-) -> Result<(), kube::Error> {
-    let current = object.status().cloned().unwrap_or_default();
-    let now = Time(jiff::Timestamp::now());
-    let next = status::next(
-        &current,
-        object.meta().generation.unwrap_or_default(),
-        current.id.clone(),
-        None,
-        phase,
-        &[],
-        &now,
-    );
-    status::write(api, object, &next).await.map(|_| ())
-}
-
-fn next_action<A: Adapter>(ctx: &Context<A>, object: &A::Object, phase: &Phase) -> Action {
-    let reference = ObjectRef::from(object);
+) -> Action {
+    let uid = object.uid().unwrap_or_default();
     match phase {
         Phase::Retrying { retry_after, .. } => {
-            return Action::requeue(ctx.backoff.failed(reference, *retry_after));
+            return Action::requeue(ctx.backoff.failed(&uid, *retry_after));
         }
-        _ => ctx.backoff.succeeded(&reference),
+        _ => ctx.backoff.forget(&uid),
     }
     match phase {
         Phase::Ready {
@@ -503,6 +418,11 @@ fn next_action<A: Adapter>(ctx: &Context<A>, object: &A::Object, phase: &Phase) 
             Action::requeue(until_next_tick(resync_period(ctx, object)))
         }
         Phase::Progressing { poll, .. } => Action::requeue(*poll),
+        // The owner's deletion settles a conflict without any change to this object.
+        Phase::Stalled {
+            reason: Reason::Conflict,
+            ..
+        } => Action::requeue(until_next_tick(resync_period(ctx, object))),
         Phase::Stalled { .. } | Phase::Retrying { .. } => Action::await_change(),
     }
 }
@@ -533,7 +453,7 @@ fn until_next_tick(period: Duration) -> Duration {
 
 /// Sends an Event without waiting for it: an Event is for people, and a slow or failing write of
 /// one must not hold up (or fail) the reconcile.
-fn publish<A: Adapter>(
+pub(super) fn publish<A: Adapter>(
     ctx: &Context<A>,
     object: &A::Object,
     type_: EventType,

@@ -2,7 +2,7 @@
 //! server's instance id. Nova creates at most one cloudpipe per project (create is idempotent per
 //! project), so the adoption lookup is "the cloudpipe of the target project".
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +14,13 @@ use crate::api::cloudpipe::CloudpipeResourceStatus;
 use crate::api::common::{ManagementSpec, ResourceStatus};
 use crate::cloud::nova::{self, CloudpipeApi, Server, ServerFilter};
 use crate::cloud::{CloudError, CloudSession};
-use crate::engine::adapter::{Adapter, Assessment, Created, ManagedObject};
+use crate::engine::adapter::{Adapter, Assessment, Created, ManagedObject, Owner};
 use crate::engine::outcome::{Phase, Reason};
+
+/// The VPN server's metadata keys that mark it as an object's (Nova allows `a-zA-Z0-9-_:. ` in
+/// keys, so no `/`): the owner's UID, and its `namespace/name`.
+pub const OWNER_KEY: &str = "cloudlink.dev:uid";
+pub const OBJECT_KEY: &str = "cloudlink.dev:object";
 
 /// How often a building server is checked.
 const BUILD_POLL: Duration = Duration::from_secs(2);
@@ -209,6 +214,56 @@ impl Adapter for CloudpipeAdapter {
         observed: &ObservedCloudpipe,
     ) -> Result<(), CloudError> {
         nova.delete_server(&observed.server.id).await
+    }
+
+    /// The server alone: the cloudpipe list entry adds nothing a deletion needs.
+    async fn probe(
+        &self,
+        nova: &Self::Cloud,
+        _: &Cloudpipe,
+        id: &str,
+    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
+        match nova.get_server(id).await {
+            Ok(server) => Ok(Some(ObservedCloudpipe {
+                server,
+                entry: None,
+            })),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn owner(&self, observed: &ObservedCloudpipe) -> Option<Owner> {
+        let metadata = &observed.server.metadata;
+        Some(Owner {
+            uid: metadata
+                .get(OWNER_KEY)
+                .filter(|uid| !uid.is_empty())?
+                .clone(),
+            object: metadata.get(OBJECT_KEY).cloned(),
+        })
+    }
+
+    /// Nova changes a server's metadata only while it is settled (ACTIVE, no task running; 409
+    /// otherwise), so a building server is marked at a later reconcile.
+    async fn claim(
+        &self,
+        nova: &Self::Cloud,
+        observed: &ObservedCloudpipe,
+        owner: &Owner,
+    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
+        let server = &observed.server;
+        if server.status != "ACTIVE" || server.task_state.is_some() {
+            return Ok(None);
+        }
+        let mut marks = BTreeMap::from([(OWNER_KEY.to_owned(), owner.uid.clone())]);
+        if let Some(object) = &owner.object {
+            marks.insert(OBJECT_KEY.to_owned(), object.clone());
+        }
+        let metadata = nova.set_server_metadata(&server.id, &marks).await?;
+        let mut marked = observed.clone();
+        marked.server.metadata = metadata;
+        Ok(Some(marked))
     }
 
     fn deleting(&self, observed: &ObservedCloudpipe) -> bool {

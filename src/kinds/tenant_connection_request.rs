@@ -15,14 +15,14 @@ use kube::ResourceExt;
 use crate::api::TenantConnectionRequest;
 use crate::api::common::{ManagementSpec, ResourceStatus};
 use crate::api::tenant_connection_request::{
-    APPROVED, OWNER_TAG, TenantConnectionRequestResourceStatus,
+    APPROVED, OBJECT_TAG, OWNER_TAG, TenantConnectionRequestResourceStatus,
 };
 use crate::cloud::ecl::{
     self, CreateTenantConnectionRequest, TenantConnectionApi, TenantConnectionRequestFilter,
     UpdateTenantConnectionRequest,
 };
 use crate::cloud::{ApprovalApi, ApprovalFilter, ApprovalRequest, CloudError, CloudSession};
-use crate::engine::adapter::{Adapter, Assessment, Created, ManagedObject};
+use crate::engine::adapter::{Adapter, Assessment, Created, ManagedObject, Owner};
 use crate::engine::conditions::Desired;
 use crate::engine::outcome::{Phase, Reason};
 
@@ -164,7 +164,7 @@ impl Adapter for TenantConnectionRequestAdapter {
             CloudError::Config("spec.resource is required to create a request".into())
         })?;
         let mut tags = spec.tags.clone();
-        tags.insert(OWNER_TAG.into(), object.uid().unwrap_or_default());
+        tags.extend(marks(&Owner::of(object)));
         let body = CreateTenantConnectionRequest {
             tenant_id_other: spec.tenant_id_other.clone(),
             network_id: spec.network_id.clone(),
@@ -222,6 +222,54 @@ impl Adapter for TenantConnectionRequestAdapter {
         cloud.requests.delete_request(&observed.request.id).await
     }
 
+    /// The request alone: its approval does not matter to its deletion.
+    async fn probe(
+        &self,
+        cloud: &RequestClients,
+        _: &TenantConnectionRequest,
+        id: &str,
+    ) -> Result<Option<ObservedRequest>, CloudError> {
+        match cloud.requests.show_request(id).await {
+            Ok(request) => Ok(Some(ObservedRequest {
+                request,
+                approval: None,
+            })),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn owner(&self, observed: &ObservedRequest) -> Option<Owner> {
+        let tags = &observed.request.tags;
+        Some(Owner {
+            uid: tags.get(OWNER_TAG).filter(|uid| !uid.is_empty())?.clone(),
+            object: tags.get(OBJECT_TAG).cloned(),
+        })
+    }
+
+    /// The requester may change a request's tags in any status: the mark is added to the others.
+    async fn claim(
+        &self,
+        cloud: &RequestClients,
+        observed: &ObservedRequest,
+        owner: &Owner,
+    ) -> Result<Option<ObservedRequest>, CloudError> {
+        let mut tags = observed.request.tags.clone();
+        tags.extend(marks(owner));
+        let change = UpdateTenantConnectionRequest {
+            tags: Some(tags),
+            ..Default::default()
+        };
+        let request = cloud
+            .requests
+            .update_request(&observed.request.id, &change)
+            .await?;
+        Ok(Some(ObservedRequest {
+            request,
+            approval: observed.approval.clone(),
+        }))
+    }
+
     fn assess(
         &self,
         _: &TenantConnectionRequest,
@@ -265,8 +313,17 @@ async fn with_approval(
     Ok(ObservedRequest { request, approval })
 }
 
+/// The tags that mark a request as `owner`'s.
+fn marks(owner: &Owner) -> BTreeMap<String, String> {
+    let mut tags = BTreeMap::from([(OWNER_TAG.to_owned(), owner.uid.clone())]);
+    if let Some(object) = &owner.object {
+        tags.insert(OBJECT_TAG.to_owned(), object.clone());
+    }
+    tags
+}
+
 /// Pure: the update that makes the request match the spec, if any. Unset spec fields are left
-/// alone; cloudlink's own tag is kept (it is how the request is recognised after a crash).
+/// alone; cloudlink's own tags are kept (they say whose the request is).
 fn changes(
     name: Option<&str>,
     description: Option<&str>,
@@ -281,8 +338,10 @@ fn changes(
         update.description = Some(description.to_owned());
     }
     let mut wanted = tags.clone();
-    if let Some(uid) = current.tags.get(OWNER_TAG) {
-        wanted.insert(OWNER_TAG.into(), uid.clone());
+    for key in [OWNER_TAG, OBJECT_TAG] {
+        if let Some(value) = current.tags.get(key) {
+            wanted.insert(key.into(), value.clone());
+        }
     }
     if wanted != current.tags {
         update.tags = Some(wanted);
@@ -369,6 +428,7 @@ fn view(request: &ecl::TenantConnectionRequest) -> TenantConnectionRequestResour
     let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     let mut tags = request.tags.clone();
     tags.remove(OWNER_TAG);
+    tags.remove(OBJECT_TAG);
     TenantConnectionRequestResourceStatus {
         status: some(&request.status),
         approval_request_id: request.approval_request_id.as_deref().and_then(some),

@@ -18,6 +18,7 @@ use crate::faults::Faults;
 use crate::identity::{self, Identity};
 use crate::nova;
 use crate::route::{self, Counters, Route, RouteContext};
+use crate::server_metadata;
 use crate::sss;
 use crate::state::World;
 
@@ -110,6 +111,20 @@ pub fn router(app: &App, identity: Option<Arc<Identity>>) -> Router {
                 &format!("{prefix}/servers/{{server_id}}"),
                 get(nova::get_server.layer(named(route::NOVA_SERVER_GET)))
                     .delete(nova::delete_server.layer(named(route::NOVA_SERVER_DELETE)))
+                    .fallback(nova::not_found.layer(named(route::NOVA_UNKNOWN))),
+            )
+            .route(
+                &format!("{prefix}/servers/{{server_id}}/metadata"),
+                get(server_metadata::list.layer(named(route::NOVA_METADATA_LIST)))
+                    .post(server_metadata::merge.layer(named(route::NOVA_METADATA_SET)))
+                    .put(server_metadata::replace.layer(named(route::NOVA_METADATA_SET)))
+                    .fallback(nova::not_found.layer(named(route::NOVA_UNKNOWN))),
+            )
+            .route(
+                &format!("{prefix}/servers/{{server_id}}/metadata/{{key}}"),
+                get(server_metadata::show.layer(named(route::NOVA_METADATA_GET)))
+                    .put(server_metadata::set_item.layer(named(route::NOVA_METADATA_SET)))
+                    .delete(server_metadata::delete_item.layer(named(route::NOVA_METADATA_DELETE)))
                     .fallback(nova::not_found.layer(named(route::NOVA_UNKNOWN))),
             );
     }

@@ -23,6 +23,7 @@ mod nova;
 mod nova_validation;
 mod route;
 mod server;
+mod server_metadata;
 mod sss;
 mod state;
 mod timefmt;

@@ -209,11 +209,14 @@ pub async fn version(State(app): State<App>) -> Response {
 
 // ----- os-cloudpipe
 
-type PathParams = HashMap<String, String>;
+pub(crate) type PathParams = HashMap<String, String>;
 
 /// Nova's `ProjectMapper`: a project id in the URL must look like one (`[0-9a-f-]+`, otherwise no
 /// route matches) and must be the token's project.
-fn check_url_project(caller: &Caller, params: Option<&PathParams>) -> Result<(), Response> {
+pub(crate) fn check_url_project(
+    caller: &Caller,
+    params: Option<&PathParams>,
+) -> Result<(), Response> {
     let Some(url_project) = params.and_then(|p| p.get("project_id")) else {
         return Ok(());
     };
@@ -249,7 +252,7 @@ fn policy_forbidden() -> Response {
 }
 
 /// Nova reads the body before anything else; an empty one reaches the schema as `None`.
-async fn read_body(body: Body) -> Result<Value, Response> {
+pub(crate) async fn read_body(body: Body) -> Result<Value, Response> {
     match body::read_json(body).await {
         Ok(value) => Ok(value.unwrap_or(Value::Null)),
         Err(BodyError::TooLarge) => Err(errors::too_large(Service::Nova)),
@@ -389,11 +392,11 @@ pub async fn configure_project(
 
 /// A server the caller may see: an admin sees all, others their project's (Nova's
 /// `project_only` lookup answers 404 for the rest).
-fn visible<'a>(caller: &Caller, server: Option<&'a Server>) -> Option<&'a Server> {
+pub(crate) fn visible<'a>(caller: &Caller, server: Option<&'a Server>) -> Option<&'a Server> {
     server.filter(|s| caller.is_admin() || s.project_id == caller.project_id)
 }
 
-fn instance_not_found(id: &str) -> Response {
+pub(crate) fn instance_not_found(id: &str) -> Response {
     errors::nova(
         StatusCode::NOT_FOUND,
         &format!("Instance {id} could not be found."),
@@ -558,7 +561,7 @@ fn server_view(server: &Server, base: &str) -> Value {
         "flavor": {"id": "1", "links": [{"rel": "bookmark", "href": format!("{base}/compute/flavors/1")}]},
         "key_name": server.name,
         "security_groups": [{"name": server.name}],
-        "metadata": {},
+        "metadata": server.metadata,
         "progress": 0,
         "config_drive": "",
         "links": [

@@ -44,6 +44,56 @@ pub fn validate_configure(body: &Value) -> Result<(), String> {
     no_extra_keys(top, &["configure_project"])
 }
 
+/// Server metadata bodies with `parameter_types.metadata` under `field`: `{"metadata": {...}}`
+/// (create, replace all) or, with `one_item`, `{"meta": {key: value}}` (exactly one item). Keys
+/// match `^[a-zA-Z0-9-_:. ]{1,255}$`; values are strings of at most 255 characters.
+pub fn validate_metadata(body: &Value, field: &str, one_item: bool) -> Result<(), String> {
+    let top = as_object(body)?;
+    if let Some(items) = top.get(field) {
+        let map = nested_object(field, items)?;
+        let keys: Vec<&str> = map
+            .keys()
+            .map(String::as_str)
+            .filter(|key| is_metadata_key(key))
+            .collect();
+        for key in &keys {
+            let value = &map[*key];
+            match value.as_str() {
+                None => {
+                    let message = format!("{} is not of type 'string'", py_repr(value));
+                    return Err(nested(key, value, &message));
+                }
+                Some(text) if text.chars().count() > 255 => {
+                    return Err(nested(
+                        key,
+                        value,
+                        &format!("{} is too long", py_repr(value)),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        no_extra_keys(map, &keys).map_err(|m| nested(field, items, &m))?;
+        if one_item && map.is_empty() {
+            let message = format!("{} does not have enough properties", py_repr(items));
+            return Err(nested(field, items, &message));
+        }
+        if one_item && map.len() > 1 {
+            let message = format!("{} has too many properties", py_repr(items));
+            return Err(nested(field, items, &message));
+        }
+    }
+    require(top, &[field])?;
+    no_extra_keys(top, &[field])
+}
+
+fn is_metadata_key(key: &str) -> bool {
+    (1..=255).contains(&key.chars().count())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_:. ".contains(c))
+}
+
 fn as_object(value: &Value) -> Result<&Map<String, Value>, String> {
     value
         .as_object()

@@ -60,6 +60,10 @@ pub const NOVA_CLOUDPIPE_CONFIGURE: Route = guarded("nova.cloudpipe.configure", 
 pub const NOVA_SERVER_LIST: Route = guarded("nova.server.list", Service::Nova);
 pub const NOVA_SERVER_GET: Route = guarded("nova.server.get", Service::Nova);
 pub const NOVA_SERVER_DELETE: Route = guarded("nova.server.delete", Service::Nova);
+pub const NOVA_METADATA_LIST: Route = guarded("nova.server.metadata.list", Service::Nova);
+pub const NOVA_METADATA_GET: Route = guarded("nova.server.metadata.get", Service::Nova);
+pub const NOVA_METADATA_SET: Route = guarded("nova.server.metadata.set", Service::Nova);
+pub const NOVA_METADATA_DELETE: Route = guarded("nova.server.metadata.delete", Service::Nova);
 pub const NOVA_UNKNOWN: Route = guarded("nova.unknown", Service::Nova);
 
 pub const ECL_TCR_LIST: Route = guarded("ecl.tcr.list", Service::Ecl);
@@ -88,6 +92,10 @@ pub const ALL: &[Route] = &[
     NOVA_CLOUDPIPE_CONFIGURE,
     NOVA_SERVER_GET,
     NOVA_SERVER_DELETE,
+    NOVA_METADATA_LIST,
+    NOVA_METADATA_GET,
+    NOVA_METADATA_SET,
+    NOVA_METADATA_DELETE,
     NOVA_UNKNOWN,
     ECL_TCR_LIST,
     ECL_TCR_GET,

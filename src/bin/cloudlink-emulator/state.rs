@@ -46,6 +46,8 @@ pub struct Server {
     pub vm_state: VmState,
     pub task_state: Option<&'static str>,
     pub internal_ip: String,
+    /// Server metadata (`/servers/{id}/metadata`).
+    pub metadata: BTreeMap<String, String>,
     #[serde(skip)]
     sequence: u64,
 }
@@ -397,6 +399,7 @@ impl World {
             vm_state: VmState::Building,
             task_state: Some("spawning"),
             internal_ip: format!("10.0.{}.{}", (sequence / 250) % 256, sequence % 250 + 3),
+            metadata: BTreeMap::new(),
             sequence,
         };
         self.servers.insert(id.clone(), server);

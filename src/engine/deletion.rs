@@ -1,0 +1,226 @@
+//! Deleting an object: its cloud resource first (per `spec.onDelete`), then the Secret's guard,
+//! then the finalizer. Nothing is held for no reason: an object that provably never reached the
+//! cloud is released at once, whatever its credentials; one that did and cannot delete its
+//! resource says what blocks it and how to get out (fix it, or `spec.onDelete: detach`).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+
+use super::adapter::{Adapter, ManagedObject};
+use super::context::Context;
+use super::credentials;
+use super::events::EventType;
+use super::failure::Failure;
+use super::finalizers;
+use super::outcome::{Phase, Reason};
+use super::ownership::{Owner, owner_for_deletion};
+use super::reconcile::{EngineError, FINALIZER, next_action, publish};
+use super::status;
+use crate::api::common::{ManagementPolicy, OnDelete};
+
+/// How often a deletion in progress is checked.
+const DELETE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Where the object's cloud resource stands, as far as its deletion goes.
+enum InCloud {
+    /// Gone (or never found).
+    Gone,
+    /// Being deleted.
+    Going(String),
+    /// Another object owns it: it stays.
+    Owned(String, Owner),
+}
+
+/// What happened to the cloud resource when the object was released.
+enum Released {
+    Deleted,
+    Kept,
+    NeverCreated,
+    LeftToOwner(String, Owner),
+}
+
+pub(super) async fn cleanup<A: Adapter>(
+    api: &Api<A::Object>,
+    object: &A::Object,
+    ctx: &Context<A>,
+) -> Result<(Action, &'static str), EngineError> {
+    let management = object.management();
+    let deletes = management.management_policy == ManagementPolicy::Managed
+        && management.on_delete == OnDelete::Delete;
+    let released = if !deletes {
+        Released::Kept
+    } else if never_reached_cloud(object, ctx) {
+        Released::NeverCreated
+    } else {
+        match delete_in_cloud(object, ctx).await {
+            Ok(InCloud::Gone) => Released::Deleted,
+            Ok(InCloud::Owned(id, owner)) => Released::LeftToOwner(id, owner),
+            Ok(InCloud::Going(id)) => {
+                let phase = Phase::progressing(
+                    Reason::Progressing,
+                    format!("deleting cloud resource {id}"),
+                    DELETE_POLL,
+                );
+                write_phase(api, object, &phase).await?;
+                return Ok((Action::requeue(DELETE_POLL), "deleting"));
+            }
+            Err(failure) => {
+                let failure = blocked(object, ctx, failure);
+                publish(
+                    ctx,
+                    object,
+                    EventType::Warning,
+                    failure.reason().as_str(),
+                    "Delete",
+                    failure.message(),
+                );
+                let phase = failure.phase();
+                write_phase(api, object, &phase).await?;
+                return Ok((next_action(ctx, object, &phase), phase.label()));
+            }
+        }
+    };
+    let (reason, note) = describe(object, ctx, &released);
+    release(api, object, ctx).await?;
+    publish(ctx, object, EventType::Normal, reason, "Delete", &note);
+    Ok((Action::await_change(), "deleted"))
+}
+
+/// An object never reached the cloud if it has no id (in status or in this process's memory)
+/// and no create was ever asked for it: no mark in status, none sent by this process. Such an
+/// object has nothing to delete, so broken credentials must not hold it. (An import that never
+/// got its id recorded is released too: the resource existed before the object and stays.)
+fn never_reached_cloud<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> bool {
+    let uid = object.uid().unwrap_or_default();
+    object
+        .status()
+        .is_none_or(|s| s.id.is_none() && s.create_requested.is_none())
+        && ctx.known_id(&uid).is_none()
+        && !ctx.create_requested(&uid)
+}
+
+/// A deletion that cannot go on: what blocks it, and the two ways out.
+fn blocked<A: Adapter>(object: &A::Object, ctx: &Context<A>, failure: Failure) -> Failure {
+    let id = ctx
+        .known_id(&object.uid().unwrap_or_default())
+        .or_else(|| object.status().and_then(|s| s.id.clone()))
+        .map(|id| format!("cloud resource {id}"))
+        .unwrap_or_else(|| "the cloud resource an earlier create may have made".into());
+    failure.map_message(|message| {
+        format!(
+            "cannot delete {id}: {message}. Fix that (cloudlink retries as soon as the object or its Secret changes), or set spec.onDelete: detach to release this object and leave the resource in the cloud"
+        )
+    })
+}
+
+/// Deletes the object's cloud resource if it is the object's to delete.
+async fn delete_in_cloud<A: Adapter>(
+    object: &A::Object,
+    ctx: &Context<A>,
+) -> Result<InCloud, Failure> {
+    let namespace = object.namespace().unwrap_or_default();
+    // No Secret guard here: the object is going away, and its guard is what kept the Secret.
+    let (session, _) = ctx
+        .sessions
+        .session(&namespace, &object.management().cloud_credentials_ref)
+        .await?;
+    let cloud = ctx.adapter.connect(&session);
+    let known = ctx
+        .known_id(&object.uid().unwrap_or_default())
+        .or_else(|| object.status().and_then(|s| s.id.clone()));
+    let observed = match known {
+        Some(id) => ctx.adapter.probe(&cloud, object, &id).await?,
+        // A crash between the create and the status write leaves no id: look for it.
+        None => ctx.adapter.find_own(&cloud, object).await?,
+    };
+    let Some(observed) = observed else {
+        return Ok(InCloud::Gone);
+    };
+    let id = A::id(&observed);
+    if let Some(owner) = owner_for_deletion(ctx, object, &observed) {
+        return Ok(InCloud::Owned(id, owner));
+    }
+    if !ctx.adapter.deleting(&observed) {
+        match ctx.adapter.delete(&cloud, &observed).await {
+            Err(e) if e.is_not_found() => return Ok(InCloud::Gone),
+            other => other?,
+        }
+    }
+    Ok(InCloud::Going(id))
+}
+
+/// Lifts the Secret's guard if no other object uses it, drops the finalizer, and forgets
+/// everything this process kept about the object.
+async fn release<A: Adapter>(
+    api: &Api<A::Object>,
+    object: &A::Object,
+    ctx: &Context<A>,
+) -> Result<(), EngineError> {
+    let namespace = object.namespace().unwrap_or_default();
+    let uid = object.uid().unwrap_or_default();
+    let secret = &object.management().cloud_credentials_ref.secret_name;
+    let still_used = credentials::in_use(&ctx.client, &namespace, secret, Some(&uid)).await?;
+    ctx.sessions.release(&namespace, secret, still_used).await?;
+    finalizers::remove(api, object, FINALIZER).await?;
+    if let Some(id) = ctx.known_id(&uid) {
+        ctx.claims.release(&id, &uid);
+    }
+    if let Some(id) = object.status().and_then(|s| s.id.as_deref()) {
+        ctx.claims.release(id, &uid);
+    }
+    ctx.remember_id(&uid, None);
+    ctx.remember_create_request(&uid, false);
+    ctx.backoff.forget(&uid);
+    ctx.observer.ready(&A::Object::kind(&()), &uid, None);
+    Ok(())
+}
+
+/// The Event that says what became of the cloud resource.
+fn describe<A: Adapter>(
+    object: &A::Object,
+    ctx: &Context<A>,
+    released: &Released,
+) -> (&'static str, String) {
+    let id = object
+        .status()
+        .and_then(|s| s.id.clone())
+        .or_else(|| ctx.known_id(&object.uid().unwrap_or_default()))
+        .unwrap_or_else(|| "(none)".into());
+    match released {
+        Released::Deleted => ("Deleted", format!("deleted cloud resource {id}")),
+        Released::Kept => ("Detached", format!("left cloud resource {id} in the cloud")),
+        Released::NeverCreated => (
+            "Released",
+            "released without touching the cloud: this object never created anything there".into(),
+        ),
+        Released::LeftToOwner(id, owner) => (
+            "Detached",
+            format!(
+                "left cloud resource {id} in the cloud: it belongs to {}",
+                owner.describe()
+            ),
+        ),
+    }
+}
+
+/// A status write that changes only the standard conditions (used while deleting).
+async fn write_phase<K: ManagedObject>(
+    api: &Api<K>,
+    object: &K,
+    phase: &Phase,
+) -> Result<(), kube::Error> {
+    let current = object.status().cloned().unwrap_or_default();
+    let now = Time(jiff::Timestamp::now());
+    let next = status::next(
+        &current,
+        object.meta().generation.unwrap_or_default(),
+        current.id.clone(),
+        None,
+        phase,
+        &[],
+        &now,
+    );
+    status::write(api, object, &next).await.map(|_| ())
+}

@@ -1,0 +1,218 @@
+//! One cloud resource, one owner. Two managed objects can name the same cloud resource: Nova
+//! keeps one cloudpipe per project and its create answers with the existing one, and two objects
+//! can import the same id. Only the first claimant may change or delete it; a later one is
+//! `Stalled` (reason `Conflict`) naming the owner, and its deletion leaves the resource alone.
+//!
+//! Who owns a resource is decided by a mark in the resource itself (a request's tags, a server's
+//! metadata), so the decision survives restarts and holds across two clusters managing one cloud.
+//! A resource the cloud cannot mark yet (a server still building) is claimed in this process
+//! first: within one cluster there is one active operator, so its claims settle who came first
+//! until the mark can be written.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use kube::ResourceExt;
+
+use super::adapter::Adapter;
+use super::context::Context;
+use super::failure::Failure;
+use super::outcome::Reason;
+
+/// The object a cloud resource belongs to, as its mark records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    /// The object's UID: what decides.
+    pub uid: String,
+    /// `namespace/name`, for people (absent from marks older than this field).
+    pub object: Option<String>,
+}
+
+/// The longest value a mark may hold (Nova metadata values and ECL tag values: 255 characters).
+const MAX_MARK_VALUE: usize = 255;
+
+impl Owner {
+    pub fn of(object: &impl ResourceExt) -> Owner {
+        let name = format!(
+            "{}/{}",
+            object.namespace().unwrap_or_default(),
+            object.name_any()
+        );
+        Owner {
+            uid: object.uid().unwrap_or_default(),
+            object: Some(name.chars().take(MAX_MARK_VALUE).collect()),
+        }
+    }
+
+    /// How a message names the owner.
+    pub fn describe(&self) -> String {
+        match &self.object {
+            Some(object) => format!("cloudlink object {object} (UID {})", self.uid),
+            None => format!("the cloudlink object with UID {}", self.uid),
+        }
+    }
+}
+
+/// What the engine does with a resource it has just read, created, found or imported.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// It is this object's, and its mark says so.
+    Owned,
+    /// Nobody's mark is on it and nobody here claimed it first: mark it as this object's.
+    Claim,
+    /// It belongs to another object.
+    Taken(Owner),
+}
+
+/// Pure: the resource's mark decides; without one, the claim this process recorded first.
+pub fn decide(me: &Owner, mark: Option<&Owner>, claimed_here: Option<&Owner>) -> Decision {
+    match mark.or(claimed_here) {
+        Some(owner) if owner.uid != me.uid => Decision::Taken(owner.clone()),
+        _ if mark.is_some() => Decision::Owned,
+        _ => Decision::Claim,
+    }
+}
+
+/// The claims this process has made, by cloud id. An entry lives as long as its object manages
+/// the resource: it is dropped when the object is released or the resource is gone.
+#[derive(Default)]
+pub struct Claims {
+    by_id: Mutex<HashMap<String, Owner>>,
+}
+
+impl Claims {
+    /// Who claimed `id` here, if anyone did.
+    pub fn holder(&self, id: &str) -> Option<Owner> {
+        self.lock().get(id).cloned()
+    }
+
+    /// Records `owner`'s claim on `id` unless another object claimed it first; returns that object.
+    pub fn claim(&self, id: &str, owner: &Owner) -> Result<(), Owner> {
+        let mut claims = self.lock();
+        match claims.get(id) {
+            Some(first) if first.uid != owner.uid => Err(first.clone()),
+            _ => {
+                claims.insert(id.to_owned(), owner.clone());
+                Ok(())
+            }
+        }
+    }
+
+    /// Drops `uid`'s claim on `id` (the object is released, or the resource is gone).
+    pub fn release(&self, id: &str, uid: &str) {
+        let mut claims = self.lock();
+        if claims.get(id).is_some_and(|o| o.uid == uid) {
+            claims.remove(id);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Owner>> {
+        self.by_id.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Makes sure `observed` is `object`'s before cloudlink acts on it: marks it if nobody has, and
+/// refuses it (`Conflict`) if another object owns it. Called wherever a managed object comes by
+/// its resource (read by id, created, found after a crash, imported), once per reconcile.
+pub(super) async fn ensure_owned<A: Adapter>(
+    ctx: &Context<A>,
+    cloud: &A::Cloud,
+    object: &A::Object,
+    observed: A::Observed,
+) -> Result<A::Observed, Failure> {
+    let me = Owner::of(object);
+    let id = A::id(&observed);
+    let mark = ctx.adapter.owner(&observed);
+    match decide(&me, mark.as_ref(), ctx.claims.holder(&id).as_ref()) {
+        Decision::Taken(owner) => Err(conflict(&id, &owner)),
+        Decision::Owned => {
+            // Remembered so that a stale reading without the mark still counts as ours.
+            let _ = ctx.claims.claim(&id, &me);
+            Ok(observed)
+        }
+        Decision::Claim => {
+            if let Err(first) = ctx.claims.claim(&id, &me) {
+                return Err(conflict(&id, &first));
+            }
+            match ctx.adapter.claim(cloud, &observed, &me).await? {
+                Some(marked) => {
+                    ctx.readings.changed(&id);
+                    Ok(marked)
+                }
+                None => Ok(observed),
+            }
+        }
+    }
+}
+
+/// Who owns `observed` as far as this process knows, for a deletion: never claims in the cloud
+/// (a resource being deleted needs no mark), but records the claim here so that nobody else
+/// takes the resource while it goes.
+pub(super) fn owner_for_deletion<A: Adapter>(
+    ctx: &Context<A>,
+    object: &A::Object,
+    observed: &A::Observed,
+) -> Option<Owner> {
+    let me = Owner::of(object);
+    let id = A::id(observed);
+    let mark = ctx.adapter.owner(observed);
+    match decide(&me, mark.as_ref(), ctx.claims.holder(&id).as_ref()) {
+        Decision::Taken(owner) => Some(owner),
+        Decision::Owned | Decision::Claim => ctx.claims.claim(&id, &me).err(),
+    }
+}
+
+fn conflict(id: &str, owner: &Owner) -> Failure {
+    Failure::terminal(
+        Reason::Conflict,
+        format!(
+            "cloud resource {id} belongs to {}; this object will neither change nor delete it. Delete one of the two objects, or recreate this one with spec.managementPolicy: unmanaged and spec.import.id: {id} to only observe it",
+            owner.describe()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(uid: &str) -> Owner {
+        Owner {
+            uid: uid.into(),
+            object: Some(format!("ns/{uid}")),
+        }
+    }
+
+    #[test]
+    fn the_mark_decides_before_any_claim_made_here() {
+        let (a, b) = (owner("a"), owner("b"));
+        assert_eq!(decide(&a, Some(&a), Some(&b)), Decision::Owned);
+        assert_eq!(decide(&a, Some(&b), Some(&a)), Decision::Taken(b.clone()));
+        assert_eq!(decide(&a, None, Some(&b)), Decision::Taken(b));
+        assert_eq!(decide(&a, None, Some(&a)), Decision::Claim);
+        assert_eq!(decide(&a, None, None), Decision::Claim);
+    }
+
+    #[test]
+    fn the_first_claim_here_wins_until_it_is_released() {
+        let claims = Claims::default();
+        let (a, b) = (owner("a"), owner("b"));
+        assert_eq!(claims.claim("srv", &a), Ok(()));
+        assert_eq!(claims.claim("srv", &a), Ok(()));
+        assert_eq!(claims.claim("srv", &b), Err(a.clone()));
+        claims.release("srv", "b");
+        assert_eq!(claims.holder("srv"), Some(a));
+        claims.release("srv", "a");
+        assert_eq!(claims.claim("srv", &b), Ok(()));
+    }
+
+    #[test]
+    fn a_long_name_is_cut_to_what_a_mark_can_hold() {
+        let mut object = k8s_openapi::api::core::v1::ConfigMap::default();
+        object.metadata.name = Some("x".repeat(253));
+        object.metadata.namespace = Some("n".repeat(63));
+        object.metadata.uid = Some("u".into());
+        let owner = Owner::of(&object);
+        assert_eq!(owner.object.unwrap().chars().count(), MAX_MARK_VALUE);
+    }
+}
