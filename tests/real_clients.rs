@@ -209,6 +209,89 @@ async fn nova_against_pike_prints_novas_410() {
     }
 }
 
+/// The server metadata cloudlink marks its VPN servers with, as python-novaclient sets, shows and
+/// deletes it (`nova meta`, `nova show`); and Nova's 409 while the server still builds.
+#[tokio::test]
+async fn nova_meta_sets_shows_and_deletes_server_metadata() {
+    let emulator = Emulator::start(&["--server-build-delay", "3s"]);
+    let admin = emulator_nova_env(&emulator, &ADMIN);
+    assert!(
+        nova(&admin, &["cloudpipe-create", ADMIN.project_id])
+            .await
+            .success()
+    );
+    let server = emulator.state().await["servers"]
+        .as_object()
+        .and_then(|servers| servers.keys().next().cloned())
+        .expect("the VPN server");
+
+    let token = emulator.token(&ADMIN).await;
+    let metadata_url = format!(
+        "{}/servers/{server}/metadata",
+        emulator.compute_url(ADMIN.project_id)
+    );
+    let building = emulator
+        .http()
+        .post(&metadata_url)
+        .header("x-auth-token", &token)
+        .json(&serde_json::json!({"metadata": {"cloudlink.dev:uid": "u1"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(building.status().as_u16(), 409);
+    let body: serde_json::Value = building.json().await.unwrap();
+    assert_eq!(
+        body["conflictingRequest"]["message"],
+        format!("Cannot 'update metadata' instance {server} while it is in vm_state building")
+    );
+
+    support::emulator::eventually(SETTLE, "the VPN server to become ACTIVE", || async {
+        let show = nova(&admin, &["show", "--minimal", &server]).await;
+        (show.success()
+            && field_values(&show.stdout).get("status").map(String::as_str) == Some("ACTIVE"))
+        .then_some(())
+    })
+    .await;
+
+    let set = nova(
+        &admin,
+        &[
+            "meta",
+            &server,
+            "set",
+            "cloudlink.dev:uid=u1",
+            "cloudlink.dev:object=ns/vpn",
+        ],
+    )
+    .await;
+    assert!(set.success(), "{set}");
+    let shown = field_values(&nova(&admin, &["show", "--minimal", &server]).await.stdout);
+    let metadata: serde_json::Value =
+        serde_json::from_str(&shown["metadata"]).expect("nova show prints metadata as JSON");
+    assert_eq!(
+        metadata,
+        serde_json::json!({"cloudlink.dev:uid": "u1", "cloudlink.dev:object": "ns/vpn"})
+    );
+
+    let deleted = nova(&admin, &["meta", &server, "delete", "cloudlink.dev:object"]).await;
+    assert!(deleted.success(), "{deleted}");
+    let shown = field_values(&nova(&admin, &["show", "--minimal", &server]).await.stdout);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&shown["metadata"]).unwrap(),
+        serde_json::json!({"cloudlink.dev:uid": "u1"})
+    );
+
+    // Nova's key rule has no '/': a key like a Kubernetes label is refused.
+    let bad_key = nova(&admin, &["meta", &server, "set", "cloudlink.dev/uid=u1"]).await;
+    assert_eq!(bad_key.code, Some(1), "{bad_key}");
+    assert!(
+        error_line(&bad_key).starts_with(
+            "ERROR (BadRequest): Invalid input for field/attribute metadata. Value: {'cloudlink.dev/uid': 'u1'}. Additional properties are not allowed ('cloudlink.dev/uid' was unexpected) (HTTP 400)"
+        ),
+        "{bad_key}"
+    );
+}
+
 /// The whole chain with nothing emulated but Nova: novaclient authenticates against the real
 /// Keystone, finds the emulator in the real catalog (this test's region), and the emulator accepts
 /// the token because the real Keystone vouches for it — with the roles Keystone gives.

@@ -24,7 +24,7 @@ use super::readings::Seen;
 use super::status;
 use crate::api::common::ManagementPolicy;
 use crate::api::common::condition::READY;
-use crate::cloud::SessionKey;
+use crate::cloud::{CloudSession, SessionKey};
 
 /// Put on every object before cloudlink writes anything to the cloud for it.
 pub const FINALIZER: &str = "cloudlink.dev/finalizer";
@@ -142,10 +142,11 @@ async fn converge<A: Adapter>(
 ) -> Result<Assessment<<A::Object as ManagedObject>::CloudView>, Failure> {
     let management = object.management();
     let managed = management.management_policy == ManagementPolicy::Managed;
-    let (cloud, credential) = connect(object, ctx).await?;
+    let (cloud, session) = connect(object, ctx).await?;
+    let credential = session.key();
 
     let observed = match id.clone() {
-        Some(known) => match read(object, ctx, &cloud, &credential, &known).await? {
+        Some(known) => match read(object, ctx, &cloud, credential, &known).await? {
             Some(observed) if managed => owned(api, object, ctx, &cloud, id, observed).await?,
             Some(observed) => observed,
             None if managed && management.import.is_none() => {
@@ -159,7 +160,7 @@ async fn converge<A: Adapter>(
                     &note,
                 );
                 set_id(api, object, ctx, id, None).await?;
-                create_or_adopt(api, object, ctx, &cloud, id).await?
+                create_or_adopt(api, object, ctx, (&cloud, &session), id).await?
             }
             None => {
                 return Err(Failure::terminal(
@@ -204,7 +205,7 @@ async fn converge<A: Adapter>(
                 publish(ctx, object, EventType::Normal, reason, "Import", &note);
                 observed
             }
-            None if managed => create_or_adopt(api, object, ctx, &cloud, id).await?,
+            None if managed => create_or_adopt(api, object, ctx, (&cloud, &session), id).await?,
             None => {
                 return Err(Failure::terminal(
                     Reason::InvalidConfiguration,
@@ -244,7 +245,7 @@ async fn create_or_adopt<A: Adapter>(
     api: &Api<A::Object>,
     object: &A::Object,
     ctx: &Context<A>,
-    cloud: &A::Cloud,
+    (cloud, session): (&A::Cloud, &CloudSession),
     id: &mut Option<String>,
 ) -> Result<A::Observed, Failure> {
     let uid = object.uid().unwrap_or_default();
@@ -262,6 +263,10 @@ async fn create_or_adopt<A: Adapter>(
         publish(ctx, object, EventType::Normal, "Adopted", "Create", &note);
         return Ok(found);
     }
+    // The credentials must work before a create is marked: a mark whose request never left
+    // (Keystone unreachable, a wrong password) would make the object look as if it had reached
+    // the cloud, and hold its deletion. The token is the create's own, so this costs no call.
+    session.token_info().await?;
     status::write_create_requested(api, object, &Time(jiff::Timestamp::now())).await?;
     ctx.remember_create_request(&uid, true);
     let created = ctx.adapter.create(cloud, object).await?;
@@ -387,14 +392,14 @@ fn settled<K: ManagedObject>(object: &K) -> bool {
 async fn connect<A: Adapter>(
     object: &A::Object,
     ctx: &Context<A>,
-) -> Result<(A::Cloud, SessionKey), Failure> {
+) -> Result<(A::Cloud, CloudSession), Failure> {
     let namespace = object.namespace().unwrap_or_default();
     let (session, secret) = ctx
         .sessions
         .session(&namespace, &object.management().cloud_credentials_ref)
         .await?;
     ctx.sessions.guard(&secret).await?;
-    Ok((ctx.adapter.connect(&session), session.key().clone()))
+    Ok((ctx.adapter.connect(&session), session))
 }
 
 pub(super) fn next_action<A: Adapter>(
