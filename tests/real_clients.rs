@@ -220,10 +220,10 @@ async fn nova_meta_sets_shows_and_deletes_server_metadata() {
             .await
             .success()
     );
-    let server = emulator.state().await["servers"]
-        .as_object()
-        .and_then(|servers| servers.keys().next().cloned())
-        .expect("the VPN server");
+    let server = emulator.state().await["servers"][0]["id"]
+        .as_str()
+        .expect("the VPN server")
+        .to_owned();
 
     let token = emulator.token(&ADMIN).await;
     let metadata_url = format!(
