@@ -57,7 +57,8 @@ pub struct RunArgs {
     /// Namespace of the Lease (in a cluster: the operator's own).
     #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
     pub lease_namespace: String,
-    /// How long a Lease holds without renewal; a successor takes over within this time.
+    /// How long a Lease holds without renewal: a standby takes over once it saw the Lease unchanged
+    /// this long (by its own clock), so about this long after the leader dies.
     #[arg(long, default_value = "15s", value_parser = duration)]
     pub lease_duration: Duration,
     /// Log format.
