@@ -76,7 +76,7 @@ pub struct ResourceStatus<R> {
     pub resource: Option<R>,
     /// `Ready`, `Reconciling` and `Stalled` (and kind-specific ones), each with a reason that is a
     /// category of action: Success, Progressing, AwaitingApproval, TransientError,
-    /// InvalidConfiguration, UnrecoverableError, APIRemoved.
+    /// InvalidConfiguration, UnrecoverableError, APIRemoved, Conflict.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
