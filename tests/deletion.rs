@@ -178,3 +178,26 @@ async fn an_object_deleted_before_it_reached_the_cloud_goes_at_once() {
     w.event("Released").await;
     assert_eq!(w.cloud.total("ecl.tcr.create").await, 0);
 }
+
+#[tokio::test]
+async fn deleting_a_request_reads_no_approval() {
+    let w = World::start("delnoapproval", &[], &[]);
+    w.apply(&request("waiting", json!({})));
+    w.condition(
+        "tcr",
+        "waiting",
+        "Approved",
+        "False",
+        Some("AwaitingApproval"),
+    )
+    .await;
+    let before = w.cloud.total("sss.approval.get").await + w.cloud.total("sss.approval.list").await;
+    w.delete("tcr", "waiting");
+    w.gone("tcr", "waiting").await;
+    assert_eq!(
+        w.cloud.total("sss.approval.get").await + w.cloud.total("sss.approval.list").await,
+        before,
+        "a deletion has no use for the approval"
+    );
+    assert!(w.cloud_list("tenant_connection_requests").await.is_empty());
+}

@@ -6,7 +6,9 @@
 mod support;
 
 use serde_json::{Value, json};
+use support::cluster::{TestNamespace, kubectl_ok};
 use support::emulator::{ADMIN, OWNER, eventually};
+use support::operator::Operator;
 use support::scenario::{
     DEADLINE, World, cloudpipe, condition_of, request, request_made_elsewhere,
 };
@@ -176,4 +178,63 @@ async fn two_objects_naming_one_request_have_one_owner() {
     w.gone("tcr", "aaa").await;
     request_in_cloud(&w, &created_id).await;
     assert_eq!(w.cloud.total("ecl.tcr.delete").await, 0);
+}
+
+/// Two clusters managing one cloud share nothing but the cloud: two operators, each watching its
+/// own namespace, stand for them. The second cluster's Cloudpipe for the same project finds the
+/// first cluster's mark on the server and leaves it alone.
+#[tokio::test]
+async fn a_cloudpipe_in_another_cluster_respects_the_mark() {
+    let w = World::start("cluster-a", &[], &[]);
+    w.apply(&cloudpipe("vpn", json!({})));
+    let owner = w.condition("cloudpipe", "vpn", "Ready", "True", None).await;
+    let id = owner["status"]["id"].as_str().unwrap().to_owned();
+    eventually(DEADLINE, "the server to carry its owner's mark", || async {
+        (server(&w, &id).await["metadata"]["cloudlink.dev:uid"].is_string()).then_some(())
+    })
+    .await;
+
+    let other = TestNamespace::new("cluster-b");
+    let _other_operator = Operator::start(&other.name, &[]);
+    let apply = |object: &Value| {
+        kubectl_ok(
+            &["apply", "-n", &other.name, "-f", "-"],
+            Some(&object.to_string()),
+        )
+    };
+    apply(
+        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cloud"},
+                  "stringData": {"clouds.yaml": w.cloud.clouds_yaml(&ADMIN)}}),
+    );
+    apply(&cloudpipe("vpn", json!({})));
+    let message = eventually(
+        DEADLINE,
+        "the other cluster's cloudpipe to stall",
+        || async {
+            let out = kubectl_ok(
+                &["get", "-n", &other.name, "cloudpipe", "vpn", "-o", "json"],
+                None,
+            );
+            let object: Value = serde_json::from_str(&out).ok()?;
+            let stalled = condition_of(&object, "Stalled")?;
+            (stalled["reason"] == "Conflict")
+                .then(|| stalled["message"].as_str().unwrap().to_owned())
+        },
+    )
+    .await;
+    assert!(message.contains(&format!("{}/vpn", w.ns.name)), "{message}");
+    kubectl_ok(
+        &[
+            "delete",
+            "-n",
+            &other.name,
+            "cloudpipe",
+            "vpn",
+            "--wait=true",
+            "--timeout=60s",
+        ],
+        None,
+    );
+    assert!(server(&w, &id).await["task_state"].is_null());
+    assert_eq!(w.cloud.total("nova.server.delete").await, 0);
 }
