@@ -45,12 +45,12 @@ async fn run(args: cloudlink::operator::run::RunArgs) -> ExitCode {
 }
 
 fn write_crds(out_dir: Option<PathBuf>) -> ExitCode {
-    for (file, crd) in cloudlink::api::crds() {
+    for (file, crd) in cloudlink::kinds::crds() {
         let yaml = cloudlink::api::crd_yaml(&crd);
         match &out_dir {
             None => print!("---\n{yaml}"),
             Some(dir) => {
-                if let Err(e) = std::fs::write(dir.join(file), yaml) {
+                if let Err(e) = std::fs::write(dir.join(&file), yaml) {
                     eprintln!("cannot write {}: {e}", dir.join(file).display());
                     return ExitCode::FAILURE;
                 }

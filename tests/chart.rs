@@ -124,7 +124,7 @@ fn rules(role: &Value) -> BTreeMap<(String, String, Vec<String>), BTreeSet<Strin
     map
 }
 
-/// Exactly what the operator uses in the namespaces it watches.
+/// Exactly what the operator uses in the namespaces it watches (the kinds from its registry).
 fn operator_rules() -> BTreeMap<(String, String, Vec<String>), BTreeSet<String>> {
     let mut map = BTreeMap::new();
     let mut grant = |group: &str, resource: &str, verbs: &[&str]| {
@@ -133,8 +133,10 @@ fn operator_rules() -> BTreeMap<(String, String, Vec<String>), BTreeSet<String>>
             verbs.iter().map(|v| v.to_string()).collect(),
         );
     };
-    for kind in ["cloudpipes", "tenantconnectionrequests"] {
-        grant("cloudlink.dev", kind, &["get", "list", "watch", "patch"]);
+    // Every registered kind, and nothing else of cloudlink's group: a kind added to the registry
+    // without its RBAC (or RBAC left for a kind that is gone) fails here.
+    for kind in cloudlink::kinds::plurals() {
+        grant("cloudlink.dev", &kind, &["get", "list", "watch", "patch"]);
         grant("cloudlink.dev", &format!("{kind}/status"), &["patch"]);
     }
     grant("", "secrets", &["get", "list", "watch", "patch"]);

@@ -56,7 +56,7 @@ fn with(mut object: Value, change: impl FnOnce(&mut Value)) -> Value {
 
 #[test]
 fn committed_crds_match_the_generator() {
-    for (file, crd) in cloudlink::api::crds() {
+    for (file, crd) in cloudlink::kinds::crds() {
         let path = format!("{}/crds/{file}", env!("CARGO_MANIFEST_DIR"));
         let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert!(

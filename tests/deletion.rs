@@ -37,7 +37,9 @@ async fn reconciled(w: &World, kind: &str, name: &str) -> Value {
 
 #[tokio::test]
 async fn a_namespace_of_broken_and_healthy_objects_is_deleted_and_nothing_leaks() {
-    let w = World::start("nsdelete", &[], &[]);
+    // The VPN server takes a while to go, so the request (sharing its Secret) is released first:
+    // the Secret must stay until the cloudpipe, still being deleted, no longer needs it.
+    let w = World::start("nsdelete", &["--server-delete-delay", "3s"], &[]);
     let good = w.cloud.clouds_yaml(&ADMIN);
     let auth_url = w.cloud.auth_url();
     w.secret("garbage", "::: this is not a clouds.yaml");

@@ -10,18 +10,9 @@ pub use tenant_connection_request::TenantConnectionRequest;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-/// Every CRD cloudlink serves, with the file name it has under `crds/`.
-pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
-    vec![
-        (
-            "cloudpipes.yaml",
-            unobserved_by_default(unwrap_descriptions(Cloudpipe::crd())),
-        ),
-        (
-            "tenantconnectionrequests.yaml",
-            unobserved_by_default(unwrap_descriptions(TenantConnectionRequest::crd())),
-        ),
-    ]
+/// A kind's CRD as cloudlink serves it (every kind's: `crate::kinds::crds`).
+pub fn crd<K: CustomResourceExt>() -> CustomResourceDefinition {
+    unobserved_by_default(unwrap_descriptions(K::crd()))
 }
 
 /// A new object gets `status: {observedGeneration: -1}` from the API server, so that kstatus (Flux)

@@ -2,18 +2,19 @@
 //! objects name, so that a created or changed Secret brings a stalled object back at once.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
-use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
+use kube::{Resource, ResourceExt};
 
 use super::adapter::{Adapter, ManagedObject};
 use super::context::Context;
-use super::reconcile::{error_policy, reconcile};
+use super::reconcile::{FINALIZER, error_policy, reconcile};
 
 /// Reconciles objects of `A::Object` until the process is asked to stop (SIGTERM or SIGINT):
 /// then no new reconcile starts, and running ones finish. `synced` is called once the objects
@@ -51,6 +52,8 @@ pub async fn run<A: Adapter>(
         .touched_objects()
         .predicate_filter(predicates::generation, Default::default());
     let controller = Controller::for_stream(changes, store.clone());
+    let listed = Arc::new(AtomicBool::new(false));
+    count_secret_users(&ctx, store.clone(), listed.clone());
     let ready = store.clone();
     let sessions = ctx.sessions.clone();
     tokio::spawn(async move {
@@ -64,7 +67,10 @@ pub async fn run<A: Adapter>(
             )
             .await
             {
-                Ok(Ok(())) => return synced(),
+                Ok(Ok(())) => {
+                    listed.store(true, Ordering::SeqCst);
+                    return synced();
+                }
                 Ok(Err(_)) => return,
                 Err(_) => continue,
             }
@@ -98,6 +104,32 @@ pub async fn run<A: Adapter>(
             }
         })
         .await;
+}
+
+/// An object needs its credentials until cloudlink has let go of it: while it lives, and while
+/// it is being deleted with cloudlink's finalizer still on (its cloud resource may still have to
+/// be deleted). Two objects deleted together (a namespace) must not each release the Secret
+/// because the other is deleting too.
+fn needs_credentials<K: ManagedObject>(object: &K) -> bool {
+    object.meta().deletion_timestamp.is_none() || object.finalizers().iter().any(|f| f == FINALIZER)
+}
+
+/// Lets the credentials bookkeeping ask this kind's cache which Secrets its live objects use.
+fn count_secret_users<A: Adapter>(
+    ctx: &Context<A>,
+    store: reflector::Store<A::Object>,
+    listed: Arc<AtomicBool>,
+) {
+    ctx.sessions
+        .count_users(Box::new(move |namespace, secret, except_uid| {
+            !listed.load(Ordering::SeqCst)
+                || store.state().iter().any(|o| {
+                    o.namespace().as_deref() == Some(namespace)
+                        && o.uid().as_deref() != Some(except_uid)
+                        && o.management().cloud_credentials_ref.secret_name == secret
+                        && needs_credentials(&**o)
+                })
+        }));
 }
 
 async fn shutdown_signal() {

@@ -16,7 +16,6 @@ use kube::{Client, ResourceExt};
 use super::finalizers;
 use super::secrets::SecretCache;
 use crate::api::common::CloudCredentialsRef;
-use crate::api::{Cloudpipe, TenantConnectionRequest};
 use crate::cloud::{CloudSession as Session, SessionKey, SessionOptions};
 
 pub const SECRET_FINALIZER: &str = "cloudlink.dev/credentials-in-use";
@@ -61,7 +60,13 @@ pub struct Sessions {
     options: SessionOptions,
     secrets: SecretCache,
     by_content: Mutex<HashMap<u64, Session>>,
+    users: std::sync::RwLock<Vec<Box<UsesSecret>>>,
 }
+
+/// Asks one kind's watched objects whether any live one in `namespace`, other than `except_uid`,
+/// names Secret `secret`. Answers `true` until the kind's objects have been listed: an unknown
+/// answer must keep the guard.
+pub type UsesSecret = dyn Fn(&str, &str, &str) -> bool + Send + Sync;
 
 const MAX_SESSIONS: usize = 256;
 
@@ -72,6 +77,7 @@ impl Sessions {
             client,
             options,
             by_content: Mutex::new(HashMap::new()),
+            users: std::sync::RwLock::new(Vec::new()),
         }
     }
 
@@ -156,6 +162,24 @@ impl Sessions {
         self.secrets.forget(namespace, name);
     }
 
+    /// Adds a kind's objects to those [`Sessions::in_use`] asks (each controller adds its own).
+    pub fn count_users(&self, uses: Box<UsesSecret>) {
+        self.users
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(uses);
+    }
+
+    /// Whether any live object of any kind in `namespace`, other than `except_uid`, uses Secret
+    /// `secret`, as the controllers' caches show them (no request to the API server).
+    pub fn in_use(&self, namespace: &str, secret: &str, except_uid: &str) -> bool {
+        self.users
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|uses| uses(namespace, secret, except_uid))
+    }
+
     /// Lifts the guard from a Secret no object uses any more. `still_used` is asked after the
     /// Secret is read, so an object created meanwhile keeps it guarded (its own reconcile re-adds
     /// the finalizer in any case).
@@ -174,40 +198,4 @@ impl Sessions {
             None => Ok(()),
         }
     }
-}
-
-/// Whether any live cloudlink object in `namespace`, other than `except_uid`, uses Secret `secret`.
-/// Asked only when an object goes away, so a LIST of each kind is cheap enough.
-pub async fn in_use(
-    client: &Client,
-    namespace: &str,
-    secret: &str,
-    except_uid: Option<&str>,
-) -> Result<bool, kube::Error> {
-    let params = kube::api::ListParams::default();
-    let uses = |uid: Option<String>, deleting: bool, reference: &CloudCredentialsRef| {
-        !deleting && uid.as_deref() != except_uid && reference.secret_name == secret
-    };
-    let pipes = Api::<Cloudpipe>::namespaced(client.clone(), namespace)
-        .list(&params)
-        .await?;
-    if pipes.items.iter().any(|o| {
-        uses(
-            o.uid(),
-            o.metadata.deletion_timestamp.is_some(),
-            &o.spec.management.cloud_credentials_ref,
-        )
-    }) {
-        return Ok(true);
-    }
-    let requests = Api::<TenantConnectionRequest>::namespaced(client.clone(), namespace)
-        .list(&params)
-        .await?;
-    Ok(requests.items.iter().any(|o| {
-        uses(
-            o.uid(),
-            o.metadata.deletion_timestamp.is_some(),
-            &o.spec.management.cloud_credentials_ref,
-        )
-    }))
 }

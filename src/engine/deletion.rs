@@ -10,7 +10,6 @@ use kube::{Resource, ResourceExt};
 
 use super::adapter::{Adapter, ManagedObject};
 use super::context::Context;
-use super::credentials;
 use super::events::EventType;
 use super::failure::Failure;
 use super::finalizers;
@@ -161,7 +160,7 @@ async fn release<A: Adapter>(
     let namespace = object.namespace().unwrap_or_default();
     let uid = object.uid().unwrap_or_default();
     let secret = &object.management().cloud_credentials_ref.secret_name;
-    let still_used = credentials::in_use(&ctx.client, &namespace, secret, Some(&uid)).await?;
+    let still_used = ctx.sessions.in_use(&namespace, secret, &uid);
     ctx.sessions.release(&namespace, secret, still_used).await?;
     finalizers::remove(api, object, FINALIZER).await?;
     if let Some(id) = ctx.known_id(&uid) {

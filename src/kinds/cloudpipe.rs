@@ -46,6 +46,7 @@ pub struct ObservedCloudpipe {
     pub entry: Option<nova::Cloudpipe>,
 }
 
+#[derive(Default)]
 pub struct CloudpipeAdapter;
 
 #[async_trait]

@@ -59,6 +59,7 @@ pub struct RequestClients {
     pub approvals: Arc<dyn ApprovalApi>,
 }
 
+#[derive(Default)]
 pub struct TenantConnectionRequestAdapter;
 
 #[async_trait]

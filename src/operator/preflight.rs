@@ -1,10 +1,11 @@
 //! Checks made before the operator starts: a missing CRD is an installation mistake that the
 //! operator cannot fix, so it says how to fix it and exits instead of waiting forever.
 
+use futures::future::BoxFuture;
 use kube::api::{Api, ListParams};
 use kube::{Client, Resource};
 
-use crate::api::{Cloudpipe, TenantConnectionRequest};
+use crate::kinds::{self, Kind, Visit};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PreflightError {
@@ -21,15 +22,39 @@ pub enum PreflightError {
     Kube(#[source] kube::Error),
 }
 
-/// Fails unless the API server serves both kinds. Needs only `list` on cloudlink's own kinds in
+/// Fails unless the API server serves every kind. Needs only `list` on cloudlink's own kinds in
 /// `namespace` (or cluster-wide when `None`), which the operator has anyway: it does not need to
 /// read CRD objects.
 pub async fn check_crds_installed(
     client: &Client,
     namespace: Option<&str>,
 ) -> Result<(), PreflightError> {
-    check_kind::<Cloudpipe>(client, namespace).await?;
-    check_kind::<TenantConnectionRequest>(client, namespace).await
+    struct Checks<'a> {
+        client: &'a Client,
+        namespace: Option<&'a str>,
+        checks: Vec<BoxFuture<'a, Result<(), PreflightError>>>,
+    }
+    impl<'a> Visit for Checks<'a> {
+        fn kind<K: Kind>(&mut self)
+        where
+            K::Object: kube::CustomResourceExt,
+        {
+            self.checks.push(Box::pin(check_kind::<K::Object>(
+                self.client,
+                self.namespace,
+            )));
+        }
+    }
+    let mut checks = Checks {
+        client,
+        namespace,
+        checks: Vec::new(),
+    };
+    kinds::each(&mut checks);
+    for check in checks.checks {
+        check.await?;
+    }
+    Ok(())
 }
 
 async fn check_kind<K>(client: &Client, namespace: Option<&str>) -> Result<(), PreflightError>

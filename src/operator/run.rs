@@ -16,9 +16,7 @@ use crate::engine::context::{Context, Settings};
 use crate::engine::controller;
 use crate::engine::credentials::Sessions;
 use crate::engine::reconcile::parse_duration;
-use crate::kinds::{
-    cloudpipe::CloudpipeAdapter, tenant_connection_request::TenantConnectionRequestAdapter,
-};
+use crate::kinds::{Kind, Visit};
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
@@ -122,38 +120,22 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
         ..SessionOptions::default()
     };
     let sessions = Arc::new(Sessions::new(client.clone(), options));
-    let cloudpipes = Arc::new(
-        Context::new(
-            client.clone(),
-            CloudpipeAdapter,
-            sessions.clone(),
-            settings.clone(),
-        )
-        .observed_by(metrics.clone()),
-    );
-    let requests = Arc::new(
-        Context::new(
-            client.clone(),
-            TenantConnectionRequestAdapter,
-            sessions,
-            settings,
-        )
-        .observed_by(metrics.clone()),
-    );
 
     let namespaces: Vec<Option<&str>> = if args.namespaces.is_empty() {
         vec![None]
     } else {
         args.namespaces.iter().map(|n| Some(n.as_str())).collect()
     };
-    let readiness = Arc::new(Readiness::new(namespaces.len() * 2));
+    let readiness = Arc::new(Readiness::new(
+        namespaces.len() * crate::kinds::plurals().len(),
+    ));
     let listener = tokio::net::TcpListener::bind(args.metrics_addr)
         .await
         .map_err(|source| RunError::Metrics {
             addr: args.metrics_addr,
             source,
         })?;
-    tokio::spawn(http::serve(listener, metrics, readiness.clone()));
+    tokio::spawn(http::serve(listener, metrics.clone(), readiness.clone()));
     tokio::spawn(super::memory::return_free_pages());
 
     let leadership = if args.leader_elect {
@@ -180,28 +162,76 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
     };
 
     tracing::info!(namespaces = ?args.namespaces, concurrency = args.concurrency, "cloudlink starting");
-    let mut controllers: Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>> = Vec::new();
-    for namespace in namespaces {
-        let (r1, r2) = (readiness.clone(), readiness.clone());
-        controllers.push(Box::pin(controller::run(
-            cloudpipes.clone(),
-            namespace,
-            args.concurrency,
-            Box::new(move || r1.synced()),
-        )));
-        controllers.push(Box::pin(controller::run(
-            requests.clone(),
-            namespace,
-            args.concurrency,
-            Box::new(move || r2.synced()),
-        )));
-    }
+    let mut controllers = Controllers {
+        shared: Shared {
+            client,
+            sessions,
+            settings,
+            metrics: metrics.clone(),
+        },
+        namespaces: &namespaces,
+        concurrency: args.concurrency,
+        readiness,
+        runs: Vec::new(),
+    };
+    crate::kinds::each(&mut controllers);
+    let controllers = controllers.runs;
     join_all(controllers).await;
     if let Some(leadership) = leadership {
         leadership.release().await;
     }
     tracing::info!("cloudlink stopped");
     Ok(())
+}
+
+/// What every kind's engine shares: one client, one set of credential sessions (one token per
+/// credential across kinds), the settings and the metrics.
+struct Shared {
+    client: kube::Client,
+    sessions: Arc<Sessions>,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+}
+
+/// Builds each kind's engine and one controller per kind and watched namespace.
+struct Controllers<'a> {
+    shared: Shared,
+    namespaces: &'a [Option<&'a str>],
+    concurrency: u16,
+    readiness: Arc<Readiness>,
+    runs: Vec<futures::future::BoxFuture<'a, ()>>,
+}
+
+impl<'a> Visit for Controllers<'a> {
+    fn kind<K: Kind>(&mut self)
+    where
+        K::Object: kube::CustomResourceExt,
+    {
+        let Shared {
+            client,
+            sessions,
+            settings,
+            metrics,
+        } = &self.shared;
+        let context = Arc::new(
+            Context::new(
+                client.clone(),
+                K::default(),
+                sessions.clone(),
+                settings.clone(),
+            )
+            .observed_by(metrics.clone()),
+        );
+        for namespace in self.namespaces {
+            let readiness = self.readiness.clone();
+            self.runs.push(Box::pin(controller::run(
+                context.clone(),
+                *namespace,
+                self.concurrency,
+                Box::new(move || readiness.synced()),
+            )));
+        }
+    }
 }
 
 /// What logging needs done before the process exits: with `--features otel`, the last spans exported.
