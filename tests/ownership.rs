@@ -95,6 +95,11 @@ async fn a_second_cloudpipe_for_a_project_never_takes_over_its_server() {
     );
     w.event("Detached").await;
     assert_eq!(w.cloud.total("nova.server.delete").await, 0);
+    assert_eq!(
+        w.cloud.total("nova.server.metadata.set").await,
+        2,
+        "each server is marked once, not again after a restart nor by the later claimant"
+    );
 
     // Once the owner goes, its server goes with it.
     w.delete("cloudpipe", "zeta");
