@@ -38,10 +38,6 @@ fn secret_request(uri: &str) -> Option<SecretRequest> {
     }
 }
 
-fn is_watch(exchange: &Exchange) -> bool {
-    exchange.uri.contains("watch=true") || exchange.uri.contains("watch=1")
-}
-
 /// A Secret the way Helm stores a release, created as Helm creates it (not with `kubectl apply`,
 /// which would copy the content into an annotation). Returns the content as the API serves it
 /// (base64, in `data`).
@@ -107,7 +103,7 @@ async fn secrets_no_object_names_reach_the_operator_without_their_data() {
                 .exchanges()
                 .iter()
                 .filter(|e| {
-                    secret_request(&e.uri) == Some(SecretRequest::Collection) && is_watch(e)
+                    secret_request(&e.uri) == Some(SecretRequest::Collection) && e.is_watch()
                 })
                 .any(|e| names_in(e).contains(&(other.name.clone(), release_name(2))))
                 .then_some(())
@@ -116,9 +112,6 @@ async fn secrets_no_object_names_reach_the_operator_without_their_data() {
     .await;
     operator.kill();
     let exchanges = recorder.exchanges();
-    for e in &exchanges {
-        eprintln!(e.method, e.uri, e.accept, e.status, e.kind());
-    }
 
     // The collections: metadata asked for, metadata answered.
     let collections: Vec<&Exchange> = exchanges
@@ -126,7 +119,7 @@ async fn secrets_no_object_names_reach_the_operator_without_their_data() {
         .filter(|e| secret_request(&e.uri) == Some(SecretRequest::Collection))
         .collect();
     assert!(
-        collections.iter().any(|e| !is_watch(e)) && collections.iter().any(|e| is_watch(e)),
+        collections.iter().any(|e| !e.is_watch()) && collections.iter().any(|e| e.is_watch()),
         "the operator lists and watches Secrets: {:?}",
         collections.iter().map(|e| &e.uri).collect::<Vec<_>>()
     );

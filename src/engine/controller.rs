@@ -4,6 +4,8 @@
 //! The Secret watch asks for metadata only: a cluster's Secrets (Helm keeps every release in one,
 //! often hundreds of KB) are none of cloudlink's business, and their contents would cost memory
 //! in proportion to them. The one Secret an object names is read on its own (`secrets.rs`).
+//! (A Secret written with client-side `kubectl apply` carries a copy of its content in an
+//! annotation, which is metadata: it passes through the mapper and is dropped with the event.)
 
 use std::sync::Arc;
 

@@ -32,32 +32,29 @@ impl Exchange {
         self.body.lock().unwrap().clone()
     }
 
-    /// The objects the answer carried: the object itself, a list's items, or each watch event's
-    /// object (a line cut short by the end of the recording is skipped).
-    pub fn objects(&self) -> Vec<Value> {
-        let body = self.body();
-        if let Ok(whole) = serde_json::from_slice::<Value>(&body) {
-            return match whole["items"].as_array() {
-                Some(items) => items.clone(),
-                None => vec![whole],
-            };
-        }
-        body.split(|b| *b == b'\n')
-            .filter_map(|line| serde_json::from_slice::<Value>(line).ok())
-            .map(|event| event["object"].clone())
-            .collect()
+    /// Whether the request was a WATCH.
+    pub fn is_watch(&self) -> bool {
+        self.uri.contains("watch=true") || self.uri.contains("watch=1")
     }
 
-    /// The `kind` of the answer (of its first event, for a watch).
-    pub fn kind(&self) -> Option<String> {
+    /// The objects the answer carried: each watch event's object (a line cut short by the end of
+    /// the recording is skipped), a list's items, or the object itself.
+    pub fn objects(&self) -> Vec<Value> {
         let body = self.body();
-        let first = serde_json::from_slice::<Value>(&body).ok().or_else(|| {
-            let line = body.split(|b| *b == b'\n').next()?;
-            serde_json::from_slice::<Value>(line)
-                .ok()
-                .map(|e| e["object"].clone())
-        })?;
-        first["kind"].as_str().map(str::to_owned)
+        if self.is_watch() {
+            return body
+                .split(|b| *b == b'\n')
+                .filter_map(|line| serde_json::from_slice::<Value>(line).ok())
+                .map(|event| event["object"].clone())
+                .collect();
+        }
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(mut whole)) => match whole.remove("items") {
+                Some(Value::Array(items)) => items,
+                _ => vec![Value::Object(whole)],
+            },
+            _ => Vec::new(),
+        }
     }
 }
 
