@@ -6,7 +6,10 @@
 //! BENCH_SIZES (objects of each kind per throughput run, default "100,1000"), BENCH_MEMORY
 //! (request counts for the memory figures, default "1000,10000"), BENCH_SAMPLES (single-object
 //! latency samples, default 50), BENCH_CONCURRENCY (operator and floor concurrency, default 16),
-//! BENCH_LOG (the operator's --log, default warn).
+//! BENCH_LOG (the operator's --log, default warn), BENCH_UNRELATED_SECRETS (Secrets no object names
+//! for the start-up figures, default 1000), BENCH_UNRELATED_SECRET_KB (their size, default 300).
+//! A phase is skipped with "none" (sizes, memory, unrelated Secrets) or 0 (samples), e.g.
+//! `BENCH_SIZES=none BENCH_MEMORY=none BENCH_SAMPLES=0` runs the unrelated Secrets phase alone.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -18,6 +21,9 @@ use cloudlink::api::{Cloudpipe, TenantConnectionRequest};
 use cloudlink::cloud::CloudSession;
 use cloudlink::cloud::ecl::CreateTenantConnectionRequest;
 use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
@@ -50,6 +56,10 @@ async fn main() {
     let concurrency: usize = knob("BENCH_CONCURRENCY", "16")
         .parse()
         .expect("BENCH_CONCURRENCY");
+    let unrelated = numbers(&knob("BENCH_UNRELATED_SECRETS", "1000"));
+    let unrelated_kb: usize = knob("BENCH_UNRELATED_SECRET_KB", "300")
+        .parse()
+        .expect("BENCH_UNRELATED_SECRET_KB");
 
     install_crds();
     let delay = json!({ "latency_ms": latency }).to_string();
@@ -73,69 +83,122 @@ async fn main() {
         "Emulator latency {latency} ms per cloud call; concurrency {concurrency}; {} cores.\n",
         num_cpus()
     );
-    println!("## Throughput (N objects of each kind created at once)\n");
-    println!(
-        "| N per kind | objects | operator: all ids | floor: all ids | ratio | operator: all Ready |"
-    );
-    println!("|---:|---:|---:|---:|---:|---:|");
-    let mut call_rows = Vec::new();
-    let mut steady_rows = Vec::new();
-    for &n in &sizes {
-        let run = bench.operator_run(n).await;
-        let floor = bench.floor_run(n).await;
+    // First: the cluster-wide operator of this phase would also take up the objects that the
+    // other phases leave in their terminating namespaces.
+    let mut secret_rows = Vec::new();
+    for &count in unrelated.iter().filter(|&&n| n > 0) {
+        secret_rows.push((
+            count,
+            bench.unrelated_secrets(count, unrelated_kb * 1024).await,
+        ));
+    }
+    if !sizes.is_empty() {
+        println!("## Throughput (N objects of each kind created at once)\n");
         println!(
-            "| {n} | {} | {:.2} s | {:.2} s | {:.2} | {:.2} s |",
-            2 * n,
-            run.ids.as_secs_f64(),
-            floor.as_secs_f64(),
-            run.ids.as_secs_f64() / floor.as_secs_f64(),
-            run.ready.as_secs_f64()
+            "| N per kind | objects | operator: all ids | floor: all ids | ratio | operator: all Ready |"
         );
-        call_rows.push((n, run.create_calls));
-        steady_rows.push((n, run.steady_calls, run.steady_ticks));
+        println!("|---:|---:|---:|---:|---:|---:|");
+        let mut call_rows = Vec::new();
+        let mut steady_rows = Vec::new();
+        for &n in &sizes {
+            let run = bench.operator_run(n).await;
+            let floor = bench.floor_run(n).await;
+            println!(
+                "| {n} | {} | {:.2} s | {:.2} s | {:.2} | {:.2} s |",
+                2 * n,
+                run.ids.as_secs_f64(),
+                floor.as_secs_f64(),
+                run.ids.as_secs_f64() / floor.as_secs_f64(),
+                run.ready.as_secs_f64()
+            );
+            call_rows.push((n, run.create_calls));
+            steady_rows.push((n, run.steady_calls, run.steady_ticks));
+        }
+
+        println!("\n## Cloud calls while creating (per object, from the emulator's counters)\n");
+        println!("| N per kind | route | calls | per object |");
+        println!("|---:|---|---:|---:|");
+        for (n, calls) in &call_rows {
+            for (route, count) in calls {
+                println!(
+                    "| {n} | {route} | {count} | {:.2} |",
+                    *count as f64 / *n as f64
+                );
+            }
+        }
+        println!("\n## Cloud calls per resync in the steady state (one credential)\n");
+        println!("| N per kind | route | calls per resync tick |");
+        println!("|---:|---|---:|");
+        for (n, calls, ticks) in &steady_rows {
+            for (route, count) in calls {
+                println!("| {n} | {route} | {:.1} |", *count as f64 / *ticks as f64);
+            }
+        }
     }
 
-    println!("\n## Cloud calls while creating (per object, from the emulator's counters)\n");
-    println!("| N per kind | route | calls | per object |");
-    println!("|---:|---|---:|---:|");
-    for (n, calls) in &call_rows {
-        for (route, count) in calls {
+    if samples > 0 {
+        let (p50, p99, calls_on_path) = bench.latency(samples).await;
+        println!(
+            "\n## Latency: create → status.id, one object at a time ({samples} TenantConnectionRequests)\n"
+        );
+        println!(
+            "| p50 | p99 | cloud calls on the path | p50 overhead (minus {latency} ms per call) |"
+        );
+        println!("|---:|---:|---:|---:|");
+        let overhead = p50.as_secs_f64() * 1000.0 - (latency as f64 * calls_on_path);
+        println!(
+            "| {:.1} ms | {:.1} ms | {calls_on_path:.1} | {overhead:.1} ms |",
+            ms(p50),
+            ms(p99)
+        );
+    }
+
+    if !memory.is_empty() {
+        println!("\n## Memory (operator RSS)\n");
+        println!("| objects | RSS |");
+        println!("|---:|---:|");
+        for (objects, rss) in bench.memory(&memory).await {
+            println!("| {objects} | {:.1} MiB |", rss as f64 / 1024.0 / 1024.0);
+        }
+    }
+
+    for (count, [without, with]) in &secret_rows {
+        println!(
+            "\n## Start-up with Secrets no object names ({count} of {unrelated_kb} KB, cluster-wide operator)\n"
+        );
+        println!(
+            "A cluster-wide operator (the chart without `watchNamespaces`) starts with {UNRELATED_RUN_OBJECTS} Ready requests in"
+        );
+        println!(
+            "one namespace, before and after {count} Secrets of {unrelated_kb} KB of random data (as Helm's"
+        );
+        println!(
+            "releases) are created in {UNRELATED_NAMESPACES} other namespaces. Peak is the process's VmHWM; steady is VmRSS"
+        );
+        println!(
+            "{} s after `/readyz` first answers 200 (time to `/readyz` counts from the process's start).\n",
+            SETTLE.as_secs()
+        );
+        println!(
+            "| Secrets no object names | time to /readyz | peak RSS (VmHWM) | steady RSS (VmRSS) |"
+        );
+        println!("|---|---:|---:|---:|");
+        for (label, figures) in [
+            ("none".to_owned(), without),
+            (format!("{count} × {unrelated_kb} KB"), with),
+        ] {
             println!(
-                "| {n} | {route} | {count} | {:.2} |",
-                *count as f64 / *n as f64
+                "| {label} | {:.2} s | {:.1} MiB | {:.1} MiB |",
+                figures.ready.as_secs_f64(),
+                mib(figures.peak),
+                mib(figures.steady)
             );
         }
     }
-    println!("\n## Cloud calls per resync in the steady state (one credential)\n");
-    println!("| N per kind | route | calls per resync tick |");
-    println!("|---:|---|---:|");
-    for (n, calls, ticks) in &steady_rows {
-        for (route, count) in calls {
-            println!("| {n} | {route} | {:.1} |", *count as f64 / *ticks as f64);
-        }
-    }
+}
 
-    let (p50, p99, calls_on_path) = bench.latency(samples).await;
-    println!(
-        "\n## Latency: create → status.id, one object at a time ({samples} TenantConnectionRequests)\n"
-    );
-    println!(
-        "| p50 | p99 | cloud calls on the path | p50 overhead (minus {latency} ms per call) |"
-    );
-    println!("|---:|---:|---:|---:|");
-    let overhead = p50.as_secs_f64() * 1000.0 - (latency as f64 * calls_on_path);
-    println!(
-        "| {:.1} ms | {:.1} ms | {calls_on_path:.1} | {overhead:.1} ms |",
-        ms(p50),
-        ms(p99)
-    );
-
-    println!("\n## Memory (operator RSS)\n");
-    println!("| objects | RSS |");
-    println!("|---:|---:|");
-    for (objects, rss) in bench.memory(&memory).await {
-        println!("| {objects} | {:.1} MiB |", rss as f64 / 1024.0 / 1024.0);
-    }
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1024.0 / 1024.0
 }
 
 fn ms(d: Duration) -> f64 {
@@ -167,12 +230,15 @@ struct OperatorRun {
 const RESYNC_SECONDS: u64 = 10;
 
 impl Bench {
-    fn start_operator(&self, namespace: &str, resync: &str) -> Operator {
+    /// An operator watching `namespace`, or every namespace.
+    fn start_operator(&self, namespace: Option<&str>, resync: &str) -> Operator {
         let concurrency = self.concurrency.to_string();
         let log = knob("BENCH_LOG", "warn");
-        let args = [
-            "--namespace",
-            namespace,
+        let mut args = match namespace {
+            Some(namespace) => vec!["--namespace", namespace],
+            None => Vec::new(),
+        };
+        args.extend([
             "--log",
             &log,
             "--concurrency",
@@ -185,7 +251,7 @@ impl Bench {
             "1000",
             "--resync",
             resync,
-        ];
+        ]);
         Operator::start_as(&kubeconfig(), &args, &[])
     }
 
@@ -215,7 +281,7 @@ impl Bench {
         self.cloud.reset().await;
         let ns = TestNamespace::new(&format!("bench-op-{n}"));
         self.secret(&ns.name);
-        let mut operator = self.start_operator(&ns.name, &format!("{RESYNC_SECONDS}s"));
+        let mut operator = self.start_operator(Some(&ns.name), &format!("{RESYNC_SECONDS}s"));
         self.wait_ready(&operator).await;
         let before = self.cloud.counters().await;
         let watch = Progress::watch(self.client.clone(), &ns.name, 2 * n).await;
@@ -318,7 +384,7 @@ impl Bench {
         self.cloud.reset().await;
         let ns = TestNamespace::new("bench-latency");
         self.secret(&ns.name);
-        let mut operator = self.start_operator(&ns.name, "10m");
+        let mut operator = self.start_operator(Some(&ns.name), "10m");
         self.wait_ready(&operator).await;
         let api: Api<TenantConnectionRequest> = Api::namespaced(self.client.clone(), &ns.name);
         let mut times = Vec::new();
@@ -360,7 +426,7 @@ impl Bench {
         self.cloud.reset().await;
         let ns = TestNamespace::new("bench-memory");
         self.secret(&ns.name);
-        let mut operator = self.start_operator(&ns.name, "10m");
+        let mut operator = self.start_operator(Some(&ns.name), "10m");
         self.wait_ready(&operator).await;
         tokio::time::sleep(Duration::from_secs(2)).await; // a figure for the idle process, not a test
         let mut figures = vec![(0, rss(operator.pid()))];
@@ -395,11 +461,158 @@ impl Bench {
     }
 }
 
+/// Ready requests in the unrelated-Secrets phase's own namespace: the operator has work of its own
+/// and reads the one Secret they name.
+const UNRELATED_RUN_OBJECTS: usize = 100;
+/// The unrelated Secrets are spread over this many namespaces.
+const UNRELATED_NAMESPACES: usize = 10;
+/// How long after `/readyz` the steady RSS is read: the start-up LISTs are over and the heap has
+/// been trimmed (every 5 s) several times. A settling time for a figure, not a test.
+const SETTLE: Duration = Duration::from_secs(30);
+
+/// One start of a cluster-wide operator.
+struct StartFigures {
+    /// From the process's start to the first 200 from `/readyz`.
+    ready: Duration,
+    /// VmHWM at the end of the settling time.
+    peak: u64,
+    /// VmRSS at the end of the settling time.
+    steady: u64,
+}
+
+impl Bench {
+    /// A cluster-wide operator started without, then with, `count` Secrets of `size` random bytes
+    /// that no object names, in namespaces of their own (as Helm keeps its releases).
+    async fn unrelated_secrets(&self, count: usize, size: usize) -> [StartFigures; 2] {
+        self.cloud.reset().await;
+        let ns = TestNamespace::new("bench-secrets");
+        self.secret(&ns.name);
+        // Objects an operator has made Ready before, so that both starts find the same work.
+        let mut operator = self.start_operator(Some(&ns.name), "10m");
+        let watch = Progress::watch_kind::<TenantConnectionRequest>(
+            self.client.clone(),
+            &ns.name,
+            None,
+            UNRELATED_RUN_OBJECTS,
+        )
+        .await;
+        let api: Api<TenantConnectionRequest> = Api::namespaced(self.client.clone(), &ns.name);
+        futures::stream::iter(0..UNRELATED_RUN_OBJECTS)
+            .map(|i| {
+                let api = api.clone();
+                async move {
+                    api.create(&PostParams::default(), &request_object(&format!("s{i}")))
+                        .await
+                        .expect("create")
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        watch.await.expect("watch");
+        operator.terminate();
+
+        let (without, mut operator) = self.cluster_wide_start().await;
+        operator.terminate();
+        let namespaces = self.create_unrelated_secrets(count, size).await;
+        let (with, mut operator) = self.cluster_wide_start().await;
+        // Clean up for the phases after this one: the requests go with the operator's help (their
+        // finalizers), and the Secrets' namespaces are gone before it returns.
+        kubectl_ok(
+            &["delete", "tcr", "--all", "-n", &ns.name, "--timeout=120s"],
+            None,
+        );
+        operator.terminate();
+        let names: Vec<String> = namespaces.iter().map(|n| n.name.clone()).collect();
+        drop(namespaces);
+        let all: Api<Namespace> = Api::all(self.client.clone());
+        eventually(
+            Duration::from_secs(600),
+            "the unrelated Secrets' namespaces to be deleted",
+            || async {
+                for name in &names {
+                    if all.get_opt(name).await.ok()?.is_some() {
+                        return None;
+                    }
+                }
+                Some(())
+            },
+        )
+        .await;
+        [without, with]
+    }
+
+    /// Starts a cluster-wide operator and measures it; returns it still running.
+    async fn cluster_wide_start(&self) -> (StartFigures, Operator) {
+        let started = Instant::now();
+        let operator = self.start_operator(None, "10m");
+        self.wait_ready(&operator).await;
+        let ready = started.elapsed();
+        tokio::time::sleep(SETTLE).await;
+        let figures = StartFigures {
+            ready,
+            peak: peak_rss(operator.pid()),
+            steady: rss(operator.pid()),
+        };
+        (figures, operator)
+    }
+
+    /// `count` Secrets of `size` random bytes (incompressible, as Helm's gzipped releases), a few
+    /// at a time (each is one etcd write of about `size`).
+    async fn create_unrelated_secrets(&self, count: usize, size: usize) -> Vec<TestNamespace> {
+        let namespaces: Vec<TestNamespace> = (0..UNRELATED_NAMESPACES)
+            .map(|_| TestNamespace::new("bench-helm"))
+            .collect();
+        futures::stream::iter(0..count)
+            .map(|i| {
+                let api: Api<Secret> =
+                    Api::namespaced(self.client.clone(), &namespaces[i % namespaces.len()].name);
+                let mut content = vec![0u8; size];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut content);
+                let secret = Secret {
+                    metadata: ObjectMeta {
+                        name: Some(format!("sh.helm.release.v1.app{i}.v1")),
+                        labels: Some(BTreeMap::from([
+                            ("owner".to_owned(), "helm".to_owned()),
+                            ("name".to_owned(), format!("app{i}")),
+                        ])),
+                        ..Default::default()
+                    },
+                    type_: Some("helm.sh/release.v1".to_owned()),
+                    data: Some(BTreeMap::from([(
+                        "release".to_owned(),
+                        ByteString(content),
+                    )])),
+                    ..Default::default()
+                };
+                async move {
+                    api.create(&PostParams::default(), &secret)
+                        .await
+                        .expect("create Secret")
+                }
+            })
+            .buffer_unordered(8)
+            .collect::<Vec<_>>()
+            .await;
+        namespaces
+    }
+}
+
 fn rss(pid: u32) -> u64 {
+    proc_status(pid, "VmRSS:")
+}
+
+/// The highest RSS the process has had (its "high water mark").
+fn peak_rss(pid: u32) -> u64 {
+    proc_status(pid, "VmHWM:")
+}
+
+/// A memory figure of /proc/PID/status, in bytes.
+fn proc_status(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }

@@ -1,5 +1,11 @@
 //! Runs the engine for one kind: watches the kind (in one namespace or all) and the Secrets its
 //! objects name, so that a created or changed Secret brings a stalled object back at once.
+//!
+//! The Secret watch asks for metadata only: a cluster's Secrets (Helm keeps every release in one,
+//! often hundreds of KB) are none of cloudlink's business, and their contents would cost memory
+//! in proportion to them. The one Secret an object names is read on its own (`secrets.rs`).
+//! (A Secret written with client-side `kubectl apply` carries a copy of its content in an
+//! annotation, which is metadata: it passes through the mapper and is dropped with the event.)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,10 +13,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
-use kube::{Resource, ResourceExt};
+use kube::ResourceExt;
 
 use super::adapter::{Adapter, ManagedObject};
 use super::context::Context;
@@ -25,7 +32,8 @@ pub async fn run<A: Adapter>(
     concurrency: u16,
     synced: Box<dyn FnOnce() + Send>,
 ) {
-    let (objects, secrets): (Api<A::Object>, Api<Secret>) = match namespace {
+    // An Api of PartialObjectMeta asks for metadata only, for the LIST and the WATCH.
+    let (objects, secrets): (Api<A::Object>, Api<PartialObjectMeta<Secret>>) = match namespace {
         Some(ns) => (
             Api::namespaced(ctx.client.clone(), ns),
             Api::namespaced(ctx.client.clone(), ns),
@@ -54,6 +62,11 @@ pub async fn run<A: Adapter>(
     let controller = Controller::for_stream(changes, store.clone());
     let listed = Arc::new(AtomicBool::new(false));
     count_secret_users(&ctx, store.clone(), listed.clone());
+    // Names are all the mapper needs, and each event is dropped once mapped: nothing of the
+    // Secrets is kept.
+    let secret_changes = watcher::watcher(secrets, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .touched_objects();
     let ready = store.clone();
     let sessions = ctx.sessions.clone();
     tokio::spawn(async move {
@@ -78,24 +91,20 @@ pub async fn run<A: Adapter>(
     });
     controller
         .with_config(controller::Config::default().concurrency(concurrency))
-        .watches(
-            secrets,
-            watcher::Config::default().any_semantic(),
-            move |secret: Secret| {
-                let (namespace, name) = (secret.namespace(), secret.name_any());
-                // Before the objects are queued: their reconciles must read the new content.
-                sessions.secret_changed(namespace.as_deref().unwrap_or_default(), &name);
-                store
-                    .state()
-                    .into_iter()
-                    .filter(|o| {
-                        o.namespace() == namespace
-                            && o.management().cloud_credentials_ref.secret_name == name
-                    })
-                    .map(|o| ObjectRef::from(&*o))
-                    .collect::<Vec<_>>()
-            },
-        )
+        .watches_stream(secret_changes, move |secret: PartialObjectMeta<Secret>| {
+            let (namespace, name) = (secret.namespace(), secret.name_any());
+            // Before the objects are queued: their reconciles must read the new content.
+            sessions.secret_changed(namespace.as_deref().unwrap_or_default(), &name);
+            store
+                .state()
+                .into_iter()
+                .filter(|o| {
+                    o.namespace() == namespace
+                        && o.management().cloud_credentials_ref.secret_name == name
+                })
+                .map(|o| ObjectRef::from(&*o))
+                .collect::<Vec<_>>()
+        })
         .graceful_shutdown_on(shutdown_signal())
         .run(reconcile::<A>, error_policy::<A>, ctx)
         .for_each(|result| async move {

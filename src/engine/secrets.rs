@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::Client;
 use kube::api::Api;
+use kube::{Client, ResourceExt};
 use tokio::time::Instant;
 
 const LONGEST_KEPT: Duration = Duration::from_secs(60);
@@ -70,7 +70,15 @@ impl SecretCache {
             ticket
         };
         let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
-        let secret = api.get_opt(name).await?.map(Arc::new);
+        let secret = api.get_opt(name).await?.map(|mut secret| {
+            // Kept for up to a minute: without what the engine never reads (managedFields, and
+            // kubectl's last-applied copy, which holds the Secret's data a second time).
+            secret.managed_fields_mut().clear();
+            secret
+                .annotations_mut()
+                .remove("kubectl.kubernetes.io/last-applied-configuration");
+            Arc::new(secret)
+        });
         let mut slots = self.lock();
         // A change reported during the GET removed (or replaced) this ticket: the answer may
         // predate the change, so it serves this caller only.

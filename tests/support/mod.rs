@@ -2,6 +2,7 @@
 //! a real Keystone) and small helpers that poll with deadlines.
 #![allow(dead_code)]
 
+pub mod api_recorder;
 pub mod chaos;
 pub mod cluster;
 pub mod emulator;
