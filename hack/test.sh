@@ -2,8 +2,8 @@
 # Runs every test: builds the test tools (cached), starts a real control plane, a real Keystone and
 # the real Python cloud clients, runs `cargo test` against them, and stops everything it started.
 #
-#   hack/test.sh                   all tests on the newest supported Kubernetes, then the CRD and
-#                                  operator tests on the oldest (see K8S_OLDEST in hack/tools.sh)
+#   hack/test.sh                   all tests on the newest supported Kubernetes, then the CRD,
+#                                  operator and chart tests on the oldest (K8S_OLDEST in hack/tools.sh)
 #   hack/test.sh --test crds       one test file (any `cargo test` arguments work), newest only
 #   K8S_VERSION=oldest hack/test.sh --test operator   the same against the oldest supported Kubernetes
 set -euo pipefail
@@ -42,12 +42,15 @@ set +a
 cargo test --locked --features otel "$@"
 
 if [[ -n $OLDEST_BIN ]]; then
-  # The API surface that depends on the server's version: the CRDs (schemas, CEL rules, printer
-  # columns, kubectl explain) and the operator's watches, patches, finalizers and Events.
+  # What depends on the server's version: the CRDs (schemas, CEL rules, printer columns, kubectl
+  # explain), the operator's watches, patches, finalizers and Events, and the chart (its install,
+  # RBAC, and PodSecurity admission of its Pods).
   hack/control-plane.sh down "$WORK/control-plane"
   BIN=$OLDEST_BIN hack/control-plane.sh up "$WORK/control-plane-oldest"
-  echo "test: the CRD and operator tests against the oldest supported Kubernetes ($OLDEST_BIN)" >&2
-  PATH=$OLDEST_BIN:$PATH CLOUDLINK_TEST_KUBECONFIG=$WORK/control-plane-oldest/kubeconfig \
-    CLOUDLINK_TEST_AUDIT_LOG=$WORK/control-plane-oldest/logs/audit.log \
-    cargo test --locked --features otel --test crds --test operator
+  export PATH=$OLDEST_BIN:$PATH
+  export CLOUDLINK_TEST_KUBECONFIG=$WORK/control-plane-oldest/kubeconfig
+  export CLOUDLINK_TEST_AUDIT_LOG=$WORK/control-plane-oldest/logs/audit.log
+  kubectl --kubeconfig "$CLOUDLINK_TEST_KUBECONFIG" version |
+    sed -n 's/^Server Version: \(.*\)/test: the CRD, operator and chart tests against Kubernetes \1, the oldest supported/p' >&2
+  cargo test --locked --features otel --test crds --test operator --test chart
 fi
