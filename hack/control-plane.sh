@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real Kubernetes control plane on loopback for tests and demos: etcd, kube-apiserver (RBAC, audit log)
-# and kube-controller-manager running only the controllers that namespace deletion and garbage
-# collection need. No root, no containers.
+# and kube-controller-manager running only the controllers that namespace deletion, garbage
+# collection and Deployments (down to Pods, which PodSecurity admission checks) need. No scheduler, no
+# kubelet: Pods are created but never run. No root, no containers.
 #
 #   hack/control-plane.sh up DIR     start, wait until ready, write DIR/kubeconfig (admin) and DIR/env
 #   hack/control-plane.sh down DIR   stop everything `up` started in DIR
@@ -157,9 +158,11 @@ POL
   write_kubeconfig
   wait_until kube-apiserver 30 "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" get namespace default
 
-  # Namespaces of finished tests must really go away, and owner references must cascade.
+  # Namespaces of finished tests must really go away, and owner references must cascade. The
+  # Deployment and ReplicaSet controllers turn a Deployment into Pods, which PodSecurity admission
+  # judges; with no scheduler or kubelet those Pods stay Pending, which is all the tests need.
   "$BIN/kube-controller-manager" --kubeconfig="$DIR/kubeconfig" --leader-elect=false --secure-port=0 \
-    --controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,clusterrole-aggregation-controller \
+    --controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,clusterrole-aggregation-controller,deployment-controller,replicaset-controller \
     --service-account-private-key-file="$DIR/pki/sa.key" --root-ca-file="$DIR/pki/ca.crt" \
     --use-service-account-credentials=false \
     >"$DIR/logs/kube-controller-manager.log" 2>&1 &

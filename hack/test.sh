@@ -2,16 +2,24 @@
 # Runs every test: builds the test tools (cached), starts a real control plane, a real Keystone and
 # the real Python cloud clients, runs `cargo test` against them, and stops everything it started.
 #
-#   hack/test.sh                   all tests
-#   hack/test.sh --test crds       one test file (any `cargo test` arguments work)
+#   hack/test.sh                   all tests on the newest supported Kubernetes, then the CRD,
+#                                  operator and chart tests on the oldest (K8S_OLDEST in hack/tools.sh)
+#   hack/test.sh --test crds       one test file (any `cargo test` arguments work), newest only
+#   K8S_VERSION=oldest hack/test.sh --test operator   the same against the oldest supported Kubernetes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=$(hack/tools.sh)
+# A full run tests the oldest supported Kubernetes too: build its tools now, so that a failing build
+# shows before the long test run.
+OLDEST_BIN=
+if (( $# == 0 )); then OLDEST_BIN=$(K8S_VERSION=oldest hack/tools.sh); fi
+[[ $OLDEST_BIN != "$BIN" ]] || OLDEST_BIN=   # K8S_VERSION=oldest: the whole run is on it already
 export PATH=$BIN:$PATH
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cloudlink-test.XXXXXX")
 cleanup() {
   hack/keystone.sh down "$WORK/keystone" >/dev/null 2>&1 || true
+  hack/control-plane.sh down "$WORK/control-plane-oldest" 2>/dev/null || true
   hack/control-plane.sh down "$WORK/control-plane" || true
   rm -rf "$WORK"
 }
@@ -32,3 +40,17 @@ eval "$clients"
 set +a
 
 cargo test --locked --features otel "$@"
+
+if [[ -n $OLDEST_BIN ]]; then
+  # What depends on the server's version: the CRDs (schemas, CEL rules, printer columns, kubectl
+  # explain), the operator's watches, patches, finalizers and Events, and the chart (its install,
+  # RBAC, and PodSecurity admission of its Pods).
+  hack/control-plane.sh down "$WORK/control-plane"
+  BIN=$OLDEST_BIN hack/control-plane.sh up "$WORK/control-plane-oldest"
+  export PATH=$OLDEST_BIN:$PATH
+  export CLOUDLINK_TEST_KUBECONFIG=$WORK/control-plane-oldest/kubeconfig
+  export CLOUDLINK_TEST_AUDIT_LOG=$WORK/control-plane-oldest/logs/audit.log
+  kubectl --kubeconfig "$CLOUDLINK_TEST_KUBECONFIG" version |
+    sed -n 's/^Server Version: \(.*\)/test: the CRD, operator and chart tests against Kubernetes \1, the oldest supported/p' >&2
+  cargo test --locked --features otel --test crds --test operator --test chart
+fi

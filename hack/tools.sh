@@ -2,13 +2,23 @@
 # Builds the test tools (etcd, kube-apiserver, kube-controller-manager, kubectl, helm) from Go modules
 # at pinned versions, cached outside the repository by version, and prints the bin directory.
 #
-#   hack/tools.sh            build what is missing, print the bin dir on stdout
-#   hack/tools.sh --print    print the bin dir without building
+#   hack/tools.sh                       build what is missing, print the bin dir on stdout
+#   hack/tools.sh --print               print the bin dir without building
+#   K8S_VERSION=oldest hack/tools.sh    the same for the oldest supported Kubernetes (or any vX.Y.Z)
 #
 # A second run with everything cached costs well under a second.
 set -euo pipefail
 
-K8S_VERSION=${K8S_VERSION:-v1.37.2}       # newest release whose go.mod the machine's Go (1.26) builds
+# The Kubernetes versions cloudlink supports, newest and oldest. The oldest is also the k8s-openapi
+# feature in Cargo.toml and the chart's kubeVersion (a test checks that they agree); hack/test.sh runs
+# the CRD and operator tests against both. Each is a release whose go.mod the machine's Go (1.26) builds.
+K8S_NEWEST=v1.37.2
+K8S_OLDEST=v1.33.13
+K8S_VERSION=${K8S_VERSION:-newest}
+case $K8S_VERSION in
+  newest) K8S_VERSION=$K8S_NEWEST ;;
+  oldest) K8S_VERSION=$K8S_OLDEST ;;
+esac
 HELM_VERSION=${HELM_VERSION:-v3.21.4}
 CACHE=${CLOUDLINK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cloudlink}
 BIN=$CACHE/tools/k8s-$K8S_VERSION-helm-$HELM_VERSION/bin

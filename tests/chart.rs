@@ -1,19 +1,21 @@
 //! The Helm chart (`charts/cloudlink`) as a user meets it: `helm lint`, what `helm template` renders
 //! for default and non-default values (and that the operator accepts the rendered arguments), bad
 //! values refused by values.schema.json with the value's path, and `helm install` into the real
-//! control plane (no `--wait`: the test control plane has no kubelet, so no pod ever runs).
+//! control plane (no `--wait`: the test control plane has no kubelet, so no pod ever runs; its
+//! ReplicaSet controller still creates the Pods, which PodSecurity admission judges).
 
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use support::cluster::{TestNamespace, install_crds, kubectl, kubectl_ok};
+use support::cluster::{TestNamespace, eventually, install_crds, kubectl, kubectl_ok};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-/// `helm template` renders for this cluster version (the chart needs >= 1.31; the test control plane is 1.37).
+/// `helm template` renders for this cluster version (the newest supported; see K8S_NEWEST in hack/tools.sh).
 const KUBE_VERSION: &str = "1.37.0";
 
 fn chart() -> String {
@@ -222,6 +224,76 @@ fn chart_app_version_is_the_operator_version() {
         "Chart.yaml's appVersion (the default image tag) must be Cargo.toml's version"
     );
     assert_eq!(chart["name"], "cloudlink");
+}
+
+/// `K8S_NEWEST` or `K8S_OLDEST` from hack/tools.sh (e.g. `v1.33.13`) as its minor version (33).
+fn tested_minor(variable: &str) -> u32 {
+    let tools = std::fs::read_to_string(format!("{ROOT}/hack/tools.sh")).unwrap();
+    let version = tools
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{variable}=")))
+        .unwrap_or_else(|| panic!("hack/tools.sh sets no {variable}"));
+    version
+        .trim()
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("hack/tools.sh: {variable}={version} is not vX.Y.Z"))
+}
+
+/// The supported Kubernetes versions are stated in several places that must agree: the oldest is
+/// the one hack/test.sh tests on, the k8s-openapi feature the code is built with (so that it
+/// cannot use what the oldest lacks), the chart's kubeVersion and the README.
+#[test]
+fn the_supported_kubernetes_versions_agree_everywhere() {
+    let (oldest, newest) = (tested_minor("K8S_OLDEST"), tested_minor("K8S_NEWEST"));
+    assert!(oldest < newest);
+
+    let cargo = std::fs::read_to_string(format!("{ROOT}/Cargo.toml")).unwrap();
+    let dependency = cargo
+        .lines()
+        .find(|l| l.starts_with("k8s-openapi = "))
+        .expect("Cargo.toml depends on k8s-openapi");
+    let versions: Vec<&str> = dependency
+        .split('"')
+        .filter(|word| word.starts_with("v1_") || *word == "earliest" || *word == "latest")
+        .collect();
+    assert_eq!(
+        versions,
+        [format!("v1_{oldest}")],
+        "Cargo.toml's k8s-openapi feature must be the oldest supported version: {dependency}"
+    );
+
+    let chart: Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/charts/cloudlink/Chart.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(chart["kubeVersion"], format!(">=1.{oldest}.0-0"));
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    let statement = format!("Kubernetes 1.{oldest} to 1.{newest}");
+    assert!(
+        readme.contains(&statement),
+        "the README should say {statement:?}"
+    );
+
+    // What the chart's kubeVersion means to a user: helm refuses an older cluster.
+    let chart = self::chart();
+    let older = format!("1.{}.9", oldest - 1);
+    let out = helm(&["template", "rel", &chart, "--kube-version", &older]);
+    assert!(!out.status.success(), "helm rendered for {older}");
+    assert!(
+        text(&out).contains("incompatible with Kubernetes"),
+        "{}",
+        text(&out)
+    );
+    let out = helm(&[
+        "template",
+        "rel",
+        &chart,
+        "--kube-version",
+        &format!("1.{oldest}.0"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
 }
 
 #[test]
@@ -850,4 +922,102 @@ fn helm_install_with_a_bad_value_fails_before_creating_anything() {
         .status
         .success()
     );
+}
+
+/// The objects of `kind` (e.g. `pods`) that belong to `release` in `namespace`.
+fn release_objects(kind: &str, namespace: &str, release: &str) -> Vec<Value> {
+    let selector = format!("app.kubernetes.io/instance={release}");
+    let list: Value = serde_json::from_str(&kubectl_ok(
+        &["get", kind, "-n", namespace, "-l", &selector, "-o", "json"],
+        None,
+    ))
+    .unwrap();
+    list["items"].as_array().unwrap().clone()
+}
+
+/// The `ReplicaFailure` condition of `release`'s ReplicaSet, once the ReplicaSet controller set it.
+fn replica_failure(namespace: &str, release: &str) -> Option<Value> {
+    release_objects("replicasets", namespace, release)
+        .iter()
+        .flat_map(|rs| {
+            rs["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .find(|c| c["type"] == "ReplicaFailure" && c["status"] == "True")
+}
+
+/// The chart's Pods pass the `restricted` Pod Security Standard, as the API server judges them: in a
+/// namespace that enforces it, the control plane's Deployment and ReplicaSet controllers create the
+/// Pods and PodSecurity admission lets them in. Weakening the chart's security values makes the
+/// same admission refuse the Pods, which shows the namespace really enforces the standard.
+#[test]
+fn the_chart_pods_are_admitted_where_the_restricted_pod_security_standard_is_enforced() {
+    const DEADLINE: Duration = Duration::from_secs(60);
+    install_crds();
+    let ns = TestNamespace::new("chart-psa");
+    kubectl_ok(
+        &[
+            "label",
+            "namespace",
+            &ns.name,
+            "pod-security.kubernetes.io/enforce=restricted",
+        ],
+        None,
+    );
+    let suffix = &ns.name[ns.name.len() - 8..];
+
+    // Two replicas: leader election on, the fullest Pod template the chart renders.
+    let release = format!("cl{suffix}");
+    let _guard = Release::install(&release, &ns.name, &["--set", "replicas=2"]);
+    let pods = eventually("the chart's two Pods", DEADLINE, || {
+        let pods = release_objects("pods", &ns.name, &release);
+        (pods.len() == 2).then_some(pods)
+    });
+    for pod in &pods {
+        assert_eq!(
+            pod["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet",
+            "the ReplicaSet controller made it"
+        );
+        assert_eq!(pod["spec"]["containers"][0]["name"], "cloudlink");
+    }
+    assert_eq!(replica_failure(&ns.name, &release), None);
+
+    // Each of these lets the container gain privileges or run unconfined; the chart passes them
+    // through (users set their own security contexts), and PodSecurity must refuse the Pods.
+    let weakened = [
+        (
+            "securityContext.allowPrivilegeEscalation=true",
+            "allowPrivilegeEscalation != false",
+        ),
+        ("securityContext.runAsUser=0", "runAsUser=0"),
+        (
+            "podSecurityContext.seccompProfile.type=Unconfined",
+            "seccompProfile",
+        ),
+    ];
+    let mut releases = Vec::new();
+    for (i, (value, _)) in weakened.iter().enumerate() {
+        let name = format!("weak{i}-{suffix}");
+        releases.push(Release::install(&name, &ns.name, &["--set", value]));
+    }
+    for (release, (value, violation)) in releases.iter().zip(weakened) {
+        let failure = eventually(
+            &format!("PodSecurity refusing the Pods of --set {value}"),
+            DEADLINE,
+            || replica_failure(&ns.name, &release.name),
+        );
+        let message = failure["message"].as_str().unwrap_or_default();
+        assert_eq!(failure["reason"], "FailedCreate", "{failure}");
+        assert!(
+            message.contains(r#"violates PodSecurity "restricted:latest""#)
+                && message.contains(violation),
+            "--set {value}: expected {violation:?} in {message}"
+        );
+        assert!(
+            release_objects("pods", &ns.name, &release.name).is_empty(),
+            "--set {value}: no Pod may have been admitted"
+        );
+    }
 }
