@@ -66,13 +66,11 @@ impl Adapter for CloudpipeAdapter {
     async fn get(
         &self,
         nova: &Self::Cloud,
-        _: &Cloudpipe,
+        object: &Cloudpipe,
         id: &str,
     ) -> Result<Option<ObservedCloudpipe>, CloudError> {
-        let server = match nova.get_server(id).await {
-            Ok(server) => server,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(ObservedCloudpipe { server, .. }) = self.probe(nova, object, id).await? else {
+            return Ok(None);
         };
         // Nova has no GET for one cloudpipe, only the list of them all. While the server builds,
         // its entry holds nothing the server does not (no address yet), so polling a build costs

@@ -82,13 +82,12 @@ impl Adapter for TenantConnectionRequestAdapter {
     async fn get(
         &self,
         cloud: &RequestClients,
-        _: &TenantConnectionRequest,
+        object: &TenantConnectionRequest,
         id: &str,
     ) -> Result<Option<ObservedRequest>, CloudError> {
-        match cloud.requests.show_request(id).await {
-            Ok(request) => Ok(Some(with_approval(cloud, request).await?)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
+        match self.probe(cloud, object, id).await? {
+            Some(found) => Ok(Some(with_approval(cloud, found.request).await?)),
+            None => Ok(None),
         }
     }
 
