@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
-use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
+use kube::{Client, ResourceExt};
 
 use super::adapter::{Adapter, ManagedObject};
 use super::context::Context;
@@ -19,6 +19,7 @@ use super::reconcile::{error_policy, reconcile};
 /// then no new reconcile starts, and running ones finish. `synced` is called once the objects
 /// have been listed.
 pub async fn run<A: Adapter>(
+    client: Client,
     ctx: Arc<Context<A>>,
     namespace: Option<&str>,
     concurrency: u16,
@@ -26,10 +27,10 @@ pub async fn run<A: Adapter>(
 ) {
     let (objects, secrets): (Api<A::Object>, Api<Secret>) = match namespace {
         Some(ns) => (
-            Api::namespaced(ctx.client.clone(), ns),
-            Api::namespaced(ctx.client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client, ns),
         ),
-        None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
+        None => (Api::all(client.clone()), Api::all(client)),
     };
     // Reconcile on spec changes and deletions (both move metadata.generation), not on the
     // engine's own status and finalizer patches: polling is driven by the requeue each reconcile
@@ -52,7 +53,7 @@ pub async fn run<A: Adapter>(
         .predicate_filter(predicates::generation, Default::default());
     let controller = Controller::for_stream(changes, store.clone());
     let ready = store.clone();
-    let sessions = ctx.sessions.clone();
+    let credentials = ctx.credentials.clone();
     tokio::spawn(async move {
         // kube-runtime's readiness signal wakes only the last task that waited on it (a oneshot
         // receiver keeps one waker), and the controller waits on it too: ask again every 100 ms
@@ -78,7 +79,7 @@ pub async fn run<A: Adapter>(
             move |secret: Secret| {
                 let (namespace, name) = (secret.namespace(), secret.name_any());
                 // Before the objects are queued: their reconciles must read the new content.
-                sessions.secret_changed(namespace.as_deref().unwrap_or_default(), &name);
+                credentials.secret_changed(namespace.as_deref().unwrap_or_default(), &name);
                 store
                     .state()
                     .into_iter()

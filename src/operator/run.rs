@@ -184,12 +184,14 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
     for namespace in namespaces {
         let (r1, r2) = (readiness.clone(), readiness.clone());
         controllers.push(Box::pin(controller::run(
+            client.clone(),
             cloudpipes.clone(),
             namespace,
             args.concurrency,
             Box::new(move || r1.synced()),
         )));
         controllers.push(Box::pin(controller::run(
+            client.clone(),
             requests.clone(),
             namespace,
             args.concurrency,
