@@ -23,3 +23,6 @@ pub mod reconcile;
 pub mod secrets;
 pub mod status;
 pub mod writes;
+
+#[cfg(test)]
+mod testing;
