@@ -11,10 +11,12 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::Api;
 use kube::{Client, ResourceExt};
 
 use super::finalizers;
+use super::reconcile::FINALIZER;
 use super::secrets::SecretCache;
 use crate::api::common::CloudCredentialsRef;
 use crate::api::{Cloudpipe, TenantConnectionRequest};
@@ -244,8 +246,19 @@ impl Credentials for Sessions {
     }
 }
 
-/// Whether any live cloudlink object in `namespace`, other than `except_uid`, uses Secret `secret`.
-/// Asked only when an object goes away, so a LIST of each kind is cheap enough.
+/// Pure: whether the object with `meta` and credentials `reference` needs Secret `secret`: it
+/// names the Secret and is live, or is being deleted but not yet released (its cloud resource
+/// may still have to be deleted with these credentials). Objects are deleted together when their
+/// namespace is: the first one released must not lift the guard of a Secret the others need.
+pub fn needs_secret(meta: &ObjectMeta, reference: &CloudCredentialsRef, secret: &str) -> bool {
+    let released = meta.deletion_timestamp.is_some()
+        && !meta.finalizers.iter().flatten().any(|f| f == FINALIZER);
+    !released && reference.secret_name == secret
+}
+
+/// Whether any cloudlink object in `namespace`, other than `except_uid`, needs Secret `secret`
+/// (see [`needs_secret`]). Asked only when an object goes away, so a LIST of each kind is cheap
+/// enough.
 pub async fn in_use(
     client: &Client,
     namespace: &str,
@@ -253,29 +266,24 @@ pub async fn in_use(
     except_uid: Option<&str>,
 ) -> Result<bool, kube::Error> {
     let params = kube::api::ListParams::default();
-    let uses = |uid: Option<String>, deleting: bool, reference: &CloudCredentialsRef| {
-        !deleting && uid.as_deref() != except_uid && reference.secret_name == secret
+    let needs = |meta: &ObjectMeta, reference: &CloudCredentialsRef| {
+        meta.uid.as_deref() != except_uid && needs_secret(meta, reference, secret)
     };
     let pipes = Api::<Cloudpipe>::namespaced(client.clone(), namespace)
         .list(&params)
         .await?;
-    if pipes.items.iter().any(|o| {
-        uses(
-            o.uid(),
-            o.metadata.deletion_timestamp.is_some(),
-            &o.spec.management.cloud_credentials_ref,
-        )
-    }) {
+    if pipes
+        .items
+        .iter()
+        .any(|o| needs(&o.metadata, &o.spec.management.cloud_credentials_ref))
+    {
         return Ok(true);
     }
     let requests = Api::<TenantConnectionRequest>::namespaced(client.clone(), namespace)
         .list(&params)
         .await?;
-    Ok(requests.items.iter().any(|o| {
-        uses(
-            o.uid(),
-            o.metadata.deletion_timestamp.is_some(),
-            &o.spec.management.cloud_credentials_ref,
-        )
-    }))
+    Ok(requests
+        .items
+        .iter()
+        .any(|o| needs(&o.metadata, &o.spec.management.cloud_credentials_ref)))
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::core::Status;
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
@@ -18,7 +18,7 @@ use super::journal::Journal;
 use crate::api::common::CloudCredentialsRef;
 use crate::cloud::{CloudError, CloudSession};
 use crate::engine::adapter::ManagedObject;
-use crate::engine::credentials::{Credentials, CredentialsError};
+use crate::engine::credentials::{Credentials, CredentialsError, needs_secret};
 use crate::engine::events::EventType;
 use crate::engine::finalizers;
 use crate::engine::reconcile::FINALIZER;
@@ -125,14 +125,15 @@ impl FakeApiServer {
         self.events.lock().unwrap().clone()
     }
 
-    /// Whether a live object (not being deleted), other than `except_uid`, names Secret `secret`.
+    /// Whether an object in `namespace`, other than `except_uid`, needs Secret `secret` (the
+    /// operator's rule, over what a LIST would show).
     fn uses_secret(&self, namespace: &str, secret: &str, except_uid: &str) -> bool {
         self.lock().iter().any(|((ns, _), object)| {
-            let metadata = &object["metadata"];
+            let meta: ObjectMeta = serde_json::from_value(object["metadata"].clone()).unwrap();
+            let reference = serde_json::from_value(object["spec"]["cloudCredentialsRef"].clone());
             ns == namespace
-                && metadata["deletionTimestamp"].is_null()
-                && metadata["uid"] != except_uid
-                && object["spec"]["cloudCredentialsRef"]["secretName"] == secret
+                && meta.uid.as_deref() != Some(except_uid)
+                && reference.is_ok_and(|r| needs_secret(&meta, &r, secret))
         })
     }
 
@@ -232,6 +233,8 @@ pub struct FakeCredentials {
     api: Arc<FakeApiServer>,
     secrets: Mutex<BTreeSet<String>>,
     guarded: Mutex<BTreeSet<String>>,
+    /// Secrets deleted while guarded: they go when their guard is lifted.
+    deleted: Mutex<BTreeSet<String>>,
     /// Keystone refuses the credentials (a wrong password).
     rejected: Mutex<bool>,
     /// One session per Secret, as the operator keeps them.
@@ -245,6 +248,7 @@ impl FakeCredentials {
             api,
             secrets: Mutex::default(),
             guarded: Mutex::default(),
+            deleted: Mutex::default(),
             rejected: Mutex::new(false),
             sessions: Mutex::default(),
             journal,
@@ -255,8 +259,19 @@ impl FakeCredentials {
         self.secrets.lock().unwrap().insert(name.into());
     }
 
+    /// The Secret is gone at once, guard or not (someone removed the finalizer by hand), or
+    /// no longer works.
     pub fn remove_secret(&self, name: &str) {
         self.secrets.lock().unwrap().remove(name);
+    }
+
+    /// A user's (or the namespace's) delete: a guarded Secret stays until its guard is lifted.
+    pub fn delete_secret(&self, name: &str) {
+        if self.guarded(name) {
+            self.deleted.lock().unwrap().insert(name.into());
+        } else {
+            self.remove_secret(name);
+        }
     }
 
     pub fn reject(&self, rejected: bool) {
@@ -334,6 +349,9 @@ impl Credentials for FakeCredentials {
             && self.guarded.lock().unwrap().remove(secret)
         {
             self.journal.record(format!("release secret {secret}"));
+            if self.deleted.lock().unwrap().remove(secret) {
+                self.remove_secret(secret);
+            }
         }
         Ok(())
     }

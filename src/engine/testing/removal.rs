@@ -148,6 +148,32 @@ async fn the_secret_stays_guarded_while_another_object_uses_it() {
 }
 
 #[tokio::test]
+async fn a_deleted_secret_stays_until_every_object_that_needs_it_is_released() {
+    let h = Harness::start();
+    for name in ["slow", "quick"] {
+        h.apply(managed(name));
+        h.settle(name).await;
+    }
+    h.cloud.behave(|b| b.delete_reads = 3);
+
+    // A namespace's deletion deletes everything in it at once.
+    for name in ["slow", "quick"] {
+        h.delete(name);
+    }
+    h.credentials.delete_secret(SECRET);
+    h.reconcile("slow").await;
+    h.cloud.behave(|b| b.delete_reads = 1);
+    h.settle("quick").await;
+    assert!(!h.exists("quick"));
+
+    h.settle("slow").await;
+
+    assert!(!h.exists("slow"), "{:?}", h.ready("slow"));
+    assert!(h.cloud.widgets().is_empty(), "nothing leaked");
+    assert!(!h.credentials.guarded(SECRET));
+}
+
+#[tokio::test]
 async fn a_transient_failure_while_deleting_is_retried_with_backoff() {
     let h = Harness::start();
     h.apply(managed("w"));
