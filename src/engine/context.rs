@@ -1,19 +1,19 @@
-//! What every reconcile of a kind shares: the Kubernetes client, the kind's adapter, credentials,
-//! events, backoff and settings. Tests build one with their own adapter or settings.
+//! What every reconcile of a kind shares: the kind's adapter, the Kubernetes writes, credentials,
+//! backoff and settings. Tests build one with their own adapter, writes or settings.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kube::Client;
 
 use super::adapter::Adapter;
 use super::backoff::Backoff;
-use super::credentials::Sessions;
-use super::events::EventSink;
+use super::credentials::{Credentials, Sessions};
 use super::observe::{ReconcileObserver, Unobserved};
 use super::ownership::Claims;
 use super::readings::Readings;
+use super::writes::{KubeWrites, ObjectWrites};
 use crate::cloud::SessionKey;
 
 /// Engine settings, from `cloudlink run`'s flags.
@@ -37,13 +37,13 @@ impl Default for Settings {
 }
 
 pub struct Context<A: Adapter> {
-    pub client: Client,
     pub adapter: A,
-    pub sessions: std::sync::Arc<Sessions>,
-    pub events: EventSink,
+    /// Everything the engine writes to Kubernetes about the kind's objects.
+    pub writes: Arc<dyn ObjectWrites<A::Object>>,
+    pub credentials: Arc<dyn Credentials>,
     pub backoff: Backoff,
     pub settings: Settings,
-    pub observer: std::sync::Arc<dyn ReconcileObserver>,
+    pub observer: Arc<dyn ReconcileObserver>,
     /// Cloud ids this process created, adopted or imported, by object UID; status gets them with
     /// the reconcile's status write. They win over the object's status: the controller's cache can
     /// lag behind our own writes, and a reconcile that read the stale copy would look for the
@@ -59,20 +59,30 @@ pub struct Context<A: Adapter> {
 }
 
 impl<A: Adapter> Context<A> {
-    pub fn new(
-        client: Client,
+    /// The context of the operator: writes go to the API server behind `client`.
+    pub fn new(client: Client, adapter: A, sessions: Arc<Sessions>, settings: Settings) -> Self {
+        Self::with_edges(
+            adapter,
+            Arc::new(KubeWrites::new(client)),
+            sessions,
+            settings,
+        )
+    }
+
+    /// A context with the given Kubernetes writes and credentials.
+    pub fn with_edges(
         adapter: A,
-        sessions: std::sync::Arc<Sessions>,
+        writes: Arc<dyn ObjectWrites<A::Object>>,
+        credentials: Arc<dyn Credentials>,
         settings: Settings,
     ) -> Self {
         Context {
-            events: EventSink::new(client.clone(), "cloudlink", std::env::var("POD_NAME").ok()),
             backoff: Backoff::new(settings.base_backoff, settings.max_backoff),
-            client,
             adapter,
-            sessions,
+            writes,
+            credentials,
             settings,
-            observer: std::sync::Arc::new(Unobserved),
+            observer: Arc::new(Unobserved),
             known_ids: Mutex::new(HashMap::new()),
             create_requests: Mutex::new(std::collections::HashSet::new()),
             readings: Readings::new(A::id),
@@ -80,7 +90,7 @@ impl<A: Adapter> Context<A> {
         }
     }
 
-    pub fn observed_by(mut self, observer: std::sync::Arc<dyn ReconcileObserver>) -> Self {
+    pub fn observed_by(mut self, observer: Arc<dyn ReconcileObserver>) -> Self {
         self.observer = observer;
         self
     }

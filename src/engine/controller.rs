@@ -12,21 +12,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
-use kube::ResourceExt;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
+use kube::{Client, Resource, ResourceExt};
 
 use super::adapter::{Adapter, ManagedObject};
 use super::context::Context;
-use super::reconcile::{FINALIZER, error_policy, reconcile};
+use super::credentials::needs_secret;
+use super::reconcile::{error_policy, reconcile};
 
 /// Reconciles objects of `A::Object` until the process is asked to stop (SIGTERM or SIGINT):
 /// then no new reconcile starts, and running ones finish. `synced` is called once the objects
 /// have been listed.
 pub async fn run<A: Adapter>(
+    client: Client,
     ctx: Arc<Context<A>>,
     namespace: Option<&str>,
     concurrency: u16,
@@ -35,10 +37,10 @@ pub async fn run<A: Adapter>(
     // An Api of PartialObjectMeta asks for metadata only, for the LIST and the WATCH.
     let (objects, secrets): (Api<A::Object>, Api<PartialObjectMeta<Secret>>) = match namespace {
         Some(ns) => (
-            Api::namespaced(ctx.client.clone(), ns),
-            Api::namespaced(ctx.client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client, ns),
         ),
-        None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
+        None => (Api::all(client.clone()), Api::all(client)),
     };
     // Reconcile on spec changes and deletions (both move metadata.generation), not on the
     // engine's own status and finalizer patches: polling is driven by the requeue each reconcile
@@ -68,7 +70,7 @@ pub async fn run<A: Adapter>(
         .default_backoff()
         .touched_objects();
     let ready = store.clone();
-    let sessions = ctx.sessions.clone();
+    let credentials = ctx.credentials.clone();
     tokio::spawn(async move {
         // kube-runtime's readiness signal wakes only the last task that waited on it (a oneshot
         // receiver keeps one waker), and the controller waits on it too: ask again every 100 ms
@@ -94,7 +96,7 @@ pub async fn run<A: Adapter>(
         .watches_stream(secret_changes, move |secret: PartialObjectMeta<Secret>| {
             let (namespace, name) = (secret.namespace(), secret.name_any());
             // Before the objects are queued: their reconciles must read the new content.
-            sessions.secret_changed(namespace.as_deref().unwrap_or_default(), &name);
+            credentials.secret_changed(namespace.as_deref().unwrap_or_default(), &name);
             store
                 .state()
                 .into_iter()
@@ -115,28 +117,19 @@ pub async fn run<A: Adapter>(
         .await;
 }
 
-/// An object needs its credentials until cloudlink has let go of it: while it lives, and while
-/// it is being deleted with cloudlink's finalizer still on (its cloud resource may still have to
-/// be deleted). Two objects deleted together (a namespace) must not each release the Secret
-/// because the other is deleting too.
-fn needs_credentials<K: ManagedObject>(object: &K) -> bool {
-    object.meta().deletion_timestamp.is_none() || object.finalizers().iter().any(|f| f == FINALIZER)
-}
-
 /// Lets the credentials bookkeeping ask this kind's cache which Secrets its live objects use.
 fn count_secret_users<A: Adapter>(
     ctx: &Context<A>,
     store: reflector::Store<A::Object>,
     listed: Arc<AtomicBool>,
 ) {
-    ctx.sessions
+    ctx.credentials
         .count_users(Box::new(move |namespace, secret, except_uid| {
             !listed.load(Ordering::SeqCst)
                 || store.state().iter().any(|o| {
                     o.namespace().as_deref() == Some(namespace)
                         && o.uid().as_deref() != Some(except_uid)
-                        && o.management().cloud_credentials_ref.secret_name == secret
-                        && needs_credentials(&**o)
+                        && needs_secret(o.meta(), &o.management().cloud_credentials_ref, secret)
                 })
         }));
 }

@@ -9,14 +9,16 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::Api;
 use kube::{Client, ResourceExt};
 
-use super::finalizers;
+use super::finalizers::{self, FINALIZER};
 use super::secrets::SecretCache;
 use crate::api::common::CloudCredentialsRef;
-use crate::cloud::{CloudSession as Session, SessionKey, SessionOptions};
+use crate::cloud::{CloudError, CloudSession as Session, SessionKey, SessionOptions};
 
 pub const SECRET_FINALIZER: &str = "cloudlink.dev/credentials-in-use";
 
@@ -44,13 +46,59 @@ pub enum CredentialsError {
         #[source]
         source: kube::Error,
     },
+    /// The Secret's finalizer could not be added.
+    #[error("Kubernetes API: {0}")]
+    Guard(#[source] kube::Error),
 }
 
 impl CredentialsError {
     /// Only a failure to reach the API server is worth retrying without a change.
     pub fn is_transient(&self) -> bool {
-        matches!(self, CredentialsError::Kube { .. })
+        matches!(
+            self,
+            CredentialsError::Kube { .. } | CredentialsError::Guard(_)
+        )
     }
+}
+
+/// The credentials side of the lifecycle: from an object's `spec.cloudCredentialsRef` to a cloud
+/// session, and the Secret's guard while objects use it. [`Sessions`] is the implementation that
+/// reads Secrets from the API server; the engine's lifecycle tests use an in-memory one.
+#[async_trait]
+pub trait Credentials: Send + Sync {
+    /// The session for `reference` in `namespace`.
+    async fn session(
+        &self,
+        namespace: &str,
+        reference: &CloudCredentialsRef,
+    ) -> Result<Session, CredentialsError>;
+
+    /// The session for a live object, whose Secret is then guarded by [`SECRET_FINALIZER`] so
+    /// that it outlives the object's cloud resource.
+    async fn session_in_use(
+        &self,
+        namespace: &str,
+        reference: &CloudCredentialsRef,
+    ) -> Result<Session, CredentialsError>;
+
+    /// Whether the session's credentials work, asked before a create is marked.
+    async fn verify(&self, session: &Session) -> Result<(), CloudError>;
+
+    /// The object `leaving_uid` no longer uses Secret `secret`: lifts the guard unless another
+    /// live object uses it.
+    async fn release_secret(
+        &self,
+        namespace: &str,
+        secret: &str,
+        leaving_uid: &str,
+    ) -> Result<(), kube::Error>;
+
+    /// The Secret changed (or may have): the next session is built from what it holds now.
+    fn secret_changed(&self, namespace: &str, name: &str);
+
+    /// Adds a kind's objects to those asked before a guard is lifted (each controller adds its
+    /// own cache).
+    fn count_users(&self, uses: Box<UsesSecret>);
 }
 
 /// Sessions by credential content. Bounded: a cluster rarely has more than a few credentials, and a
@@ -82,7 +130,7 @@ impl Sessions {
     }
 
     /// The session for `reference` in `namespace`, and the Secret it came from (for its finalizer).
-    pub async fn session(
+    async fn read(
         &self,
         namespace: &str,
         reference: &CloudCredentialsRef,
@@ -145,7 +193,7 @@ impl Sessions {
     }
 
     /// Marks the Secret as in use.
-    pub async fn guard(&self, secret: &Secret) -> Result<(), kube::Error> {
+    async fn guard(&self, secret: &Secret) -> Result<(), kube::Error> {
         if secret.finalizers().iter().any(|f| f == SECRET_FINALIZER) {
             return Ok(());
         }
@@ -157,19 +205,6 @@ impl Sessions {
         added
     }
 
-    /// The Secret changed: see [`SecretCache::forget`].
-    pub fn secret_changed(&self, namespace: &str, name: &str) {
-        self.secrets.forget(namespace, name);
-    }
-
-    /// Adds a kind's objects to those [`Sessions::in_use`] asks (each controller adds its own).
-    pub fn count_users(&self, uses: Box<UsesSecret>) {
-        self.users
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(uses);
-    }
-
     /// Whether any live object of any kind in `namespace`, other than `except_uid`, uses Secret
     /// `secret`, as the controllers' caches show them (no request to the API server).
     pub fn in_use(&self, namespace: &str, secret: &str, except_uid: &str) -> bool {
@@ -179,23 +214,71 @@ impl Sessions {
             .iter()
             .any(|uses| uses(namespace, secret, except_uid))
     }
+}
 
-    /// Lifts the guard from a Secret no object uses any more. `still_used` is asked after the
-    /// Secret is read, so an object created meanwhile keeps it guarded (its own reconcile re-adds
-    /// the finalizer in any case).
-    pub async fn release(
+#[async_trait]
+impl Credentials for Sessions {
+    async fn session(
         &self,
         namespace: &str,
-        name: &str,
-        still_used: bool,
+        reference: &CloudCredentialsRef,
+    ) -> Result<Session, CredentialsError> {
+        Ok(self.read(namespace, reference).await?.0)
+    }
+
+    async fn session_in_use(
+        &self,
+        namespace: &str,
+        reference: &CloudCredentialsRef,
+    ) -> Result<Session, CredentialsError> {
+        let (session, secret) = self.read(namespace, reference).await?;
+        self.guard(&secret).await.map_err(CredentialsError::Guard)?;
+        Ok(session)
+    }
+
+    /// The token is the create's own, so this costs no call.
+    async fn verify(&self, session: &Session) -> Result<(), CloudError> {
+        session.token_info().await.map(|_| ())
+    }
+
+    /// Asked after the object's cloud resource is gone; an object that starts using the Secret
+    /// meanwhile re-adds the finalizer at its own reconcile.
+    async fn release_secret(
+        &self,
+        namespace: &str,
+        secret: &str,
+        leaving_uid: &str,
     ) -> Result<(), kube::Error> {
-        if still_used {
+        if self.in_use(namespace, secret, leaving_uid) {
             return Ok(());
         }
         let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
-        match api.get_opt(name).await? {
+        match api.get_opt(secret).await? {
             Some(secret) => finalizers::remove(&api, &secret, SECRET_FINALIZER).await,
             None => Ok(()),
         }
     }
+
+    /// See [`SecretCache::forget`].
+    fn secret_changed(&self, namespace: &str, name: &str) {
+        self.secrets.forget(namespace, name);
+    }
+
+    fn count_users(&self, uses: Box<UsesSecret>) {
+        self.users
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(uses);
+    }
+}
+
+/// Pure: whether the object with `meta` and credentials `reference` needs Secret `secret`: it
+/// names the Secret and cloudlink has not let go of it: while it lives, and while it is being
+/// deleted with cloudlink's finalizer still on (its cloud resource may still have to be deleted
+/// with these credentials). Objects are deleted together when their namespace is: the first one
+/// released must not lift the guard of a Secret the others need.
+pub fn needs_secret(meta: &ObjectMeta, reference: &CloudCredentialsRef, secret: &str) -> bool {
+    let released = meta.deletion_timestamp.is_some()
+        && !meta.finalizers.iter().flatten().any(|f| f == FINALIZER);
+    !released && reference.secret_name == secret
 }

@@ -4,7 +4,6 @@
 //! resource says what blocks it and how to get out (fix it, or `spec.onDelete: detach`).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
@@ -12,11 +11,11 @@ use super::adapter::{Adapter, ManagedObject};
 use super::context::Context;
 use super::events::EventType;
 use super::failure::Failure;
-use super::finalizers;
 use super::outcome::{Phase, Reason};
 use super::ownership::{Owner, owner_for_deletion};
-use super::reconcile::{EngineError, FINALIZER, next_action, publish};
+use super::reconcile::{EngineError, next_action, publish};
 use super::status;
+use super::writes::ObjectWrites;
 use crate::api::common::{ManagementPolicy, OnDelete};
 
 /// How often a deletion in progress is checked.
@@ -41,7 +40,6 @@ enum Released {
 }
 
 pub(super) async fn cleanup<A: Adapter>(
-    api: &Api<A::Object>,
     object: &A::Object,
     ctx: &Context<A>,
 ) -> Result<(Action, &'static str), EngineError> {
@@ -62,7 +60,7 @@ pub(super) async fn cleanup<A: Adapter>(
                     format!("deleting cloud resource {id}"),
                     DELETE_POLL,
                 );
-                write_phase(api, object, &phase).await?;
+                write_phase(&*ctx.writes, object, &phase).await?;
                 return Ok((Action::requeue(DELETE_POLL), "deleting"));
             }
             Err(failure) => {
@@ -76,13 +74,13 @@ pub(super) async fn cleanup<A: Adapter>(
                     failure.message(),
                 );
                 let phase = failure.phase();
-                write_phase(api, object, &phase).await?;
+                write_phase(&*ctx.writes, object, &phase).await?;
                 return Ok((next_action(ctx, object, &phase), phase.label()));
             }
         }
     };
     let (reason, note) = describe(object, ctx, &released);
-    release(api, object, ctx).await?;
+    release(object, ctx).await?;
     publish(ctx, object, EventType::Normal, reason, "Delete", &note);
     Ok((Action::await_change(), "deleted"))
 }
@@ -121,8 +119,8 @@ async fn delete_in_cloud<A: Adapter>(
 ) -> Result<InCloud, Failure> {
     let namespace = object.namespace().unwrap_or_default();
     // No Secret guard here: the object is going away, and its guard is what kept the Secret.
-    let (session, _) = ctx
-        .sessions
+    let session = ctx
+        .credentials
         .session(&namespace, &object.management().cloud_credentials_ref)
         .await?;
     let cloud = ctx.adapter.connect(&session);
@@ -152,17 +150,14 @@ async fn delete_in_cloud<A: Adapter>(
 
 /// Lifts the Secret's guard if no other object uses it, drops the finalizer, and forgets
 /// everything this process kept about the object.
-async fn release<A: Adapter>(
-    api: &Api<A::Object>,
-    object: &A::Object,
-    ctx: &Context<A>,
-) -> Result<(), EngineError> {
+async fn release<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> Result<(), EngineError> {
     let namespace = object.namespace().unwrap_or_default();
     let uid = object.uid().unwrap_or_default();
     let secret = &object.management().cloud_credentials_ref.secret_name;
-    let still_used = ctx.sessions.in_use(&namespace, secret, &uid);
-    ctx.sessions.release(&namespace, secret, still_used).await?;
-    finalizers::remove(api, object, FINALIZER).await?;
+    ctx.credentials
+        .release_secret(&namespace, secret, &uid)
+        .await?;
+    ctx.writes.remove_finalizer(object).await?;
     if let Some(id) = ctx.known_id(&uid) {
         ctx.claims.release(&id, &uid);
     }
@@ -206,7 +201,7 @@ fn describe<A: Adapter>(
 
 /// A status write that changes only the standard conditions (used while deleting).
 async fn write_phase<K: ManagedObject>(
-    api: &Api<K>,
+    writes: &dyn ObjectWrites<K>,
     object: &K,
     phase: &Phase,
 ) -> Result<(), kube::Error> {
@@ -221,5 +216,5 @@ async fn write_phase<K: ManagedObject>(
         &[],
         &now,
     );
-    status::write(api, object, &next).await.map(|_| ())
+    status::write(writes, object, &next).await.map(|_| ())
 }

@@ -2,7 +2,8 @@
 //! an [`adapter::Adapter`] with its cloud calls and a pure assessment of what the cloud returned.
 //!
 //! Decisions are pure and unit-tested ([`conditions`], [`status::next`], [`failure`], [`backoff`]);
-//! the Kubernetes and cloud calls happen at the edges ([`reconcile`], [`credentials`], [`status`]).
+//! the Kubernetes writes sit behind [`writes::ObjectWrites`] and [`credentials::Credentials`], with
+//! their API-server implementations at the edge, and the cloud behind the adapter.
 
 pub mod adapter;
 pub mod backoff;
@@ -21,3 +22,7 @@ pub mod readings;
 pub mod reconcile;
 pub mod secrets;
 pub mod status;
+pub mod writes;
+
+#[cfg(test)]
+mod testing;

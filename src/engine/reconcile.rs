@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
@@ -17,7 +16,7 @@ use super::context::Context;
 use super::deletion;
 use super::events::EventType;
 use super::failure::Failure;
-use super::finalizers;
+use super::finalizers::FINALIZER;
 use super::outcome::{Phase, Reason};
 use super::ownership::ensure_owned;
 use super::readings::Seen;
@@ -25,9 +24,6 @@ use super::status;
 use crate::api::common::ManagementPolicy;
 use crate::api::common::condition::READY;
 use crate::cloud::{CloudSession, SessionKey};
-
-/// Put on every object before cloudlink writes anything to the cloud for it.
-pub const FINALIZER: &str = "cloudlink.dev/finalizer";
 
 /// The oldest batched reading a resync accepts (less for objects that resync more often): it
 /// covers one tick's spread of resyncs and their processing.
@@ -70,18 +66,16 @@ async fn reconcile_once<A: Adapter>(
     object: &Arc<A::Object>,
     ctx: &Arc<Context<A>>,
 ) -> Result<(Action, &'static str), EngineError> {
-    let api: Api<A::Object> =
-        Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
     if object.meta().deletion_timestamp.is_some() {
         let ours = object.finalizers().iter().any(|f| f == FINALIZER);
         return if ours {
-            deletion::cleanup(&api, &**object, ctx).await
+            deletion::cleanup(&**object, ctx).await
         } else {
             Ok((Action::await_change(), "deleted"))
         };
     }
-    finalizers::add(&api, &**object, FINALIZER).await?;
-    apply(&api, &**object, ctx).await
+    ctx.writes.add_finalizer(object).await?;
+    apply(&**object, ctx).await
 }
 
 pub fn error_policy<A: Adapter>(
@@ -95,7 +89,6 @@ pub fn error_policy<A: Adapter>(
 
 /// One pass over a live object.
 async fn apply<A: Adapter>(
-    api: &Api<A::Object>,
     object: &A::Object,
     ctx: &Context<A>,
 ) -> Result<(Action, &'static str), EngineError> {
@@ -103,7 +96,7 @@ async fn apply<A: Adapter>(
     let uid = object.uid().unwrap_or_default();
     // This process's memory first: the cache may not show its latest status write yet.
     let mut id = ctx.known_id(&uid).or_else(|| current.id.clone());
-    let (phase, view, extra) = match converge(api, object, ctx, &mut id).await {
+    let (phase, view, extra) = match converge(object, ctx, &mut id).await {
         Ok(Assessment {
             phase,
             view,
@@ -124,7 +117,7 @@ async fn apply<A: Adapter>(
     let now = Time(jiff::Timestamp::now());
     let generation = object.meta().generation.unwrap_or_default();
     let next = status::next(&current, generation, id, view, &phase, &extra, &now);
-    status::write(api, object, &next).await?;
+    status::write(&*ctx.writes, object, &next).await?;
     ctx.observer.ready(
         &A::Object::kind(&()),
         &uid,
@@ -135,7 +128,6 @@ async fn apply<A: Adapter>(
 
 /// Reads, adopts or creates the cloud resource and brings it in line with the spec.
 async fn converge<A: Adapter>(
-    api: &Api<A::Object>,
     object: &A::Object,
     ctx: &Context<A>,
     id: &mut Option<String>,
@@ -147,7 +139,7 @@ async fn converge<A: Adapter>(
 
     let observed = match id.clone() {
         Some(known) => match read(object, ctx, &cloud, credential, &known).await? {
-            Some(observed) if managed => owned(api, object, ctx, &cloud, id, observed).await?,
+            Some(observed) if managed => owned(object, ctx, &cloud, id, observed).await?,
             Some(observed) => observed,
             None if managed && management.import.is_none() => {
                 let note = format!("cloud resource {known} no longer exists; creating it again");
@@ -159,8 +151,8 @@ async fn converge<A: Adapter>(
                     "Create",
                     &note,
                 );
-                set_id(api, object, ctx, id, None).await?;
-                create_or_adopt(api, object, ctx, (&cloud, &session), id).await?
+                set_id(object, ctx, id, None).await?;
+                create_or_adopt(object, ctx, (&cloud, &session), id).await?
             }
             None => {
                 return Err(Failure::terminal(
@@ -180,11 +172,11 @@ async fn converge<A: Adapter>(
                     )
                 })?;
                 let observed = if managed {
-                    owned(api, object, ctx, &cloud, id, observed).await?
+                    owned(object, ctx, &cloud, id, observed).await?
                 } else {
                     observed
                 };
-                set_id(api, object, ctx, id, Some(A::id(&observed))).await?;
+                set_id(object, ctx, id, Some(A::id(&observed))).await?;
                 let (reason, note) = if managed {
                     (
                         "Adopted",
@@ -205,7 +197,7 @@ async fn converge<A: Adapter>(
                 publish(ctx, object, EventType::Normal, reason, "Import", &note);
                 observed
             }
-            None if managed => create_or_adopt(api, object, ctx, (&cloud, &session), id).await?,
+            None if managed => create_or_adopt(object, ctx, (&cloud, &session), id).await?,
             None => {
                 return Err(Failure::terminal(
                     Reason::InvalidConfiguration,
@@ -242,7 +234,6 @@ async fn converge<A: Adapter>(
 /// the request (Stackable's rule): a crash after the cloud created the resource then always
 /// leaves a trace, and an object that never asked costs no lookup.
 async fn create_or_adopt<A: Adapter>(
-    api: &Api<A::Object>,
     object: &A::Object,
     ctx: &Context<A>,
     (cloud, session): (&A::Cloud, &CloudSession),
@@ -254,9 +245,9 @@ async fn create_or_adopt<A: Adapter>(
         .is_some_and(|s| s.create_requested.is_some())
         || ctx.create_requested(&uid);
     if asked_before && let Some(found) = ctx.adapter.find_own(cloud, object).await? {
-        let found = owned(api, object, ctx, cloud, id, found).await?;
+        let found = owned(object, ctx, cloud, id, found).await?;
         let found_id = A::id(&found);
-        set_id(api, object, ctx, id, Some(found_id.clone())).await?;
+        set_id(object, ctx, id, Some(found_id.clone())).await?;
         let note = format!(
             "found cloud resource {found_id}, created by an earlier attempt for this object; adopted it instead of creating another"
         );
@@ -265,14 +256,14 @@ async fn create_or_adopt<A: Adapter>(
     }
     // The credentials must work before a create is marked: a mark whose request never left
     // (Keystone unreachable, a wrong password) would make the object look as if it had reached
-    // the cloud, and hold its deletion. The token is the create's own, so this costs no call.
-    session.token_info().await?;
-    status::write_create_requested(api, object, &Time(jiff::Timestamp::now())).await?;
+    // the cloud, and hold its deletion.
+    ctx.credentials.verify(session).await?;
+    status::write_create_requested(&*ctx.writes, object, &Time(jiff::Timestamp::now())).await?;
     ctx.remember_create_request(&uid, true);
     let created = ctx.adapter.create(cloud, object).await?;
     let new_id = created.id;
     ctx.readings.changed(&new_id);
-    set_id(api, object, ctx, id, Some(new_id.clone())).await?;
+    set_id(object, ctx, id, Some(new_id.clone())).await?;
     let resource = match created.resource {
         Some(resource) => resource,
         None => ctx
@@ -287,7 +278,7 @@ async fn create_or_adopt<A: Adapter>(
     };
     // A create can answer with a resource that already existed (Nova's cloudpipe create is
     // idempotent per project): it is only this object's if nobody owns it.
-    let resource = owned(api, object, ctx, cloud, id, resource).await?;
+    let resource = owned(object, ctx, cloud, id, resource).await?;
     publish(
         ctx,
         object,
@@ -301,7 +292,6 @@ async fn create_or_adopt<A: Adapter>(
 
 /// [`ensure_owned`], and a resource that belongs to another object is not this object's id.
 async fn owned<A: Adapter>(
-    api: &Api<A::Object>,
     object: &A::Object,
     ctx: &Context<A>,
     cloud: &A::Cloud,
@@ -312,7 +302,7 @@ async fn owned<A: Adapter>(
         Ok(observed) => Ok(observed),
         Err(conflict) => {
             if id.is_some() {
-                set_id(api, object, ctx, id, None).await?;
+                set_id(object, ctx, id, None).await?;
             }
             Err(conflict)
         }
@@ -324,7 +314,6 @@ async fn owned<A: Adapter>(
 /// adoption lookup finds its resource again. Forgetting an id is written at once, so that a
 /// failed status write cannot bring back the id of a resource that is gone.
 async fn set_id<A: Adapter>(
-    api: &Api<A::Object>,
     object: &A::Object,
     ctx: &Context<A>,
     id: &mut Option<String>,
@@ -333,7 +322,7 @@ async fn set_id<A: Adapter>(
     let uid = object.uid().unwrap_or_default();
     ctx.remember_id(&uid, new.as_deref());
     if new.is_none() {
-        status::clear_id(api, object).await?;
+        status::clear_id(&*ctx.writes, object).await?;
         if let Some(old) = id.as_deref() {
             ctx.claims.release(old, &uid);
         }
@@ -394,11 +383,10 @@ async fn connect<A: Adapter>(
     ctx: &Context<A>,
 ) -> Result<(A::Cloud, CloudSession), Failure> {
     let namespace = object.namespace().unwrap_or_default();
-    let (session, secret) = ctx
-        .sessions
-        .session(&namespace, &object.management().cloud_credentials_ref)
+    let session = ctx
+        .credentials
+        .session_in_use(&namespace, &object.management().cloud_credentials_ref)
         .await?;
-    ctx.sessions.guard(&secret).await?;
     Ok((ctx.adapter.connect(&session), session))
 }
 
@@ -456,8 +444,7 @@ fn until_next_tick(period: Duration) -> Duration {
     wait + TICK_SPREAD.min(period / 10).mul_f64(rand::random::<f64>())
 }
 
-/// Sends an Event without waiting for it: an Event is for people, and a slow or failing write of
-/// one must not hold up (or fail) the reconcile.
+/// Sends an Event without waiting for it (see [`super::writes::ObjectWrites::publish`]).
 pub(super) fn publish<A: Adapter>(
     ctx: &Context<A>,
     object: &A::Object,
@@ -466,8 +453,7 @@ pub(super) fn publish<A: Adapter>(
     action: &str,
     note: &str,
 ) {
-    ctx.events
-        .publish(object.object_ref(&()), type_, reason, action, note);
+    ctx.writes.publish(object, type_, reason, action, note);
 }
 
 /// Parses durations such as `10m`, `1h30m`, `45s`, `500ms` (the CRD's pattern).

@@ -2,13 +2,13 @@
 //! before a create, the mark that one is being sent; and the forgetting of a vanished id.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams};
+use serde::Serialize;
 use serde_json::json;
 
 use super::adapter::ManagedObject;
 use super::conditions::{self, Desired};
 use super::outcome::Phase;
+use super::writes::ObjectWrites;
 use crate::api::common::ResourceStatus;
 
 /// Pure: the status an object should show after a reconcile that ended in `phase`.
@@ -42,7 +42,7 @@ pub fn next<V: Clone + PartialEq>(
 
 /// Patches `status` if it differs from what `object` shows. Returns whether it wrote.
 pub async fn write<K: ManagedObject>(
-    api: &Api<K>,
+    writes: &dyn ObjectWrites<K>,
     object: &K,
     status: &ResourceStatus<K::CloudView>,
 ) -> Result<bool, kube::Error> {
@@ -50,35 +50,50 @@ pub async fn write<K: ManagedObject>(
     if unchanged {
         return Ok(false);
     }
-    merge_status(api, object, json!({ "status": status })).await?;
+    writes
+        .patch_status(object, &StatusPatch::Whole(status))
+        .await?;
     Ok(true)
 }
 
 /// Records, before a create is sent, that it is about to be: see `ResourceStatus::create_requested`.
 pub async fn write_create_requested<K: ManagedObject>(
-    api: &Api<K>,
+    writes: &dyn ObjectWrites<K>,
     object: &K,
     now: &Time,
 ) -> Result<(), kube::Error> {
-    merge_status(api, object, json!({ "status": { "createRequested": now } })).await
+    writes
+        .patch_status(object, &StatusPatch::CreateRequested(now))
+        .await
 }
 
 /// Clears `status.id` at once, when its resource turned out to be gone (it is created again next).
-pub async fn clear_id<K: ManagedObject>(api: &Api<K>, object: &K) -> Result<(), kube::Error> {
-    merge_status(api, object, json!({ "status": { "id": null } })).await
+pub async fn clear_id<K: ManagedObject>(
+    writes: &dyn ObjectWrites<K>,
+    object: &K,
+) -> Result<(), kube::Error> {
+    writes.patch_status(object, &StatusPatch::ClearId).await
 }
 
-/// A JSON merge patch of the status subresource: only the fields it names change.
-async fn merge_status<K: ManagedObject>(
-    api: &Api<K>,
-    object: &K,
-    patch: serde_json::Value,
-) -> Result<(), kube::Error> {
-    api.patch_status(
-        &object.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .map(|_| ())
+/// The engine's writes of the status subresource, each a JSON merge patch: only the fields it
+/// names change (an absent field stays, `null` clears).
+#[derive(Debug)]
+pub enum StatusPatch<'a, V> {
+    /// The whole status of a reconcile (fields that are `None` are absent, so they stay).
+    Whole(&'a ResourceStatus<V>),
+    /// `status.createRequested`, before a create is sent.
+    CreateRequested(&'a Time),
+    /// `status.id: null`.
+    ClearId,
+}
+
+impl<V: Serialize> StatusPatch<'_, V> {
+    /// The merge patch's body, as sent to the API server.
+    pub fn body(&self) -> serde_json::Value {
+        match self {
+            StatusPatch::Whole(status) => json!({ "status": status }),
+            StatusPatch::CreateRequested(now) => json!({ "status": { "createRequested": now } }),
+            StatusPatch::ClearId => json!({ "status": { "id": null } }),
+        }
+    }
 }

@@ -225,6 +225,7 @@ impl<'a> Visit for Controllers<'a> {
         for namespace in self.namespaces {
             let readiness = self.readiness.clone();
             self.runs.push(Box::pin(controller::run(
+                client.clone(),
                 context.clone(),
                 *namespace,
                 self.concurrency,

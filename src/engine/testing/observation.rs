@@ -1,0 +1,129 @@
+//! Imported and observed resources, and what a resync costs.
+
+use std::time::Duration;
+
+use kube::runtime::controller::Action;
+
+use super::harness::{Harness, requeue_after};
+use super::widget::{adopting, managed, observing};
+
+#[tokio::test]
+async fn importing_an_id_the_cloud_does_not_have_stalls_without_creating() {
+    let h = Harness::start();
+    h.apply(adopting("w", "w-404"));
+
+    let action = h.reconcile("w").await;
+
+    assert_eq!(action, Action::await_change());
+    let message = h.stalled("w", "InvalidConfiguration");
+    assert!(
+        message.contains("spec.import.id w-404 does not exist"),
+        "{message}"
+    );
+    assert_eq!(h.cloud.calls("create"), 0);
+    assert!(h.id("w").is_none());
+}
+
+#[tokio::test]
+async fn an_adopted_resource_is_marked_and_never_recreated_once_gone() {
+    let h = Harness::start();
+    let id = h.cloud.seed("legacy", None);
+    h.apply(adopting("w", &id));
+
+    h.settle("w").await;
+    assert_eq!(h.ready("w").0, "True");
+    assert_eq!(h.id("w"), Some(id.clone()));
+    assert!(h.event_reasons("w").contains(&"Adopted".to_owned()));
+    let mark = h.cloud.widget(&id).unwrap().mark.unwrap();
+    assert_eq!(mark.object.as_deref(), Some("default/w"));
+
+    h.cloud.vanish(&id);
+    h.reconcile("w").await;
+
+    let message = h.stalled("w", "UnrecoverableError");
+    assert!(
+        message.contains("does not recreate imported resources"),
+        "{message}"
+    );
+    assert_eq!(h.cloud.calls("create"), 0);
+}
+
+#[tokio::test]
+async fn an_unmanaged_object_observes_and_never_writes_to_the_cloud() {
+    let h = Harness::start();
+    let id = h.cloud.seed("theirs", None);
+    h.apply(observing("w", &id));
+
+    h.settle("w").await;
+    assert_eq!(h.ready("w").0, "True");
+    let status = h.object("w").status.unwrap();
+    assert_eq!(status.resource.unwrap().name, "theirs");
+    assert!(status.create_requested.is_none());
+    assert!(h.event_reasons("w").contains(&"Observing".to_owned()));
+
+    h.delete("w");
+    h.reconcile("w").await;
+
+    assert!(!h.exists("w"));
+    assert!(h.event_reasons("w").contains(&"Detached".to_owned()));
+    let widget = h.cloud.widget(&id).expect("the resource stays");
+    assert!(widget.mark.is_none(), "never marked: {widget:?}");
+    for write in ["create", "update", "claim", "delete"] {
+        assert_eq!(h.cloud.calls(write), 0, "{write}");
+    }
+    assert!(!h.credentials.guarded("cloud"));
+}
+
+#[tokio::test]
+async fn unmanaged_without_an_import_stalls() {
+    let h = Harness::start();
+    let mut widget = observing("w", "unused");
+    widget.spec.management.import = None;
+    h.apply(widget);
+
+    h.reconcile("w").await;
+
+    let message = h.stalled("w", "InvalidConfiguration");
+    assert!(message.contains("spec.import is required"), "{message}");
+    assert_eq!(h.cloud.calls("create"), 0);
+}
+
+#[tokio::test]
+async fn a_steady_resync_reads_once_per_credential_and_writes_nothing() {
+    let h = Harness::start();
+    for name in ["a", "b", "c"] {
+        h.apply(managed(name));
+        h.settle(name).await;
+    }
+    let gets = h.cloud.calls("get");
+    h.writes();
+
+    for name in ["a", "b", "c"] {
+        let action = h.reconcile(name).await;
+        // The next resync comes at the next tick of the default period (10 minutes, plus a
+        // spread of up to 5 s).
+        let after = requeue_after(&action).unwrap();
+        assert!(after <= Duration::from_secs(605), "{after:?}");
+    }
+
+    assert_eq!(h.cloud.calls("list"), 1);
+    assert_eq!(h.cloud.calls("get"), gets);
+    assert_eq!(
+        h.writes(),
+        Vec::<String>::new(),
+        "nothing changed, nothing written"
+    );
+}
+
+#[tokio::test]
+async fn a_resource_broken_in_the_cloud_stalls_the_object() {
+    let h = Harness::start();
+    h.apply(managed("w"));
+    h.settle("w").await;
+    h.cloud.break_widget("w-1");
+
+    let action = h.reconcile("w").await;
+
+    assert_eq!(action, Action::await_change());
+    h.stalled("w", "UnrecoverableError");
+}

@@ -1,0 +1,85 @@
+//! The engine's writes to Kubernetes, behind one narrow trait: its finalizer on the object, the
+//! status patches and the Events. The lifecycle decides what to write; [`KubeWrites`] (the edge)
+//! sends it to the API server, and the engine's lifecycle tests put an in-memory object store in
+//! its place (k-orc's actuator seam, controller-rs's mocked API server).
+
+use async_trait::async_trait;
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Client, ResourceExt};
+
+use super::adapter::ManagedObject;
+use super::events::{EventSink, EventType};
+use super::finalizers;
+use super::finalizers::FINALIZER;
+use super::status::StatusPatch;
+
+/// What the engine writes about an object of kind `K`.
+#[async_trait]
+pub trait ObjectWrites<K: ManagedObject>: Send + Sync {
+    /// Adds the engine's finalizer ([`FINALIZER`]) unless `object` has it.
+    async fn add_finalizer(&self, object: &K) -> Result<(), kube::Error>;
+
+    /// Removes the engine's finalizer if `object` has it.
+    async fn remove_finalizer(&self, object: &K) -> Result<(), kube::Error>;
+
+    /// Applies `patch` to the object's status subresource.
+    async fn patch_status(
+        &self,
+        object: &K,
+        patch: &StatusPatch<'_, K::CloudView>,
+    ) -> Result<(), kube::Error>;
+
+    /// Sends an Event about `object` without waiting for it: an Event is for people, and a slow
+    /// or failing write of one must not hold up (or fail) the reconcile.
+    fn publish(&self, object: &K, type_: EventType, reason: &str, action: &str, note: &str);
+}
+
+/// The writes as the API server takes them.
+pub struct KubeWrites {
+    client: Client,
+    events: EventSink,
+}
+
+impl KubeWrites {
+    pub fn new(client: Client) -> Self {
+        KubeWrites {
+            events: EventSink::new(client.clone(), "cloudlink", std::env::var("POD_NAME").ok()),
+            client,
+        }
+    }
+
+    fn api<K: ManagedObject>(&self, object: &K) -> Api<K> {
+        Api::namespaced(self.client.clone(), &object.namespace().unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl<K: ManagedObject> ObjectWrites<K> for KubeWrites {
+    async fn add_finalizer(&self, object: &K) -> Result<(), kube::Error> {
+        finalizers::add(&self.api(object), object, FINALIZER).await
+    }
+
+    async fn remove_finalizer(&self, object: &K) -> Result<(), kube::Error> {
+        finalizers::remove(&self.api(object), object, FINALIZER).await
+    }
+
+    async fn patch_status(
+        &self,
+        object: &K,
+        patch: &StatusPatch<'_, K::CloudView>,
+    ) -> Result<(), kube::Error> {
+        self.api(object)
+            .patch_status(
+                &object.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch.body()),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    fn publish(&self, object: &K, type_: EventType, reason: &str, action: &str, note: &str) {
+        self.events
+            .publish(object.object_ref(&()), type_, reason, action, note);
+    }
+}
