@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::CloudError;
 use super::serde_util::{de_opt_string, de_string, de_tags};
-use super::session::{ApiCall, CloudSession, Service, require_id};
+use super::session::{CloudSession, Endpoint, Service, require_id, set_params};
 
 /// The provider-connectivity API for tenant connection requests.
 #[async_trait]
@@ -104,22 +104,19 @@ pub struct TenantConnectionRequestFilter {
 
 impl TenantConnectionRequestFilter {
     fn query(&self) -> Vec<(&'static str, String)> {
-        [
+        set_params([
             (
                 "tenant_connection_request_id",
-                &self.tenant_connection_request_id,
+                self.tenant_connection_request_id.as_deref(),
             ),
-            ("status", &self.status),
-            ("name", &self.name),
-            ("tenant_id", &self.tenant_id),
-            ("name_other", &self.name_other),
-            ("tenant_id_other", &self.tenant_id_other),
-            ("network_id", &self.network_id),
-            ("approval_request_id", &self.approval_request_id),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
-        .collect()
+            ("status", self.status.as_deref()),
+            ("name", self.name.as_deref()),
+            ("tenant_id", self.tenant_id.as_deref()),
+            ("name_other", self.name_other.as_deref()),
+            ("tenant_id_other", self.tenant_id_other.as_deref()),
+            ("network_id", self.network_id.as_deref()),
+            ("approval_request_id", self.approval_request_id.as_deref()),
+        ])
     }
 }
 
@@ -176,23 +173,14 @@ const ONE: &str = "a tenant connection request ({\"tenant_connection_request\": 
 /// [`TenantConnectionApi`] over a [`CloudSession`].
 #[derive(Clone, Debug)]
 pub struct EclClient {
-    session: CloudSession,
+    provider_connectivity: Endpoint,
 }
 
 impl EclClient {
-    pub fn new(session: CloudSession) -> Self {
-        EclClient { session }
-    }
-}
-
-fn call<'a>(operation: &'static str, method: Method, path: &'a [&'a str]) -> ApiCall<'a> {
-    ApiCall {
-        service: Service::ProviderConnectivity,
-        operation,
-        method,
-        path,
-        query: Vec::new(),
-        body: None,
+    pub fn new(session: &CloudSession) -> Self {
+        EclClient {
+            provider_connectivity: Endpoint::new(session, Service::ProviderConnectivity),
+        }
     }
 }
 
@@ -210,20 +198,23 @@ fn one(r: &super::http::Inbound) -> Result<TenantConnectionRequest, CloudError> 
 #[async_trait]
 impl TenantConnectionApi for EclClient {
     async fn project_id(&self) -> Result<String, CloudError> {
-        self.session.project_id().await
+        self.provider_connectivity.session().project_id().await
     }
 
     async fn list_requests(
         &self,
         filter: &TenantConnectionRequestFilter,
     ) -> Result<Vec<TenantConnectionRequest>, CloudError> {
-        let mut c = call(
-            "list_tenant_connection_requests",
-            Method::GET,
-            &[COLLECTION],
-        );
-        c.query = filter.query();
-        let r = self.session.call(c).await?;
+        let r = self
+            .provider_connectivity
+            .request(
+                "list_tenant_connection_requests",
+                Method::GET,
+                &[COLLECTION],
+            )
+            .query(filter.query())
+            .send()
+            .await?;
         Ok(
             r.json::<List>("a list ({\"tenant_connection_requests\": [...]})")?
                 .tenant_connection_requests,
@@ -233,12 +224,13 @@ impl TenantConnectionApi for EclClient {
     async fn show_request(&self, id: &str) -> Result<TenantConnectionRequest, CloudError> {
         let id = require_id("tenant connection request", id)?;
         one(&self
-            .session
-            .call(call(
+            .provider_connectivity
+            .request(
                 "show_tenant_connection_request",
                 Method::GET,
                 &[COLLECTION, id],
-            ))
+            )
+            .send()
             .await?)
     }
 
@@ -246,13 +238,16 @@ impl TenantConnectionApi for EclClient {
         &self,
         request: &CreateTenantConnectionRequest,
     ) -> Result<TenantConnectionRequest, CloudError> {
-        let mut c = call(
-            "create_tenant_connection_request",
-            Method::POST,
-            &[COLLECTION],
-        );
-        c.body = Some(wrap(request)?);
-        let r = self.session.call(c).await?;
+        let r = self
+            .provider_connectivity
+            .request(
+                "create_tenant_connection_request",
+                Method::POST,
+                &[COLLECTION],
+            )
+            .body(wrap(request)?)
+            .send()
+            .await?;
         let created = one(&r)?;
         if created.id.is_empty() {
             return Err(CloudError::invalid(
@@ -269,20 +264,27 @@ impl TenantConnectionApi for EclClient {
         update: &UpdateTenantConnectionRequest,
     ) -> Result<TenantConnectionRequest, CloudError> {
         let id = require_id("tenant connection request", id)?;
-        let path = [COLLECTION, id];
-        let mut c = call("update_tenant_connection_request", Method::PUT, &path);
-        c.body = Some(wrap(update)?);
-        one(&self.session.call(c).await?)
+        one(&self
+            .provider_connectivity
+            .request(
+                "update_tenant_connection_request",
+                Method::PUT,
+                &[COLLECTION, id],
+            )
+            .body(wrap(update)?)
+            .send()
+            .await?)
     }
 
     async fn delete_request(&self, id: &str) -> Result<(), CloudError> {
         let id = require_id("tenant connection request", id)?;
-        self.session
-            .call(call(
+        self.provider_connectivity
+            .request(
                 "delete_tenant_connection_request",
                 Method::DELETE,
                 &[COLLECTION, id],
-            ))
+            )
+            .send()
             .await?;
         Ok(())
     }

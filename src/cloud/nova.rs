@@ -12,16 +12,25 @@ use std::net::IpAddr;
 
 use async_trait::async_trait;
 use reqwest::Method;
+use reqwest::header::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::CloudError;
 use super::serde_util::{de_opt_i64, de_opt_string, de_string, de_tags, null_as_default};
-use super::session::{ApiCall, CloudSession, Service, require_id};
+use super::session::{CloudSession, Endpoint, Service, require_id, set_params};
 
-/// The microversion every compute call asks for.
-pub const COMPUTE_MICROVERSION: &str = "2.1";
-pub(crate) const COMPUTE_MICROVERSION_HEADER: &str = "compute 2.1";
+/// The microversion every compute call asks for (2.1), in both of Nova's headers.
+static MICROVERSION: [(HeaderName, HeaderValue); 2] = [
+    (
+        HeaderName::from_static("x-openstack-nova-api-version"),
+        HeaderValue::from_static("2.1"),
+    ),
+    (
+        HeaderName::from_static("openstack-api-version"),
+        HeaderValue::from_static("compute 2.1"),
+    ),
+];
 
 /// Nova's cloudpipe API and the server calls a cloudpipe's lifecycle needs.
 #[async_trait]
@@ -209,46 +218,28 @@ struct MetadataEnvelope {
 /// [`CloudpipeApi`] over a [`CloudSession`].
 #[derive(Clone, Debug)]
 pub struct NovaClient {
-    session: CloudSession,
+    compute: Endpoint,
 }
 
 impl NovaClient {
-    pub fn new(session: CloudSession) -> Self {
-        NovaClient { session }
-    }
-}
-
-fn call<'a>(
-    operation: &'static str,
-    method: Method,
-    path: &'a [&'a str],
-    body: Option<serde_json::Value>,
-) -> ApiCall<'a> {
-    ApiCall {
-        service: Service::Compute,
-        operation,
-        method,
-        path,
-        query: Vec::new(),
-        body,
+    pub fn new(session: &CloudSession) -> Self {
+        NovaClient {
+            compute: Endpoint::new(session, Service::Compute).with_headers(&MICROVERSION),
+        }
     }
 }
 
 #[async_trait]
 impl CloudpipeApi for NovaClient {
     async fn project_id(&self) -> Result<String, CloudError> {
-        self.session.project_id().await
+        self.compute.session().project_id().await
     }
 
     async fn list_cloudpipes(&self) -> Result<Vec<Cloudpipe>, CloudError> {
         let r = self
-            .session
-            .call(call(
-                "list_cloudpipes",
-                Method::GET,
-                &["os-cloudpipe"],
-                None,
-            ))
+            .compute
+            .request("list_cloudpipes", Method::GET, &["os-cloudpipe"])
+            .send()
             .await?;
         Ok(
             r.json::<CloudpipeList>("a cloudpipe list ({\"cloudpipes\": [...]})")?
@@ -262,13 +253,10 @@ impl CloudpipeApi for NovaClient {
             None => json!({ "cloudpipe": {} }),
         };
         let r = self
-            .session
-            .call(call(
-                "create_cloudpipe",
-                Method::POST,
-                &["os-cloudpipe"],
-                Some(body),
-            ))
+            .compute
+            .request("create_cloudpipe", Method::POST, &["os-cloudpipe"])
+            .body(body)
+            .send()
             .await?;
         let created: CreatedCloudpipe =
             r.json("the new cloudpipe's instance id ({\"instance_id\": ...})")?;
@@ -284,13 +272,14 @@ impl CloudpipeApi for NovaClient {
     async fn configure_project(&self, vpn_ip: IpAddr, vpn_port: u16) -> Result<(), CloudError> {
         // The port goes as a string, as in Nova's own sample and novaclient.
         let body = json!({ "configure_project": { "vpn_ip": vpn_ip.to_string(), "vpn_port": vpn_port.to_string() } });
-        self.session
-            .call(call(
+        self.compute
+            .request(
                 "configure_project",
                 Method::PUT,
                 &["os-cloudpipe", "configure-project"],
-                Some(body),
-            ))
+            )
+            .body(body)
+            .send()
             .await?;
         Ok(())
     }
@@ -299,17 +288,17 @@ impl CloudpipeApi for NovaClient {
         let mut servers = Vec::new();
         let mut marker: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let mut c = call("list_servers", Method::GET, &["servers", "detail"], None);
-            if filter.all_tenants {
-                c.query.push(("all_tenants", "1".into()));
-            }
-            if let Some(image) = &filter.image {
-                c.query.push(("image", image.clone()));
-            }
-            if let Some(marker) = &marker {
-                c.query.push(("marker", marker.clone()));
-            }
-            let r = self.session.call(c).await?;
+            let query = set_params([
+                ("all_tenants", filter.all_tenants.then_some("1")),
+                ("image", filter.image.as_deref()),
+                ("marker", marker.as_deref()),
+            ]);
+            let r = self
+                .compute
+                .request("list_servers", Method::GET, &["servers", "detail"])
+                .query(query)
+                .send()
+                .await?;
             let page: ServerPage = r.json("a server list ({\"servers\": [...]})")?;
             let next = page.next_marker();
             servers.extend(page.servers);
@@ -327,8 +316,9 @@ impl CloudpipeApi for NovaClient {
     async fn get_server(&self, server_id: &str) -> Result<Server, CloudError> {
         let id = require_id("server", server_id)?;
         let r = self
-            .session
-            .call(call("get_server", Method::GET, &["servers", id], None))
+            .compute
+            .request("get_server", Method::GET, &["servers", id])
+            .send()
             .await?;
         Ok(r.json::<ServerEnvelope>("a server ({\"server\": {...}})")?
             .server)
@@ -336,13 +326,9 @@ impl CloudpipeApi for NovaClient {
 
     async fn delete_server(&self, server_id: &str) -> Result<(), CloudError> {
         let id = require_id("server", server_id)?;
-        self.session
-            .call(call(
-                "delete_server",
-                Method::DELETE,
-                &["servers", id],
-                None,
-            ))
+        self.compute
+            .request("delete_server", Method::DELETE, &["servers", id])
+            .send()
             .await?;
         Ok(())
     }
@@ -354,13 +340,14 @@ impl CloudpipeApi for NovaClient {
     ) -> Result<BTreeMap<String, String>, CloudError> {
         let id = require_id("server", server_id)?;
         let r = self
-            .session
-            .call(call(
+            .compute
+            .request(
                 "set_server_metadata",
                 Method::POST,
                 &["servers", id, "metadata"],
-                Some(json!({ "metadata": items })),
-            ))
+            )
+            .body(json!({ "metadata": items }))
+            .send()
             .await?;
         Ok(
             r.json::<MetadataEnvelope>("the server's metadata ({\"metadata\": {...}})")?

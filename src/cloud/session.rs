@@ -1,11 +1,13 @@
-//! A session: one credential, its HTTP client and its shared token; the three clients hang off it.
+//! A session: one credential, its HTTP client and its shared token. The service clients (`nova`,
+//! `ecl`, `sss`) are built from a session and send their calls through an [`Endpoint`]; the
+//! session knows services only by their catalog type.
 //!
 //! [`CloudSession`] is an `Arc` inside, so clones are cheap and share the token. Build one per
 //! credential and keep it: [`SessionKey`] (the parsed cloud plus the CA bundle, comparable and
 //! hashable, secrets included) is what a cache of sessions should be keyed by, so that two
 //! objects using the same Secret share a token while a changed Secret gets a new session.
 //!
-//! Retry rule, in one place ([`CloudSession::call`]): a 401 drops the token and renews it once
+//! Retry rule, in one place (`CloudSession::call`, behind every [`Request::send`]): a 401 drops the token and renews it once
 //! (single-flight, see `keystone`); a GET, PUT or DELETE is then sent once more; a POST never is —
 //! it returns [`CloudError::TokenRejected`] and the reconciler decides. Nothing else is retried.
 
@@ -18,14 +20,10 @@ use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
 use super::clouds_yaml::{CloudConfig, parse_clouds_yaml};
-use super::ecl::EclClient;
 use super::error::CloudError;
 use super::http::{CallObserver, Inbound, Outbound, Transport};
 use super::keystone::{self, Token, TokenCache, TokenInfo};
-use super::nova::{self, NovaClient};
 use super::rate_limit::{RateLimit, TokenBucket};
-use super::sss::SssClient;
-use super::{ApprovalApi, CloudpipeApi, TenantConnectionApi};
 
 /// Everything that decides which token and TLS settings a session uses.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -156,15 +154,103 @@ fn is_compute_version(seg: &str) -> bool {
             .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Headers a service wants on every call (Nova's microversion).
+pub(crate) type FixedHeaders = &'static [(HeaderName, HeaderValue)];
+
 /// One API call, described independently of the token so that it can be sent twice.
-pub(crate) struct ApiCall<'a> {
-    pub service: Service,
-    pub operation: &'static str,
-    pub method: Method,
+struct ApiCall<'a> {
+    service: Service,
+    headers: FixedHeaders,
+    operation: &'static str,
+    method: Method,
     /// Segments after the API root; each is percent-encoded, so an id cannot change the path.
-    pub path: &'a [&'a str],
-    pub query: Vec<(&'static str, String)>,
-    pub body: Option<serde_json::Value>,
+    path: &'a [&'a str],
+    query: Vec<(&'static str, String)>,
+    body: Option<serde_json::Value>,
+}
+
+/// A session as one service client sees it: the service whose API root calls go to, and the
+/// headers each of its calls carries.
+#[derive(Clone, Debug)]
+pub(crate) struct Endpoint {
+    session: CloudSession,
+    service: Service,
+    headers: FixedHeaders,
+}
+
+impl Endpoint {
+    pub fn new(session: &CloudSession, service: Service) -> Self {
+        Endpoint {
+            session: session.clone(),
+            service,
+            headers: &[],
+        }
+    }
+
+    pub fn with_headers(self, headers: FixedHeaders) -> Self {
+        Endpoint { headers, ..self }
+    }
+
+    pub fn session(&self) -> &CloudSession {
+        &self.session
+    }
+
+    /// Starts a call: `operation` names it in logs and metrics, `path` is the segments after the
+    /// service's API root (each percent-encoded, so an id cannot change the path).
+    pub fn request<'a>(
+        &'a self,
+        operation: &'static str,
+        method: Method,
+        path: &'a [&'a str],
+    ) -> Request<'a> {
+        Request {
+            session: &self.session,
+            call: ApiCall {
+                service: self.service,
+                headers: self.headers,
+                operation,
+                method,
+                path,
+                query: Vec::new(),
+                body: None,
+            },
+        }
+    }
+}
+
+/// Query parameters from optional values: the unset ones are not sent.
+pub(crate) fn set_params<V: ToString>(
+    pairs: impl IntoIterator<Item = (&'static str, Option<V>)>,
+) -> Vec<(&'static str, String)> {
+    pairs
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?.to_string())))
+        .collect()
+}
+
+/// A call being built: `endpoint.request(…).query(…).body(…).send().await`.
+#[must_use = "a request does nothing until it is sent"]
+pub(crate) struct Request<'a> {
+    session: &'a CloudSession,
+    call: ApiCall<'a>,
+}
+
+impl Request<'_> {
+    /// Adds query parameters, in order.
+    pub fn query(mut self, pairs: impl IntoIterator<Item = (&'static str, String)>) -> Self {
+        self.call.query.extend(pairs);
+        self
+    }
+
+    pub fn body(mut self, body: serde_json::Value) -> Self {
+        self.call.body = Some(body);
+        self
+    }
+
+    /// Sends it under the session's retry rule (this module's documentation).
+    pub async fn send(self) -> Result<Inbound, CloudError> {
+        self.session.call(self.call).await
+    }
 }
 
 impl CloudSession {
@@ -225,21 +311,6 @@ impl CloudSession {
 
     pub fn config(&self) -> &CloudConfig {
         &self.inner.key.config
-    }
-
-    /// Nova os-cloudpipe and servers.
-    pub fn cloudpipes(&self) -> Arc<dyn CloudpipeApi> {
-        Arc::new(NovaClient::new(self.clone()))
-    }
-
-    /// ECL provider-connectivity tenant connection requests.
-    pub fn tenant_connections(&self) -> Arc<dyn TenantConnectionApi> {
-        Arc::new(EclClient::new(self.clone()))
-    }
-
-    /// ECL SSS approval requests.
-    pub fn approvals(&self) -> Arc<dyn ApprovalApi> {
-        Arc::new(SssClient::new(self.clone()))
     }
 
     /// Who the token says we are (authenticating if needed): project, user, roles, catalog.
@@ -311,31 +382,20 @@ impl CloudSession {
         call: &ApiCall<'_>,
         body: &Option<Vec<u8>>,
     ) -> Result<Outbound, CloudError> {
-        let mut headers = Vec::new();
-        if call.service == Service::Compute {
-            headers.push((
-                HeaderName::from_static("x-openstack-nova-api-version"),
-                HeaderValue::from_static(nova::COMPUTE_MICROVERSION),
-            ));
-            headers.push((
-                HeaderName::from_static("openstack-api-version"),
-                HeaderValue::from_static(nova::COMPUTE_MICROVERSION_HEADER),
-            ));
-        }
         Ok(Outbound {
             service: call.service.service_type(),
             operation: call.operation,
             method: call.method.clone(),
             url: self.url(token, call)?,
             token: Some(token.id.clone()),
-            headers,
+            headers: call.headers.to_vec(),
             body: body.clone(),
         })
     }
 
     /// Sends `call` with the shared token; returns the answer if its status is 2xx, the typed
     /// error otherwise. On a 401: renew the token once, and resend unless it is a POST.
-    pub(crate) async fn call(&self, call: ApiCall<'_>) -> Result<Inbound, CloudError> {
+    async fn call(&self, call: ApiCall<'_>) -> Result<Inbound, CloudError> {
         if let Some(limiter) = &self.inner.limiter {
             limiter.acquire().await;
         }

@@ -13,7 +13,7 @@ use crate::api::Cloudpipe;
 use crate::api::cloudpipe::CloudpipeResourceStatus;
 use crate::api::common::{ManagementSpec, ResourceStatus};
 use crate::cloud::nova::{self, CloudpipeApi, Server, ServerFilter};
-use crate::cloud::{CloudError, CloudSession};
+use crate::cloud::{CloudError, CloudSession, NovaClient};
 use crate::engine::adapter::{Adapter, Assessment, Created, ManagedObject, Owner};
 use crate::engine::outcome::{Phase, Reason};
 
@@ -55,7 +55,7 @@ impl Adapter for CloudpipeAdapter {
     type Cloud = Arc<dyn CloudpipeApi>;
 
     fn connect(&self, session: &CloudSession) -> Self::Cloud {
-        session.cloudpipes()
+        Arc::new(NovaClient::new(session))
     }
 
     fn id(observed: &ObservedCloudpipe) -> String {

@@ -21,7 +21,9 @@ use crate::cloud::ecl::{
     self, CreateTenantConnectionRequest, TenantConnectionApi, TenantConnectionRequestFilter,
     UpdateTenantConnectionRequest,
 };
-use crate::cloud::{ApprovalApi, ApprovalFilter, ApprovalRequest, CloudError, CloudSession};
+use crate::cloud::{
+    ApprovalApi, ApprovalFilter, ApprovalRequest, CloudError, CloudSession, EclClient, SssClient,
+};
 use crate::engine::adapter::{Adapter, Assessment, Created, ManagedObject, Owner};
 use crate::engine::conditions::Desired;
 use crate::engine::outcome::{Phase, Reason};
@@ -69,8 +71,8 @@ impl Adapter for TenantConnectionRequestAdapter {
 
     fn connect(&self, session: &CloudSession) -> RequestClients {
         RequestClients {
-            requests: session.tenant_connections(),
-            approvals: session.approvals(),
+            requests: Arc::new(EclClient::new(session)),
+            approvals: Arc::new(SssClient::new(session)),
         }
     }
 
