@@ -45,6 +45,39 @@ pub struct Assessment<V> {
     pub conditions: Vec<Desired>,
 }
 
+/// Why an adapter's step failed: the spec asks for what the cloud cannot do, or the cloud failed.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum AdapterError {
+    /// Only a change of the spec helps: a terminal `InvalidConfiguration` whose message names the
+    /// field (`spec.resource.vpn.publicIp: "x" is not an IP address`).
+    #[error("{field}: {problem}")]
+    Spec {
+        field: &'static str,
+        problem: String,
+    },
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+}
+
+impl AdapterError {
+    pub fn spec(field: &'static str, problem: impl Into<String>) -> Self {
+        AdapterError::Spec {
+            field,
+            problem: problem.into(),
+        }
+    }
+
+    /// The cloud says the resource does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, AdapterError::Cloud(e) if e.is_not_found())
+    }
+
+    /// Waiting may help (see [`CloudError::is_transient`]).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, AdapterError::Cloud(e) if e.is_transient())
+    }
+}
+
 /// One kind's cloud operations. Implementations talk to the cloud through the narrow clients of
 /// `crate::cloud` and decide nothing about Kubernetes.
 #[async_trait]
@@ -67,7 +100,7 @@ pub trait Adapter: Send + Sync + 'static {
         cloud: &Self::Cloud,
         object: &Self::Object,
         id: &str,
-    ) -> Result<Option<Self::Observed>, CloudError>;
+    ) -> Result<Option<Self::Observed>, AdapterError>;
 
     /// Reads every resource these credentials can see, with one LIST per service where the cloud
     /// allows: how a resync observes all of a credential's objects at once (see
@@ -77,7 +110,7 @@ pub trait Adapter: Send + Sync + 'static {
         &self,
         cloud: &Self::Cloud,
         previous: &[Self::Observed],
-    ) -> Result<Vec<Self::Observed>, CloudError>;
+    ) -> Result<Vec<Self::Observed>, AdapterError>;
 
     /// Finds the resource an earlier attempt for this object created, if any: the answer to a crash
     /// after the create, a lost response or a failed status write. Must match as exactly as the
@@ -86,7 +119,7 @@ pub trait Adapter: Send + Sync + 'static {
         &self,
         cloud: &Self::Cloud,
         object: &Self::Object,
-    ) -> Result<Option<Self::Observed>, CloudError>;
+    ) -> Result<Option<Self::Observed>, AdapterError>;
 
     /// Creates the resource. Must do nothing that can fail after the cloud has created it: the
     /// engine records the id right after, and everything else happens in later steps that can be
@@ -95,7 +128,7 @@ pub trait Adapter: Send + Sync + 'static {
         &self,
         cloud: &Self::Cloud,
         object: &Self::Object,
-    ) -> Result<Created<Self::Observed>, CloudError>;
+    ) -> Result<Created<Self::Observed>, AdapterError>;
 
     /// Brings the updatable fields in line with the spec. Returns the resource as the cloud
     /// reports it afterwards when something was changed, `None` when nothing needed changing.
@@ -104,14 +137,14 @@ pub trait Adapter: Send + Sync + 'static {
         cloud: &Self::Cloud,
         object: &Self::Object,
         observed: &Self::Observed,
-    ) -> Result<Option<Self::Observed>, CloudError>;
+    ) -> Result<Option<Self::Observed>, AdapterError>;
 
     /// Starts deleting the resource. The engine then polls [`Adapter::get`] until it is gone.
     async fn delete(
         &self,
         cloud: &Self::Cloud,
         observed: &Self::Observed,
-    ) -> Result<(), CloudError>;
+    ) -> Result<(), AdapterError>;
 
     /// Whether a deletion is already under way, so that polling does not delete again.
     fn deleting(&self, _observed: &Self::Observed) -> bool {
@@ -125,7 +158,7 @@ pub trait Adapter: Send + Sync + 'static {
         cloud: &Self::Cloud,
         object: &Self::Object,
         id: &str,
-    ) -> Result<Option<Self::Observed>, CloudError> {
+    ) -> Result<Option<Self::Observed>, AdapterError> {
         self.get(cloud, object, id).await
     }
 
@@ -141,7 +174,7 @@ pub trait Adapter: Send + Sync + 'static {
         cloud: &Self::Cloud,
         observed: &Self::Observed,
         owner: &Owner,
-    ) -> Result<Option<Self::Observed>, CloudError>;
+    ) -> Result<Option<Self::Observed>, AdapterError>;
 
     /// Pure: what the observation means for the object's conditions and status.
     fn assess(

@@ -14,7 +14,7 @@ use crate::api::cloudpipe::CloudpipeResourceStatus;
 use crate::api::common::{ManagementSpec, ResourceStatus};
 use crate::cloud::nova::{self, CloudpipeApi, Server, ServerFilter};
 use crate::cloud::{CloudError, CloudSession, NovaClient};
-use crate::engine::adapter::{Adapter, Assessment, Created, ManagedObject, Owner};
+use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, ManagedObject, Owner};
 use crate::engine::outcome::{Phase, Reason};
 
 /// The VPN server's metadata keys that mark it as an object's (Nova allows `a-zA-Z0-9-_:. ` in
@@ -67,11 +67,11 @@ impl Adapter for CloudpipeAdapter {
         nova: &Self::Cloud,
         _: &Cloudpipe,
         id: &str,
-    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Option<ObservedCloudpipe>, AdapterError> {
         let server = match nova.get_server(id).await {
             Ok(server) => server,
             Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         // Nova has no GET for one cloudpipe, only the list of them all. While the server builds,
         // its entry holds nothing the server does not (no address yet), so polling a build costs
@@ -94,7 +94,7 @@ impl Adapter for CloudpipeAdapter {
         &self,
         nova: &Self::Cloud,
         previous: &[ObservedCloudpipe],
-    ) -> Result<Vec<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Vec<ObservedCloudpipe>, AdapterError> {
         let entries = nova.list_cloudpipes().await?;
         let Some(first) = entries.first() else {
             return Ok(Vec::new());
@@ -107,7 +107,7 @@ impl Adapter for CloudpipeAdapter {
             None => match nova.get_server(&first.instance_id).await {
                 Ok(server) => server.image_id,
                 Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             },
         };
         let servers = nova
@@ -133,7 +133,7 @@ impl Adapter for CloudpipeAdapter {
         &self,
         nova: &Self::Cloud,
         object: &Cloudpipe,
-    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Option<ObservedCloudpipe>, AdapterError> {
         let project = target_project(nova, object).await?;
         let Some(entry) = nova
             .list_cloudpipes()
@@ -149,7 +149,7 @@ impl Adapter for CloudpipeAdapter {
                 entry: Some(entry),
             })),
             Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -157,7 +157,7 @@ impl Adapter for CloudpipeAdapter {
         &self,
         nova: &Self::Cloud,
         object: &Cloudpipe,
-    ) -> Result<Created<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Created<ObservedCloudpipe>, AdapterError> {
         // Nova answers with the instance id only: the server is read next.
         let id = nova.create_cloudpipe(spec_project(object)).await?;
         Ok(Created { id, resource: None })
@@ -168,7 +168,7 @@ impl Adapter for CloudpipeAdapter {
         nova: &Self::Cloud,
         object: &Cloudpipe,
         observed: &ObservedCloudpipe,
-    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Option<ObservedCloudpipe>, AdapterError> {
         let Some(vpn) = object.spec.resource.as_ref().and_then(|r| r.vpn.as_ref()) else {
             return Ok(None);
         };
@@ -187,22 +187,25 @@ impl Adapter for CloudpipeAdapter {
         // configure-project changes the token's project, whatever the body says.
         let own = nova.project_id().await?;
         if entry.project_id != own {
-            return Err(CloudError::Config(format!(
-                "spec.resource.vpn can only be set for the credentials' own project ({own}), but this cloudpipe serves {}: Nova's configure-project applies to the caller's project",
-                entry.project_id
-            )));
+            return Err(AdapterError::spec(
+                "spec.resource.vpn",
+                format!(
+                    "can only be set for the credentials' own project ({own}), but this cloudpipe serves {}: Nova's configure-project applies to the caller's project",
+                    entry.project_id
+                ),
+            ));
         }
         let ip: IpAddr = vpn.public_ip.parse().map_err(|_| {
-            CloudError::Config(format!(
-                "spec.resource.vpn.publicIp {:?} is not an IP address",
-                vpn.public_ip
-            ))
+            AdapterError::spec(
+                "spec.resource.vpn.publicIp",
+                format!("{:?} is not an IP address", vpn.public_ip),
+            )
         })?;
         let port = u16::try_from(vpn.public_port).map_err(|_| {
-            CloudError::Config(format!(
-                "spec.resource.vpn.publicPort {} is not a port",
-                vpn.public_port
-            ))
+            AdapterError::spec(
+                "spec.resource.vpn.publicPort",
+                format!("{} is not a port", vpn.public_port),
+            )
         })?;
         nova.configure_project(ip, port).await?;
         self.get(nova, object, &observed.server.id).await
@@ -212,8 +215,8 @@ impl Adapter for CloudpipeAdapter {
         &self,
         nova: &Self::Cloud,
         observed: &ObservedCloudpipe,
-    ) -> Result<(), CloudError> {
-        nova.delete_server(&observed.server.id).await
+    ) -> Result<(), AdapterError> {
+        Ok(nova.delete_server(&observed.server.id).await?)
     }
 
     /// The server alone: the cloudpipe list entry adds nothing a deletion needs.
@@ -222,14 +225,14 @@ impl Adapter for CloudpipeAdapter {
         nova: &Self::Cloud,
         _: &Cloudpipe,
         id: &str,
-    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Option<ObservedCloudpipe>, AdapterError> {
         match nova.get_server(id).await {
             Ok(server) => Ok(Some(ObservedCloudpipe {
                 server,
                 entry: None,
             })),
             Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -251,7 +254,7 @@ impl Adapter for CloudpipeAdapter {
         nova: &Self::Cloud,
         observed: &ObservedCloudpipe,
         owner: &Owner,
-    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Option<ObservedCloudpipe>, AdapterError> {
         let server = &observed.server;
         if server.status != "ACTIVE" || server.task_state.is_some() {
             return Ok(None);

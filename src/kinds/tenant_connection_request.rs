@@ -24,7 +24,7 @@ use crate::cloud::ecl::{
 use crate::cloud::{
     ApprovalApi, ApprovalFilter, ApprovalRequest, CloudError, CloudSession, EclClient, SssClient,
 };
-use crate::engine::adapter::{Adapter, Assessment, Created, ManagedObject, Owner};
+use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, ManagedObject, Owner};
 use crate::engine::conditions::Desired;
 use crate::engine::outcome::{Phase, Reason};
 
@@ -85,11 +85,11 @@ impl Adapter for TenantConnectionRequestAdapter {
         cloud: &RequestClients,
         _: &TenantConnectionRequest,
         id: &str,
-    ) -> Result<Option<ObservedRequest>, CloudError> {
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
         match cloud.requests.show_request(id).await {
             Ok(request) => Ok(Some(with_approval(cloud, request).await?)),
             Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -97,7 +97,7 @@ impl Adapter for TenantConnectionRequestAdapter {
         &self,
         cloud: &RequestClients,
         _: &[ObservedRequest],
-    ) -> Result<Vec<ObservedRequest>, CloudError> {
+    ) -> Result<Vec<ObservedRequest>, AdapterError> {
         let requests = cloud
             .requests
             .list_requests(&TenantConnectionRequestFilter::default())
@@ -134,7 +134,7 @@ impl Adapter for TenantConnectionRequestAdapter {
         &self,
         cloud: &RequestClients,
         object: &TenantConnectionRequest,
-    ) -> Result<Option<ObservedRequest>, CloudError> {
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
         let Some(spec) = &object.spec.resource else {
             return Ok(None);
         };
@@ -161,9 +161,9 @@ impl Adapter for TenantConnectionRequestAdapter {
         &self,
         cloud: &RequestClients,
         object: &TenantConnectionRequest,
-    ) -> Result<Created<ObservedRequest>, CloudError> {
+    ) -> Result<Created<ObservedRequest>, AdapterError> {
         let spec = object.spec.resource.as_ref().ok_or_else(|| {
-            CloudError::Config("spec.resource is required to create a request".into())
+            AdapterError::spec("spec.resource", "is required to create a request")
         })?;
         let mut tags = spec.tags.clone();
         tags.extend(marks(&Owner::of(object)));
@@ -194,7 +194,7 @@ impl Adapter for TenantConnectionRequestAdapter {
         cloud: &RequestClients,
         object: &TenantConnectionRequest,
         observed: &ObservedRequest,
-    ) -> Result<Option<ObservedRequest>, CloudError> {
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
         let Some(spec) = &object.spec.resource else {
             return Ok(None);
         };
@@ -220,8 +220,8 @@ impl Adapter for TenantConnectionRequestAdapter {
         &self,
         cloud: &RequestClients,
         observed: &ObservedRequest,
-    ) -> Result<(), CloudError> {
-        cloud.requests.delete_request(&observed.request.id).await
+    ) -> Result<(), AdapterError> {
+        Ok(cloud.requests.delete_request(&observed.request.id).await?)
     }
 
     /// The request alone: its approval does not matter to its deletion.
@@ -230,14 +230,14 @@ impl Adapter for TenantConnectionRequestAdapter {
         cloud: &RequestClients,
         _: &TenantConnectionRequest,
         id: &str,
-    ) -> Result<Option<ObservedRequest>, CloudError> {
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
         match cloud.requests.show_request(id).await {
             Ok(request) => Ok(Some(ObservedRequest {
                 request,
                 approval: None,
             })),
             Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -255,7 +255,7 @@ impl Adapter for TenantConnectionRequestAdapter {
         cloud: &RequestClients,
         observed: &ObservedRequest,
         owner: &Owner,
-    ) -> Result<Option<ObservedRequest>, CloudError> {
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
         let mut tags = observed.request.tags.clone();
         tags.extend(marks(owner));
         let change = UpdateTenantConnectionRequest {
