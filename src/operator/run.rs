@@ -15,7 +15,6 @@ use crate::cloud::rate_limit::RateLimit;
 use crate::engine::context::{Context, Settings};
 use crate::engine::controller;
 use crate::engine::credentials::Sessions;
-use crate::engine::reconcile::parse_duration;
 use crate::kinds::{
     cloudpipe::CloudpipeAdapter, tenant_connection_request::TenantConnectionRequestAdapter,
 };
@@ -75,9 +74,13 @@ pub enum LogFormat {
     Json,
 }
 
+/// A flag's duration: `crate::duration`'s grammar, and more than zero.
 fn duration(text: &str) -> Result<Duration, String> {
-    parse_duration(text)
-        .ok_or_else(|| format!("{text:?} is not a duration such as 30s, 10m or 1h30m"))
+    match crate::duration::parse(text) {
+        Ok(d) if d.is_zero() => Err(format!("{text:?} is zero; give a longer duration")),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -44,7 +44,7 @@ use crate::identity::Identity;
 use crate::nova::NovaRelease;
 use crate::state::{Lifecycle, World};
 
-/// Durations are written `500ms`, `2s`, `1h`, `1h30m`, or `0`.
+/// Durations are written as cloudlink's: `500ms`, `2s`, `1.5s`, `1h30m`, `0s`.
 #[derive(Parser)]
 #[command(
     version,
@@ -138,14 +138,10 @@ struct Args {
     seed: Option<u64>,
 }
 
-/// At most 100 years: far-off instants would overflow the clock arithmetic.
+/// cloudlink's duration grammar, at most 100 years: far-off instants would overflow the clock
+/// arithmetic.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = if text.trim() == "0" {
-        Duration::ZERO
-    } else {
-        let signed: jiff::SignedDuration = text.parse().map_err(|e| format!("{e}"))?;
-        Duration::try_from(signed).map_err(|_| "durations cannot be negative".to_owned())?
-    };
+    let duration = cloudlink::duration::parse(text).map_err(|e| e.to_string())?;
     if duration > Duration::from_secs(100 * 365 * 24 * 3600) {
         return Err("durations are limited to 100 years".to_owned());
     }
