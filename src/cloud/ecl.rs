@@ -30,24 +30,24 @@ pub trait TenantConnectionApi: Send + Sync {
     async fn list_requests(
         &self,
         filter: &TenantConnectionRequestFilter,
-    ) -> Result<Vec<TenantConnectionRequest>, CloudError>;
+    ) -> Result<Vec<TenantConnectionRequestRecord>, CloudError>;
 
     /// `GET /v2.0/tenant_connection_requests/{id}`. `NotFound` once deleted.
-    async fn show_request(&self, id: &str) -> Result<TenantConnectionRequest, CloudError>;
+    async fn show_request(&self, id: &str) -> Result<TenantConnectionRequestRecord, CloudError>;
 
     /// `POST /v2.0/tenant_connection_requests` (200, asynchronous). Never retried here: after a
     /// timeout or 5xx, list by tag before creating again.
     async fn create_request(
         &self,
         request: &CreateTenantConnectionRequest,
-    ) -> Result<TenantConnectionRequest, CloudError>;
+    ) -> Result<TenantConnectionRequestRecord, CloudError>;
 
     /// `PUT /v2.0/tenant_connection_requests/{id}` with only the fields set in `update`.
     async fn update_request(
         &self,
         id: &str,
         update: &UpdateTenantConnectionRequest,
-    ) -> Result<TenantConnectionRequest, CloudError>;
+    ) -> Result<TenantConnectionRequestRecord, CloudError>;
 
     /// `DELETE /v2.0/tenant_connection_requests/{id}` (204). `Conflict` if it is still in use.
     async fn delete_request(&self, id: &str) -> Result<(), CloudError>;
@@ -56,7 +56,7 @@ pub trait TenantConnectionApi: Send + Sync {
 /// A tenant connection request as the API returns it (the twelve documented keys).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct TenantConnectionRequest {
+pub struct TenantConnectionRequestRecord {
     #[serde(deserialize_with = "de_string")]
     pub id: String,
     /// creating, registering, registered, approved, denied, cancelled, unavailable.
@@ -159,12 +159,12 @@ impl UpdateTenantConnectionRequest {
 
 #[derive(Deserialize)]
 struct List {
-    tenant_connection_requests: Vec<TenantConnectionRequest>,
+    tenant_connection_requests: Vec<TenantConnectionRequestRecord>,
 }
 
 #[derive(Deserialize)]
 struct One {
-    tenant_connection_request: TenantConnectionRequest,
+    tenant_connection_request: TenantConnectionRequestRecord,
 }
 
 const COLLECTION: &str = "tenant_connection_requests";
@@ -190,7 +190,7 @@ fn wrap<T: Serialize>(value: &T) -> Result<serde_json::Value, CloudError> {
     Ok(serde_json::json!({ "tenant_connection_request": inner }))
 }
 
-fn one(r: &super::http::Inbound) -> Result<TenantConnectionRequest, CloudError> {
+fn one(r: &super::http::Inbound) -> Result<TenantConnectionRequestRecord, CloudError> {
     let one: One = r.json(ONE)?;
     Ok(one.tenant_connection_request)
 }
@@ -204,7 +204,7 @@ impl TenantConnectionApi for EclClient {
     async fn list_requests(
         &self,
         filter: &TenantConnectionRequestFilter,
-    ) -> Result<Vec<TenantConnectionRequest>, CloudError> {
+    ) -> Result<Vec<TenantConnectionRequestRecord>, CloudError> {
         let r = self
             .provider_connectivity
             .request(
@@ -221,7 +221,7 @@ impl TenantConnectionApi for EclClient {
         )
     }
 
-    async fn show_request(&self, id: &str) -> Result<TenantConnectionRequest, CloudError> {
+    async fn show_request(&self, id: &str) -> Result<TenantConnectionRequestRecord, CloudError> {
         let id = require_id("tenant connection request", id)?;
         one(&self
             .provider_connectivity
@@ -237,7 +237,7 @@ impl TenantConnectionApi for EclClient {
     async fn create_request(
         &self,
         request: &CreateTenantConnectionRequest,
-    ) -> Result<TenantConnectionRequest, CloudError> {
+    ) -> Result<TenantConnectionRequestRecord, CloudError> {
         let r = self
             .provider_connectivity
             .request(
@@ -262,7 +262,7 @@ impl TenantConnectionApi for EclClient {
         &self,
         id: &str,
         update: &UpdateTenantConnectionRequest,
-    ) -> Result<TenantConnectionRequest, CloudError> {
+    ) -> Result<TenantConnectionRequestRecord, CloudError> {
         let id = require_id("tenant connection request", id)?;
         one(&self
             .provider_connectivity

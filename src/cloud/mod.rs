@@ -36,13 +36,13 @@ pub mod sss;
 
 pub use clouds_yaml::{CloudConfig, Interface, parse_clouds_yaml};
 pub use ecl::{
-    CreateTenantConnectionRequest, EclClient, TenantConnectionApi, TenantConnectionRequest,
-    TenantConnectionRequestFilter, UpdateTenantConnectionRequest,
+    CreateTenantConnectionRequest, EclClient, TenantConnectionApi, TenantConnectionRequestFilter,
+    TenantConnectionRequestRecord, UpdateTenantConnectionRequest,
 };
 pub use error::CloudError;
-pub use http::{CallObserver, CallOutcome};
+pub use http::{CallMetrics, CallOutcome};
 pub use keystone::TokenInfo;
-pub use nova::{Cloudpipe, CloudpipeApi, NovaClient, Server};
+pub use nova::{CloudpipeApi, CloudpipeEntry, NovaClient, Server};
 pub use secret::Secret;
 pub use session::{CloudSession, SessionKey, SessionOptions};
 pub use sss::{ApprovalApi, ApprovalDecision, ApprovalFilter, ApprovalRequest, SssClient};

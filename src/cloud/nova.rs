@@ -40,7 +40,7 @@ pub trait CloudpipeApi: Send + Sync {
     async fn project_id(&self) -> Result<String, CloudError>;
 
     /// `GET /os-cloudpipe`: the cloudpipes of all projects (the API is admin-only).
-    async fn list_cloudpipes(&self) -> Result<Vec<Cloudpipe>, CloudError>;
+    async fn list_cloudpipes(&self) -> Result<Vec<CloudpipeEntry>, CloudError>;
 
     /// `POST /os-cloudpipe`: launches the VPN server of `project_id` (the token's project if
     /// `None`) and returns its instance id. Idempotent per project in Nova: if the project has a
@@ -73,7 +73,7 @@ pub trait CloudpipeApi: Send + Sync {
 /// addresses and `state` depend on the server's network state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Cloudpipe {
+pub struct CloudpipeEntry {
     #[serde(deserialize_with = "de_string")]
     pub project_id: String,
     #[serde(deserialize_with = "de_string")]
@@ -164,7 +164,7 @@ pub struct ServerFault {
 
 #[derive(Deserialize)]
 struct CloudpipeList {
-    cloudpipes: Vec<Cloudpipe>,
+    cloudpipes: Vec<CloudpipeEntry>,
 }
 
 #[derive(Deserialize)]
@@ -235,7 +235,7 @@ impl CloudpipeApi for NovaClient {
         self.compute.session().project_id().await
     }
 
-    async fn list_cloudpipes(&self) -> Result<Vec<Cloudpipe>, CloudError> {
+    async fn list_cloudpipes(&self) -> Result<Vec<CloudpipeEntry>, CloudError> {
         let r = self
             .compute
             .request("list_cloudpipes", Method::GET, &["os-cloudpipe"])
@@ -375,7 +375,7 @@ mod tests {
         assert_eq!(list.cloudpipes[0].state.as_deref(), Some("running"));
         assert_eq!(
             list.cloudpipes[1],
-            Cloudpipe {
+            CloudpipeEntry {
                 project_id: "p2".into(),
                 instance_id: "i2".into(),
                 created_at: Some("2017-03-01T10:20:30Z".into()),

@@ -21,7 +21,7 @@ use url::Url;
 
 use super::clouds_yaml::{CloudConfig, parse_clouds_yaml};
 use super::error::CloudError;
-use super::http::{CallObserver, Inbound, Outbound, Transport};
+use super::http::{CallMetrics, Inbound, Outbound, Transport};
 use super::keystone::{self, Token, TokenCache, TokenInfo};
 use super::rate_limit::{RateLimit, TokenBucket};
 
@@ -65,8 +65,8 @@ pub struct SessionOptions {
     pub user_agent: String,
     /// Calls per second this credential may send, shared by every object using it (None: no limit).
     pub rate_limit: Option<RateLimit>,
-    /// Told about every call (metrics).
-    pub observer: Option<Arc<dyn CallObserver>>,
+    /// Told about every call.
+    pub metrics: Option<Arc<dyn CallMetrics>>,
 }
 
 impl fmt::Debug for SessionOptions {
@@ -75,7 +75,7 @@ impl fmt::Debug for SessionOptions {
             .field("timeout", &self.timeout)
             .field("user_agent", &self.user_agent)
             .field("rate_limit", &self.rate_limit)
-            .field("observed", &self.observer.is_some())
+            .field("metrics", &self.metrics.is_some())
             .finish()
     }
 }
@@ -86,7 +86,7 @@ impl Default for SessionOptions {
             timeout: Duration::from_secs(30),
             user_agent: concat!("cloudlink/", env!("CARGO_PKG_VERSION")).to_owned(),
             rate_limit: None,
-            observer: None,
+            metrics: None,
         }
     }
 }
@@ -293,7 +293,7 @@ impl CloudSession {
             options.timeout,
             &options.user_agent,
         )?
-        .observed_by(options.observer.clone());
+        .with_metrics(options.metrics.clone());
         let limiter = options.rate_limit.map(TokenBucket::new);
         Ok(CloudSession {
             inner: Arc::new(Inner {

@@ -1,6 +1,11 @@
 //! The contract between the generic engine and a kind. The engine owns the lifecycle (finalizer,
 //! credentials, get by id, import, adoption, create, update, poll, delete, status, events); a kind
 //! supplies an [`Adapter`]: a few cloud calls and a pure assessment of what the cloud returned.
+//!
+//! To *observe* means one thing throughout: to read the cloud resource. [`Adapter::Observed`] is
+//! the resource as read, a batched reading observes all of a credential's resources at once
+//! (`engine::readings`), and an unmanaged object is one cloudlink only observes (never writes).
+//! What the engine reports about reconciles is its metrics (`engine::metrics`).
 
 use std::fmt::Debug;
 

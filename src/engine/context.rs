@@ -11,7 +11,7 @@ use super::adapter::Adapter;
 use super::backoff::Backoff;
 use super::credentials::Sessions;
 use super::events::EventSink;
-use super::observe::{ReconcileObserver, Unobserved};
+use super::metrics::{NoMetrics, ReconcileMetrics};
 use super::ownership::Claims;
 use super::readings::Readings;
 use crate::cloud::SessionKey;
@@ -43,7 +43,7 @@ pub struct Context<A: Adapter> {
     pub events: EventSink,
     pub backoff: Backoff,
     pub settings: Settings,
-    pub observer: std::sync::Arc<dyn ReconcileObserver>,
+    pub metrics: std::sync::Arc<dyn ReconcileMetrics>,
     /// Cloud ids this process created, adopted or imported, by object UID; status gets them with
     /// the reconcile's status write. They win over the object's status: the controller's cache can
     /// lag behind our own writes, and a reconcile that read the stale copy would look for the
@@ -72,7 +72,7 @@ impl<A: Adapter> Context<A> {
             adapter,
             sessions,
             settings,
-            observer: std::sync::Arc::new(Unobserved),
+            metrics: std::sync::Arc::new(NoMetrics),
             known_ids: Mutex::new(HashMap::new()),
             create_requests: Mutex::new(std::collections::HashSet::new()),
             readings: Readings::new(A::id),
@@ -80,8 +80,8 @@ impl<A: Adapter> Context<A> {
         }
     }
 
-    pub fn observed_by(mut self, observer: std::sync::Arc<dyn ReconcileObserver>) -> Self {
-        self.observer = observer;
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<dyn ReconcileMetrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 

@@ -59,8 +59,8 @@ pub async fn reconcile<A: Adapter>(
     let result = reconcile_once(&object, &ctx).instrument(span).await;
     let kind = A::Object::kind(&());
     match &result {
-        Ok((_, label)) => ctx.observer.reconciled(&kind, label, started.elapsed()),
-        Err(_) => ctx.observer.reconciled(&kind, "error", started.elapsed()),
+        Ok((_, label)) => ctx.metrics.reconciled(&kind, label, started.elapsed()),
+        Err(_) => ctx.metrics.reconciled(&kind, "error", started.elapsed()),
     }
     result.map(|(action, _)| action)
 }
@@ -125,7 +125,7 @@ async fn apply<A: Adapter>(
     let generation = object.meta().generation.unwrap_or_default();
     let next = status::next(&current, generation, id, view, &phase, &extra, &now);
     status::write(api, object, &next).await?;
-    ctx.observer.ready(
+    ctx.metrics.ready(
         &A::Object::kind(&()),
         &uid,
         Some(matches!(phase, Phase::Ready { .. })),

@@ -43,7 +43,7 @@ impl ManagedObject for Cloudpipe {
 #[derive(Clone, Debug)]
 pub struct ObservedCloudpipe {
     pub server: Server,
-    pub entry: Option<nova::Cloudpipe>,
+    pub entry: Option<nova::CloudpipeEntry>,
 }
 
 pub struct CloudpipeAdapter;
@@ -305,7 +305,7 @@ async fn target_project(
     }
 }
 
-fn vpn_matches(entry: &nova::Cloudpipe, ip: &str, port: i32) -> bool {
+fn vpn_matches(entry: &nova::CloudpipeEntry, ip: &str, port: i32) -> bool {
     let same_ip = match (
         entry
             .public_ip
@@ -426,7 +426,7 @@ mod tests {
                 status: status.into(),
                 ..Default::default()
             },
-            entry: Some(nova::Cloudpipe {
+            entry: Some(nova::CloudpipeEntry {
                 project_id: "p".into(),
                 instance_id: "srv".into(),
                 public_ip: public.map(|p| p.0.into()),

@@ -51,7 +51,7 @@ impl ManagedObject for TenantConnectionRequest {
 /// The request, and its SSS approval request while one is pending.
 #[derive(Clone, Debug)]
 pub struct ObservedRequest {
-    pub request: ecl::TenantConnectionRequest,
+    pub request: ecl::TenantConnectionRequestRecord,
     pub approval: Option<ApprovalRequest>,
 }
 
@@ -287,7 +287,7 @@ impl Adapter for TenantConnectionRequestAdapter {
 }
 
 /// The approval request a request waits for, if it waits (only then does the approval matter).
-fn pending_approval(request: &ecl::TenantConnectionRequest) -> Option<&str> {
+fn pending_approval(request: &ecl::TenantConnectionRequestRecord) -> Option<&str> {
     request
         .approval_request_id
         .as_deref()
@@ -297,7 +297,7 @@ fn pending_approval(request: &ecl::TenantConnectionRequest) -> Option<&str> {
 /// Reads the approval request while it matters (the request waits for it).
 async fn with_approval(
     cloud: &RequestClients,
-    request: ecl::TenantConnectionRequest,
+    request: ecl::TenantConnectionRequestRecord,
 ) -> Result<ObservedRequest, CloudError> {
     let approval = match pending_approval(&request) {
         Some(id) => match cloud.approvals.show_approval(id).await {
@@ -330,7 +330,7 @@ fn changes(
     name: Option<&str>,
     description: Option<&str>,
     tags: &BTreeMap<String, String>,
-    current: &ecl::TenantConnectionRequest,
+    current: &ecl::TenantConnectionRequestRecord,
 ) -> Option<UpdateTenantConnectionRequest> {
     let mut update = UpdateTenantConnectionRequest::default();
     if let Some(name) = name.filter(|n| *n != current.name) {
@@ -384,7 +384,7 @@ fn phase(observed: &ObservedRequest) -> (Phase, Desired) {
             )
         }
         "registered" => (
-            Phase::progressing_ready(format!("request {id} is registered"), APPROVAL_POLL),
+            Phase::ready_rechecked_after(format!("request {id} is registered"), APPROVAL_POLL),
             waiting(format!(
                 "waiting for tenant {other} to approve approval request {approval_id}"
             )),
@@ -426,7 +426,7 @@ fn phase(observed: &ObservedRequest) -> (Phase, Desired) {
     }
 }
 
-fn view(request: &ecl::TenantConnectionRequest) -> TenantConnectionRequestResourceStatus {
+fn view(request: &ecl::TenantConnectionRequestRecord) -> TenantConnectionRequestResourceStatus {
     let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     let mut tags = request.tags.clone();
     tags.remove(OWNER_TAG);
@@ -452,7 +452,7 @@ mod tests {
 
     fn request(status: &str) -> ObservedRequest {
         ObservedRequest {
-            request: ecl::TenantConnectionRequest {
+            request: ecl::TenantConnectionRequestRecord {
                 id: "r1".into(),
                 status: status.into(),
                 name: "n".into(),

@@ -32,7 +32,9 @@ pub struct RunArgs {
     /// Reconciles running at once, per kind.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
-    /// How often a Ready object is re-read from the cloud (jittered +0–20%); `spec.resyncPeriod` overrides it.
+    /// How often a Ready object is re-read from the cloud, at multiples of the period (plus up to
+    /// 5 s) so that one batched reading serves every object of a credential; `spec.resyncPeriod`
+    /// overrides it.
     #[arg(long, default_value = "10m", value_parser = duration)]
     pub resync: Duration,
     /// Calls per second one credential may send to the cloud, shared by all objects using it.
@@ -121,7 +123,7 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
             per_second: args.cloud_rate,
             burst: args.cloud_burst,
         }),
-        observer: Some(metrics.clone()),
+        metrics: Some(metrics.clone()),
         ..SessionOptions::default()
     };
     let sessions = Arc::new(Sessions::new(client.clone(), options));
@@ -132,7 +134,7 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
             sessions.clone(),
             settings.clone(),
         )
-        .observed_by(metrics.clone()),
+        .with_metrics(metrics.clone()),
     );
     let requests = Arc::new(
         Context::new(
@@ -141,7 +143,7 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
             sessions,
             settings,
         )
-        .observed_by(metrics.clone()),
+        .with_metrics(metrics.clone()),
     );
 
     let namespaces: Vec<Option<&str>> = if args.namespaces.is_empty() {

@@ -1,6 +1,6 @@
-//! ECL provider-connectivity `tenant_connection_requests` (cloud-apis.md §3): CRUD, list filters,
-//! visibility to both tenants, the requester / network-owner split on update, and the
-//! asynchronous lifecycle (kept in `state.rs`).
+//! ECL provider-connectivity `tenant_connection_requests` (the ECL 2.0 API reference, eclsdk,
+//! eclcloud and terraform-provider-ecl): CRUD, list filters, visibility to both tenants, the
+//! requester / network-owner split on update, and the asynchronous lifecycle (kept in `state.rs`).
 //!
 //! Where the sources stop (exact error texts, what triggers 409, what the wrong side gets), the
 //! choices are written next to the code that makes them.

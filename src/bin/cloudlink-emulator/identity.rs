@@ -1,4 +1,4 @@
-//! The built-in Keystone v3 subset (cloud-apis.md §2): version discovery, password and
+//! The built-in Keystone v3 subset (Keystone's v3 api-ref): version discovery, password and
 //! application-credential tokens with a catalog pointing at the emulator, and token validation
 //! and revocation as a service would use them.
 
@@ -170,9 +170,10 @@ impl Identity {
     }
 
     /// Every service points at the emulator itself. One endpoint per type and interface: eclcloud
-    /// refuses a catalog where two match (§2.4). Compute carries the project id, like Nova's usual
-    /// catalog; provider-connectivity is under `/provider-connectivity` because eclsdk picks its
-    /// error classes by that substring of the URL (§3.1).
+    /// refuses a catalog where two match (`V3EndpointURL`). Compute carries the project id, like
+    /// Nova's usual catalog; provider-connectivity is under `/provider-connectivity` because eclsdk
+    /// picks its error classes by that substring of the URL (`find_http_exception_class` in
+    /// ecl/session.py).
     fn catalog(&self, project_id: &str) -> Value {
         let base = &self.base_url;
         let service = |kind: &str, name: &str, interfaces: &[&str], url: String| {
@@ -432,7 +433,7 @@ fn authenticate(directory: &Directory, request: &Value) -> Result<Grant, Respons
 
 /// A user by id, or by name and domain. A name without a domain is taken to be in `default`:
 /// real Keystone answers 400, but eclcli's first request of each command has no domain unless
-/// OS_USER_DOMAIN_ID is set (cloud-apis.md §2.6, §6.8), and the emulator is meant to be easy to
+/// OS_USER_DOMAIN_ID is set (seen running eclcli 4.8.0), and the emulator is meant to be easy to
 /// point real clients at.
 fn find_user<'a>(directory: &'a Directory, user: &Value) -> Result<&'a User, Response> {
     if let Some(id) = text(user, "id") {

@@ -1,7 +1,7 @@
 //! cloudlink-emulator: an in-memory, loopback stand-in for the clouds cloudlink manages — a
 //! Keystone v3 subset, Nova os-cloudpipe, ECL provider-connectivity tenant connection requests and
-//! SSS approval requests — faithful to `research/cloud-apis.md`, with injectable faults and an
-//! admin API for tests.
+//! SSS approval requests — faithful to the upstream code, API references and clients its modules
+//! name, with injectable faults and an admin API for tests.
 //!
 //! On start it prints exactly one line on stdout, `cloudlink-emulator listening on http://…`;
 //! everything else goes to stderr.

@@ -1,6 +1,6 @@
-//! Nova's compute API v2.1, as far as cloudpipes need it (cloud-apis.md §1): os-cloudpipe with
-//! Ocata semantics, the VPN servers it launches, version documents, microversion headers and
-//! request ids; from Pike on, the 410 stubs that replaced cloudpipe.
+//! Nova's compute API v2.1, as far as cloudpipes need it (Nova 15.0.0's code, api-ref and API
+//! samples): os-cloudpipe with Ocata semantics, the VPN servers it launches, version documents,
+//! microversion headers and request ids; from Pike on, the 410 stubs that replaced cloudpipe.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -23,7 +23,8 @@ use crate::nova_validation;
 use crate::state::{Server, VmState, VpnEndpoint};
 use crate::timefmt;
 
-/// Which Nova is emulated. Cloudpipe works up to Ocata and answers 410 from Pike on (§1.1, §1.9).
+/// Which Nova is emulated. Cloudpipe works up to Ocata and answers 410 from Pike on (Nova commit
+/// acdc2da0e3, "Remove cloudpipe APIs", first released in 16.0.0).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Serialize, Deserialize,
 )]
@@ -236,7 +237,7 @@ pub(crate) fn check_url_project(
     Ok(())
 }
 
-/// webob's `HTTPGone` explanation, with its two spaces (§1.9).
+/// webob's `HTTPGone` explanation (webob/exc.py), with its two spaces.
 fn gone() -> Response {
     errors::nova(
         StatusCode::GONE,

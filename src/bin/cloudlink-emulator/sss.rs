@@ -1,4 +1,5 @@
-//! SSS approval requests (cloud-apis.md §3.6), served under both the v1 (`sss`) and the v2
+//! SSS approval requests (eclcloud's `sss/v1/approval_requests` and terraform-provider-ecl's
+//! `ecl_sss_approval_request_v1`), served under both the v1 (`sss`) and the v2
 //! (`sssv2`) catalog paths with the same shape: list, show (a bare object) and the decision PUT.
 //!
 //! The network owner approves or denies, the requester cancels, and only while the request is
@@ -34,7 +35,7 @@ fn not_found(id: &str) -> Response {
 
 /// The API object (eclcloud's `ApprovalRequest`). `request_user` / `approver` say which side the
 /// caller's tenant is on; the admin dump passes no caller. `external_request_id` holding the TCR id
-/// is inferred (§3.6).
+/// is inferred: no source says what links an approval request to its TCR.
 pub fn view(approval: &Approval, region: &str, caller_project: Option<&str>) -> Value {
     json!({
         "request_id": approval.request_id,
