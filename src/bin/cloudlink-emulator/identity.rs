@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -18,6 +18,7 @@ use crate::auth::Caller;
 use crate::body::{self, BodyError};
 use crate::directory::{DOMAIN_ID, DOMAIN_NAME, Directory, User, stable_id};
 use crate::errors::{self, Service};
+use crate::query::Query;
 use crate::timefmt;
 
 pub struct Identity {
@@ -238,7 +239,7 @@ pub async fn discovery(State(identity): State<Arc<Identity>>) -> Response {
 /// `POST /v3/auth/tokens`: 201 with the token in `X-Subject-Token`.
 pub async fn issue_token(
     State(identity): State<Arc<Identity>>,
-    RawQuery(query): RawQuery,
+    query: Query,
     body: Body,
 ) -> Response {
     let request = match body::read_json(body).await {
@@ -257,7 +258,7 @@ pub async fn issue_token(
         Err(response) => return errors::challenge(response, &identity.base_url),
     };
     let (id, token) = identity.issue(grant);
-    let body = identity.token_body(&token, !asks_no_catalog(query.as_deref()));
+    let body = identity.token_body(&token, !query.has("nocatalog"));
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-subject-token", value);
@@ -271,14 +272,13 @@ pub async fn issue_token(
 /// `GET /v3/auth/tokens` (and HEAD): what a service behind keystonemiddleware asks.
 pub async fn validate_token(
     State(identity): State<Arc<Identity>>,
-    RawQuery(query): RawQuery,
+    query: Query,
     headers: HeaderMap,
 ) -> Response {
     match subject_of(&identity, &headers, "identity:validate_token") {
         Ok((id, token)) => {
             let mut response =
-                Json(identity.token_body(&token, !asks_no_catalog(query.as_deref())))
-                    .into_response();
+                Json(identity.token_body(&token, !query.has("nocatalog"))).into_response();
             if let Ok(value) = HeaderValue::from_str(&id) {
                 response.headers_mut().insert("x-subject-token", value);
             }
@@ -326,13 +326,6 @@ fn subject_of(
         return Err(errors::keystone(StatusCode::FORBIDDEN, &message));
     }
     Ok((subject_id, subject))
-}
-
-fn asks_no_catalog(query: Option<&str>) -> bool {
-    query
-        .unwrap_or_default()
-        .split('&')
-        .any(|pair| pair == "nocatalog" || pair.starts_with("nocatalog="))
 }
 
 /// Keystone's `ValidationError` text.

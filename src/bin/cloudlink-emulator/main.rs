@@ -21,6 +21,7 @@ mod faults;
 mod identity;
 mod nova;
 mod nova_validation;
+mod query;
 mod route;
 mod server;
 mod server_metadata;
