@@ -45,7 +45,7 @@ use crate::identity::Identity;
 use crate::nova::NovaRelease;
 use crate::state::{Lifecycle, World};
 
-/// Durations are written as cloudlink's: `500ms`, `2s`, `1.5s`, `1h30m`, `0s`.
+/// Durations are written as cloudlink's: `500ms`, `2s`, `1.5s`, `1h30m`, `0s` (or `0`).
 #[derive(Parser)]
 #[command(
     version,
@@ -139,10 +139,13 @@ struct Args {
     seed: Option<u64>,
 }
 
-/// cloudlink's duration grammar, at most 100 years: far-off instants would overflow the clock
-/// arithmetic.
+/// cloudlink's duration grammar (or `0`, as Go writes none), at most 100 years: far-off instants
+/// would overflow the clock arithmetic.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = cloudlink::duration::parse(text).map_err(|e| e.to_string())?;
+    let duration = match text {
+        "0" => Duration::ZERO,
+        _ => cloudlink::duration::parse(text).map_err(|e| e.to_string())?,
+    };
     if duration > Duration::from_secs(100 * 365 * 24 * 3600) {
         return Err("durations are limited to 100 years".to_owned());
     }
