@@ -20,6 +20,18 @@ use super::error::CloudError;
 use super::serde_util::{de_opt_string, de_string, de_tags};
 use super::session::{CloudSession, Endpoint, Service, require_id, set_params};
 
+/// ECL's catalog URL is the unversioned service root: eclsdk and eclcloud add `v2.0`.
+const PROVIDER_CONNECTIVITY: Service = Service {
+    service_type: "provider-connectivity",
+    version_prefix: |segs| {
+        if segs.last() == Some(&"v2.0") {
+            &[]
+        } else {
+            &["v2.0"]
+        }
+    },
+};
+
 /// The provider-connectivity API for tenant connection requests.
 #[async_trait]
 pub trait TenantConnectionApi: Send + Sync {
@@ -179,7 +191,7 @@ pub struct EclClient {
 impl EclClient {
     pub fn new(session: &CloudSession) -> Self {
         EclClient {
-            provider_connectivity: Endpoint::new(session, Service::ProviderConnectivity),
+            provider_connectivity: Endpoint::new(session, PROVIDER_CONNECTIVITY),
         }
     }
 }
@@ -294,6 +306,20 @@ impl TenantConnectionApi for EclClient {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_api_root_gets_v2_0_unless_the_catalog_has_it() {
+        let p = |u: &str| {
+            PROVIDER_CONNECTIVITY
+                .prefix_of(&url::Url::parse(u).unwrap())
+                .to_vec()
+        };
+        assert_eq!(p("http://h/provider-connectivity"), vec!["v2.0"]);
+        assert_eq!(
+            p("http://h/provider-connectivity/v2.0/"),
+            Vec::<&str>::new()
+        );
+    }
 
     #[test]
     fn update_sends_only_set_fields() {

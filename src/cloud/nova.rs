@@ -20,6 +20,25 @@ use super::error::CloudError;
 use super::serde_util::{de_opt_i64, de_opt_string, de_string, de_tags, null_as_default};
 use super::session::{CloudSession, Endpoint, Service, require_id, set_params};
 
+/// Nova's catalog URL normally holds `/v2.1[/{project}]` already; `v2.1` is added if not.
+const COMPUTE: Service = Service {
+    service_type: "compute",
+    version_prefix: |segs| {
+        if segs.iter().any(|s| is_compute_version(s)) {
+            &[]
+        } else {
+            &["v2.1"]
+        }
+    },
+};
+
+fn is_compute_version(seg: &str) -> bool {
+    seg == "v2"
+        || seg
+            .strip_prefix("v2.")
+            .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The microversion every compute call asks for (2.1), in both of Nova's headers.
 static MICROVERSION: [(HeaderName, HeaderValue); 2] = [
     (
@@ -224,7 +243,7 @@ pub struct NovaClient {
 impl NovaClient {
     pub fn new(session: &CloudSession) -> Self {
         NovaClient {
-            compute: Endpoint::new(session, Service::Compute).with_headers(&MICROVERSION),
+            compute: Endpoint::new(session, COMPUTE).with_headers(&MICROVERSION),
         }
     }
 }
@@ -359,6 +378,16 @@ impl CloudpipeApi for NovaClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_root_gets_v2_1_unless_the_catalog_names_a_version() {
+        let p = |u: &str| COMPUTE.prefix_of(&url::Url::parse(u).unwrap()).to_vec();
+        assert_eq!(p("http://h:8774/v2.1/0123"), Vec::<&str>::new());
+        assert_eq!(p("http://h/compute/v2.1"), Vec::<&str>::new());
+        assert_eq!(p("http://h/compute/v2/p"), Vec::<&str>::new());
+        assert_eq!(p("http://h:8774/"), vec!["v2.1"]);
+        assert_eq!(p("http://h/compute"), vec!["v2.1"]);
+    }
 
     #[test]
     fn list_entries_tolerate_missing_fields() {

@@ -1,6 +1,7 @@
 //! A session: one credential, its HTTP client and its shared token. The service clients (`nova`,
 //! `ecl`, `sss`) are built from a session and send their calls through an [`Endpoint`]; the
-//! session knows services only by their catalog type.
+//! session knows a service only as its client describes it ([`Service`]: catalog type, version
+//! prefix; headers).
 //!
 //! [`CloudSession`] is an `Arc` inside, so clones are cheap and share the token. Build one per
 //! credential and keep it: [`SessionKey`] (the parsed cloud plus the CA bundle, comparable and
@@ -114,44 +115,25 @@ impl fmt::Debug for CloudSession {
     }
 }
 
-/// The services cloudlink calls, and how their catalog URL becomes the API root.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Service {
-    Compute,
-    ProviderConnectivity,
-    Sss,
+/// A service as its client describes it to the session: the type its catalog entry has, and
+/// how its catalog URL becomes its API root.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Service {
+    pub service_type: &'static str,
+    /// The path segments to add between the catalog URL and the resources, given the catalog
+    /// URL's non-empty path segments.
+    pub version_prefix: fn(&[&str]) -> &'static [&'static str],
 }
 
 impl Service {
-    pub fn service_type(self) -> &'static str {
-        match self {
-            Service::Compute => "compute",
-            Service::ProviderConnectivity => "provider-connectivity",
-            Service::Sss => "sss",
-        }
-    }
-
-    /// Path segments between the catalog URL and the resource: Nova's catalog URL normally holds
-    /// `/v2.1[/{project}]` already (add it if not); ECL's is the unversioned service root
-    /// (eclsdk and eclcloud add `v2.0`); SSS's already ends in `/api/v1.0`.
-    fn version_prefix(self, root: &Url) -> &'static [&'static str] {
+    /// What [`Service::version_prefix`] adds to `root`.
+    pub fn prefix_of(self, root: &Url) -> &'static [&'static str] {
         let segs: Vec<&str> = root
             .path_segments()
             .map(|s| s.filter(|p| !p.is_empty()).collect())
             .unwrap_or_default();
-        match self {
-            Service::Compute if !segs.iter().any(|s| is_compute_version(s)) => &["v2.1"],
-            Service::ProviderConnectivity if segs.last() != Some(&"v2.0") => &["v2.0"],
-            _ => &[],
-        }
+        (self.version_prefix)(&segs)
     }
-}
-
-fn is_compute_version(seg: &str) -> bool {
-    seg == "v2"
-        || seg
-            .strip_prefix("v2.")
-            .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Headers a service wants on every call (Nova's microversion).
@@ -339,11 +321,11 @@ impl CloudSession {
     /// The API root of `service`: the clouds.yaml override, or the catalog's endpoint.
     fn root(&self, token: &Token, service: Service) -> Result<Url, CloudError> {
         let config = &self.inner.key.config;
-        let raw = match config.endpoint_overrides.get(service.service_type()) {
+        let raw = match config.endpoint_overrides.get(service.service_type) {
             Some(url) => url.clone(),
             None => token.info.catalog.endpoint(
                 &config.cloud_name,
-                service.service_type(),
+                service.service_type,
                 config.interface,
                 config.region_name.as_deref(),
             )?,
@@ -351,20 +333,19 @@ impl CloudSession {
         Url::parse(&raw).map_err(|_| {
             CloudError::Config(format!(
                 "the {} endpoint of cloud '{}' is not a URL",
-                service.service_type(),
-                config.cloud_name
+                service.service_type, config.cloud_name
             ))
         })
     }
 
     fn url(&self, token: &Token, call: &ApiCall<'_>) -> Result<Url, CloudError> {
         let mut url = self.root(token, call.service)?;
-        let prefix = call.service.version_prefix(&url);
+        let prefix = call.service.prefix_of(&url);
         {
             let mut segs = url.path_segments_mut().map_err(|_| {
                 CloudError::Config(format!(
                     "the {} endpoint cannot have paths appended",
-                    call.service.service_type()
+                    call.service.service_type
                 ))
             })?;
             segs.pop_if_empty().extend(prefix).extend(call.path);
@@ -383,7 +364,7 @@ impl CloudSession {
         body: &Option<Vec<u8>>,
     ) -> Result<Outbound, CloudError> {
         Ok(Outbound {
-            service: call.service.service_type(),
+            service: call.service.service_type,
             operation: call.operation,
             method: call.method.clone(),
             url: self.url(token, call)?,
@@ -464,40 +445,6 @@ pub(crate) fn require_id<'a>(what: &str, id: &'a str) -> Result<&'a str, CloudEr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn version_prefixes() {
-        let p = |s: Service, u: &str| s.version_prefix(&Url::parse(u).unwrap()).to_vec();
-        assert_eq!(
-            p(Service::Compute, "http://h:8774/v2.1/0123"),
-            Vec::<&str>::new()
-        );
-        assert_eq!(
-            p(Service::Compute, "http://h/compute/v2.1"),
-            Vec::<&str>::new()
-        );
-        assert_eq!(
-            p(Service::Compute, "http://h/compute/v2/p"),
-            Vec::<&str>::new()
-        );
-        assert_eq!(p(Service::Compute, "http://h:8774/"), vec!["v2.1"]);
-        assert_eq!(p(Service::Compute, "http://h/compute"), vec!["v2.1"]);
-        assert_eq!(
-            p(
-                Service::ProviderConnectivity,
-                "http://h/provider-connectivity"
-            ),
-            vec!["v2.0"]
-        );
-        assert_eq!(
-            p(
-                Service::ProviderConnectivity,
-                "http://h/provider-connectivity/v2.0/"
-            ),
-            Vec::<&str>::new()
-        );
-        assert_eq!(p(Service::Sss, "http://h/sss/api/v1.0"), Vec::<&str>::new());
-    }
 
     const YAML: &str = "clouds: {x: {auth: {auth_url: 'https://k/v3', user_id: u, password: TopSecret1, project_id: p}, cacert: /etc/ca.pem}}";
 

@@ -13,6 +13,12 @@ use super::error::CloudError;
 use super::serde_util::{de_bool, de_opt_string, de_string, null_as_default};
 use super::session::{CloudSession, Endpoint, Service, require_id, set_params};
 
+/// SSS's catalog URL already ends in `/api/v1.0`.
+const SSS: Service = Service {
+    service_type: "sss",
+    version_prefix: |_| &[],
+};
+
 /// SSS approval requests.
 #[async_trait]
 pub trait ApprovalApi: Send + Sync {
@@ -148,7 +154,7 @@ pub struct SssClient {
 impl SssClient {
     pub fn new(session: &CloudSession) -> Self {
         SssClient {
-            sss: Endpoint::new(session, Service::Sss),
+            sss: Endpoint::new(session, SSS),
         }
     }
 }
@@ -219,6 +225,12 @@ impl ApprovalApi for SssClient {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_api_root_is_the_catalog_url() {
+        let root = url::Url::parse("http://h/sss/api/v1.0").unwrap();
+        assert_eq!(SSS.prefix_of(&root).to_vec(), Vec::<&str>::new());
+    }
 
     #[test]
     fn reads_bare_and_wrapped() {
