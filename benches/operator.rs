@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use cloudlink::api::{Cloudpipe, TenantConnectionRequest};
-use cloudlink::cloud::CloudSession;
 use cloudlink::cloud::ecl::CreateTenantConnectionRequest;
+use cloudlink::cloud::{CloudSession, CloudpipeApi, EclClient, NovaClient, TenantConnectionApi};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
@@ -346,15 +346,13 @@ impl Bench {
                             name: Some(name.clone()),
                             ..Default::default()
                         };
-                        session
-                            .tenant_connections()
+                        EclClient::new(&session)
                             .create_request(&body)
                             .await
                             .expect("floor create")
                             .id
                     } else {
-                        session
-                            .cloudpipes()
+                        NovaClient::new(&session)
                             .create_cloudpipe(Some(&project_of(&name)))
                             .await
                             .expect("floor create")

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use support::chaos::{Figures, Fleet, OwnPlane, batches, deadline, knob, seed, serial};
+use support::chaos::{
+    Figures, Fleet, OwnPlane, assert_closing, batches, deadline, knob, seed, serial,
+};
 use support::operator::Operator;
 
 /// 1. SIGKILL the operator at seeded random moments while objects are being created, restarting
@@ -33,15 +35,9 @@ async fn sigkill_during_creation_leaves_one_resource_per_object() {
     );
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5161);
     let fleet = Fleet::shared("chaos-kill", seed, &[]).await;
-    // Every create commits at once but answers 300 ms later: many kills land between the cloud's
-    // create and the status.id write, the window the adoption lookup exists for.
-    fleet
-        .cloud
-        .set_fault(
-            "ecl.tcr.create",
-            json!({"commit_then_fail": "timeout", "hang_ms": 300}),
-        )
-        .await;
+    // Many kills land between the cloud's create and the status.id write, the window the
+    // adoption lookup exists for.
+    fleet.slow_creates().await;
     let watch = fleet.watch();
     let mut operator = fleet.operator(&["--concurrency", "4"]);
     let started = Instant::now();
@@ -61,45 +57,28 @@ async fn sigkill_during_creation_leaves_one_resource_per_object() {
     let posts = fleet.cloud.total("ecl.tcr.create").await;
     let events = fleet.events().await;
 
-    fleet.delete_all().await;
-    let left = fleet.drain(deadline(60)).await;
-    let leaks = fleet.cloud_requests().await.len();
+    let remains = fleet.tear_down(deadline(60)).await;
     Figures::new("sigkill")
         .add("seed", seed)
         .add("objects", n)
         .add("kills", kills)
         .add("posts_answered", posts)
-        .add("resources", census.resources)
-        .add("duplicates", census.duplicates + seen.id_changes())
-        .add("orphans", census.orphans)
-        .add("not_ready", census.objects - census.ready)
         .add(
             "adopted",
             events.get("Normal/Adopted").copied().unwrap_or(0),
         )
         .secs("converge_after_last_kill", converge)
         .secs("total", started.elapsed())
-        .add("leaks_after_delete", leaks)
+        .ending(&census, &seen, &remains)
         .print();
     println!("  each kill came this long (ms) after its batch of objects was applied: {moments:?}");
 
-    assert!(
+    assert_closing(
+        "not converged within the deadline",
+        &census,
         converged,
-        "not converged within the deadline: {census:?}\n  {}",
-        census.stragglers()
-    );
-    assert_eq!(
-        seen.id_changes(),
-        0,
-        "an object pointed at two cloud resources: {:?}",
-        seen.ids
-    );
-    assert_eq!(left, 0, "objects still there after deletion");
-    assert_eq!(
-        leaks,
-        0,
-        "cloud resources left after every object was deleted: {:?}",
-        fleet.cloud_requests().await
+        &seen,
+        &remains,
     );
 }
 
@@ -223,15 +202,14 @@ async fn a_failing_cloud_during_creation_and_deletion_converges_without_duplicat
         switch.set(false);
         f.secs("delete_under_faults", deleting.elapsed())
             .add("all_deleted_under_faults", drained_under_faults);
-        let left = fleet.drain(deadline(120)).await;
+        let remains = fleet.remains(deadline(120)).await;
         f.secs("delete", deleting.elapsed());
         switch.finish();
-        (f, census, converged, events, left)
+        (f, census, converged, events, remains)
     };
-    let ((ticks, bursts), (mut f, census, converged, events, left)) =
+    let ((ticks, bursts), (mut f, census, converged, events, remains)) =
         tokio::join!(drive_faults(&fleet.cloud, seed, &switch), run);
     let seen = watch.seen();
-    let leaks = fleet.cloud_requests().await.len();
     let answered = support::chaos::failures_answered(&fleet.cloud.counters().await);
     let timeouts = support::chaos::metric(
         &operator,
@@ -252,30 +230,15 @@ async fn a_failing_cloud_during_creation_and_deletion_converges_without_duplicat
             events.get("Normal/Adopted").copied().unwrap_or(0),
         )
         .add("ready_lost_on_a_failed_reread", seen.ready_lost)
-        .add("resources", census.resources)
-        .add("duplicates", census.duplicates + seen.id_changes())
-        .add("orphans", census.orphans)
-        .add("not_ready", census.objects - census.ready)
-        .add("leaks_after_delete", leaks)
+        .ending(&census, &seen, &remains)
         .print();
 
-    assert!(
+    assert_closing(
+        "not converged after the cloud healed",
+        &census,
         converged,
-        "not converged after the cloud healed: {census:?}\n  {}",
-        census.stragglers()
-    );
-    assert_eq!(
-        seen.id_changes(),
-        0,
-        "an object pointed at two cloud resources: {:?}",
-        seen.ids
-    );
-    assert_eq!(left, 0, "objects still there after deletion");
-    assert_eq!(
-        leaks,
-        0,
-        "cloud resources left after every object was deleted: {:?}",
-        fleet.cloud_requests().await
+        &seen,
+        &remains,
     );
 }
 
@@ -292,13 +255,7 @@ async fn an_apiserver_restart_mid_run_converges_without_help() {
     let plane_up = started.elapsed();
     let fleet = Fleet::on(&own.plane, "chaos-apiserver", seed, &[]).await;
     // Slow creates, two at a time: the restart catches creates and status writes in flight.
-    fleet
-        .cloud
-        .set_fault(
-            "ecl.tcr.create",
-            json!({"commit_then_fail": "timeout", "hang_ms": 300}),
-        )
-        .await;
+    fleet.slow_creates().await;
     let watch = fleet.watch();
     let operator = fleet.operator(&["--concurrency", "2"]);
     let pid = operator.pid();
@@ -318,9 +275,7 @@ async fn an_apiserver_restart_mid_run_converges_without_help() {
     let seen = watch.seen();
     let posts = fleet.cloud.total("ecl.tcr.create").await;
 
-    fleet.delete_all().await;
-    let left = fleet.drain(deadline(60)).await;
-    let leaks = fleet.cloud_requests().await.len();
+    let remains = fleet.tear_down(deadline(60)).await;
     Figures::new("apiserver-restart")
         .add("seed", seed)
         .add("objects", n)
@@ -328,13 +283,9 @@ async fn an_apiserver_restart_mid_run_converges_without_help() {
         .secs("outage", outage)
         .add("operator_survived", survived)
         .add("posts_answered", posts)
-        .add("resources", census.resources)
-        .add("duplicates", census.duplicates + seen.id_changes())
-        .add("orphans", census.orphans)
-        .add("not_ready", census.objects - census.ready)
         .secs("converge_after_restart", converge)
         .secs("run", run.elapsed())
-        .add("leaks_after_delete", leaks)
+        .ending(&census, &seen, &remains)
         .print();
 
     assert!(
@@ -342,23 +293,12 @@ async fn an_apiserver_restart_mid_run_converges_without_help() {
         "the operator exited while kube-apiserver was down:\n{}",
         support::chaos::log_excerpt(&operator.log(), "", 30)
     );
-    assert!(
+    assert_closing(
+        "not converged after the restart",
+        &census,
         converged,
-        "not converged after the restart: {census:?}\n  {}",
-        census.stragglers()
-    );
-    assert_eq!(
-        seen.id_changes(),
-        0,
-        "an object pointed at two cloud resources: {:?}",
-        seen.ids
-    );
-    assert_eq!(left, 0, "objects still there after deletion");
-    assert_eq!(
-        leaks,
-        0,
-        "cloud resources left after every object was deleted: {:?}",
-        fleet.cloud_requests().await
+        &seen,
+        &remains,
     );
 }
 
@@ -413,9 +353,7 @@ async fn expiring_tokens_never_reach_a_condition() {
     })
     .await
     .is_some();
-    fleet.delete_all().await;
-    let left = fleet.drain(deadline(60)).await;
-    let leaks = fleet.cloud_requests().await.len();
+    let remains = fleet.tear_down(deadline(60)).await;
     let run = started.elapsed();
 
     let seen = watch.seen();
@@ -451,16 +389,17 @@ async fn expiring_tokens_never_reach_a_condition() {
         .add("error_conditions_seen", seen.errors.len())
         .add("warning_events", warnings)
         .add("status_versions_watched", seen.updates)
-        .add("duplicates", census.duplicates + seen.id_changes())
         .secs("converge_approved", converge)
         .secs("run", run)
-        .add("leaks_after_delete", leaks)
+        .ending(&census, &seen, &remains)
         .print();
 
-    assert!(
+    assert_closing(
+        "not Ready and Approved within the deadline",
+        &census,
         converged,
-        "not Ready and Approved within the deadline: {census:?}\n  {}",
-        census.stragglers()
+        &seen,
+        &remains,
     );
     assert!(
         updated,
@@ -477,13 +416,6 @@ async fn expiring_tokens_never_reach_a_condition() {
         seen.errors
     );
     assert_eq!(warnings, 0, "warning Events: {events:?}");
-    assert_eq!(left, 0, "objects still there after deletion");
-    assert_eq!(
-        leaks,
-        0,
-        "cloud resources left after every object was deleted: {:?}",
-        fleet.cloud_requests().await
-    );
 }
 
 /// Starts `op` again if it exited by itself (a leader that could not renew its Lease in time stops
@@ -509,13 +441,7 @@ async fn killing_the_leader_repeatedly_makes_no_duplicate() {
     );
     let mut rng = StdRng::seed_from_u64(seed ^ 0x1ead);
     let fleet = Fleet::shared("chaos-leader", seed, &[]).await;
-    fleet
-        .cloud
-        .set_fault(
-            "ecl.tcr.create",
-            json!({"commit_then_fail": "timeout", "hang_ms": 300}),
-        )
-        .await;
+    fleet.slow_creates().await;
     let watch = fleet.watch();
     let lease = "chaos-leader";
     let flags = [
@@ -579,9 +505,7 @@ async fn killing_the_leader_repeatedly_makes_no_duplicate() {
     let posts = fleet.cloud.total("ecl.tcr.create").await;
     let events = fleet.events().await;
 
-    fleet.delete_all().await;
-    let left = fleet.drain(deadline(60)).await;
-    let leaks = fleet.cloud_requests().await.len();
+    let remains = fleet.tear_down(deadline(60)).await;
     Figures::new("leader-kill")
         .add("seed", seed)
         .add("objects", n)
@@ -597,36 +521,21 @@ async fn killing_the_leader_repeatedly_makes_no_duplicate() {
             "adopted",
             events.get("Normal/Adopted").copied().unwrap_or(0),
         )
-        .add("resources", census.resources)
-        .add("duplicates", census.duplicates + seen.id_changes())
-        .add("orphans", census.orphans)
-        .add("not_ready", census.objects - census.ready)
         .secs("converge_after_last_kill", converge)
         .secs("total", started.elapsed())
-        .add("leaks_after_delete", leaks)
+        .ending(&census, &seen, &remains)
         .print();
 
     assert!(
         takeovers.iter().all(|t| t != "none"),
         "the standby did not take over every time: {takeovers:?}"
     );
-    assert!(
+    assert_closing(
+        "not converged within the deadline",
+        &census,
         converged,
-        "not converged within the deadline: {census:?}\n  {}",
-        census.stragglers()
-    );
-    assert_eq!(
-        seen.id_changes(),
-        0,
-        "an object pointed at two cloud resources: {:?}",
-        seen.ids
-    );
-    assert_eq!(left, 0, "objects still there after deletion");
-    assert_eq!(
-        leaks,
-        0,
-        "cloud resources left after every object was deleted: {:?}",
-        fleet.cloud_requests().await
+        &seen,
+        &remains,
     );
 }
 
@@ -679,8 +588,7 @@ async fn two_hundred_requests_awaiting_approval_are_all_reconciled() {
         )
         .secs("run", started.elapsed())
         .print();
-    fleet.delete_all().await;
-    fleet.drain(deadline(120)).await;
+    fleet.tear_down(deadline(120)).await;
     assert!(
         converged,
         "{never_started} of {n} objects were never reconciled: {census:?}"

@@ -15,8 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cloudlink::cloud::{
-    ApprovalDecision, ApprovalFilter, CloudError, CloudSession, CreateTenantConnectionRequest,
-    SessionKey, SessionOptions, TenantConnectionRequestFilter, UpdateTenantConnectionRequest,
+    ApprovalApi, ApprovalDecision, ApprovalFilter, CloudError, CloudSession, CloudpipeApi,
+    CreateTenantConnectionRequest, EclClient, NovaClient, SessionKey, SessionOptions, SssClient,
+    TenantConnectionApi, TenantConnectionRequestFilter, UpdateTenantConnectionRequest,
 };
 use serde_json::json;
 use support::emulator::{ADMIN, Account, DEMO, Emulator, OWNER, eventually};
@@ -65,7 +66,7 @@ async fn cloudpipe_lifecycle_with_one_shared_token() {
         "200ms",
     ]);
     let session = session(&emulator, &ADMIN);
-    let nova = session.cloudpipes();
+    let nova = NovaClient::new(&session);
 
     assert_eq!(nova.project_id().await.unwrap(), ADMIN.project_id);
     assert!(nova.list_cloudpipes().await.unwrap().is_empty());
@@ -163,14 +164,11 @@ async fn cloudpipe_lifecycle_with_one_shared_token() {
     assert_eq!(emulator.total("nova.server.get").await, before);
 
     // All of the above on one token, shared by clones and by the other clients.
-    session
-        .clone()
-        .tenant_connections()
+    EclClient::new(&session)
         .list_requests(&TenantConnectionRequestFilter::default())
         .await
         .unwrap();
-    session
-        .approvals()
+    SssClient::new(&session)
         .list_approvals(&ApprovalFilter::default())
         .await
         .unwrap();
@@ -183,8 +181,7 @@ async fn cloudpipe_errors_are_typed() {
     let emulator = Emulator::start(&[]);
 
     // Nova's policy: cloudpipe is admin-only.
-    let error = session(&emulator, &DEMO)
-        .cloudpipes()
+    let error = NovaClient::new(&session(&emulator, &DEMO))
         .list_cloudpipes()
         .await
         .unwrap_err();
@@ -195,7 +192,7 @@ async fn cloudpipe_errors_are_typed() {
     assert!(!error.is_transient());
     assert!(error.to_string().contains("admin role"), "{error}");
 
-    let nova = session(&emulator, &ADMIN).cloudpipes();
+    let nova = NovaClient::new(&session(&emulator, &ADMIN));
     let error = nova
         .create_cloudpipe(Some("bad.project.id"))
         .await
@@ -252,8 +249,7 @@ async fn application_credential_session() {
         .expect("application credential auth");
     assert_eq!(info.project_id, ADMIN.project_id);
     assert!(info.roles.iter().any(|r| r == "admin"), "{:?}", info.roles);
-    session
-        .cloudpipes()
+    NovaClient::new(&session)
         .list_cloudpipes()
         .await
         .expect("admin's credential may list cloudpipes");
@@ -265,8 +261,7 @@ async fn a_region_missing_from_the_catalog_is_a_configuration_error() {
     let yaml = emulator
         .clouds_yaml(&ADMIN)
         .replace("region_name: RegionOne", "region_name: Nowhere");
-    let error = session_from(&yaml, Duration::from_secs(10))
-        .cloudpipes()
+    let error = NovaClient::new(&session_from(&yaml, Duration::from_secs(10)))
         .list_cloudpipes()
         .await
         .unwrap_err();
@@ -290,8 +285,8 @@ async fn tenant_connection_request_lifecycle_and_approval() {
     ]);
     let requester = session(&emulator, &ADMIN);
     let owner = session(&emulator, &OWNER);
-    let ecl = requester.tenant_connections();
-    let owner_ecl = owner.tenant_connections();
+    let ecl = EclClient::new(&requester);
+    let owner_ecl = EclClient::new(&owner);
     let network = network_id();
 
     assert_eq!(ecl.project_id().await.unwrap(), ADMIN.project_id);
@@ -422,8 +417,8 @@ async fn tenant_connection_request_lifecycle_and_approval() {
     );
 
     // SSS: the owner approves; the requester may not.
-    let sss_owner = owner.approvals();
-    let sss_requester = requester.approvals();
+    let sss_owner = SssClient::new(&owner);
+    let sss_requester = SssClient::new(&requester);
     let pending = sss_owner
         .list_approvals(&ApprovalFilter {
             status: Some("registered".into()),
@@ -498,7 +493,7 @@ async fn approval_deny_and_cancel() {
     ]);
     let requester = session(&emulator, &ADMIN);
     let owner = session(&emulator, &OWNER);
-    let ecl = requester.tenant_connections();
+    let ecl = EclClient::new(&requester);
     let mut ids = Vec::new();
     for _ in 0..2 {
         let create = CreateTenantConnectionRequest {
@@ -529,13 +524,11 @@ async fn approval_deny_and_cancel() {
     })
     .await;
 
-    owner
-        .approvals()
+    SssClient::new(&owner)
         .update_approval(&approvals[0], ApprovalDecision::Deny)
         .await
         .expect("the owner denies");
-    let error = owner
-        .approvals()
+    let error = SssClient::new(&owner)
         .update_approval(&approvals[1], ApprovalDecision::Cancel)
         .await
         .unwrap_err();
@@ -543,8 +536,7 @@ async fn approval_deny_and_cancel() {
         matches!(error, CloudError::Forbidden { .. }),
         "only the requester cancels: {error:?}"
     );
-    requester
-        .approvals()
+    SssClient::new(&requester)
         .update_approval(&approvals[1], ApprovalDecision::Cancel)
         .await
         .expect("the requester cancels");
@@ -563,7 +555,7 @@ async fn approval_deny_and_cancel() {
 async fn a_revoked_token_costs_exactly_one_reauthentication() {
     let emulator = Emulator::start(&[]);
     let session = session(&emulator, &ADMIN);
-    let nova = session.cloudpipes();
+    let nova = NovaClient::new(&session);
     nova.list_cloudpipes().await.unwrap();
     assert_eq!(tokens_issued(&emulator).await, 1);
 
@@ -577,7 +569,7 @@ async fn a_revoked_token_costs_exactly_one_reauthentication() {
 
     // Many callers meeting the 401 at once still cost one token (single-flight renewal).
     emulator.revoke_tokens().await;
-    let ecl = session.tenant_connections();
+    let ecl = EclClient::new(&session);
     let calls = (0..8).map(|i| {
         let (nova, ecl) = (nova.clone(), ecl.clone());
         async move {
@@ -605,7 +597,7 @@ async fn a_revoked_token_costs_exactly_one_reauthentication() {
 async fn a_post_meeting_a_401_is_not_resent() {
     let emulator = Emulator::start(&[]);
     let session = session(&emulator, &ADMIN);
-    let nova = session.cloudpipes();
+    let nova = NovaClient::new(&session);
     nova.list_cloudpipes().await.unwrap();
     emulator.revoke_tokens().await;
 
@@ -635,7 +627,7 @@ async fn a_post_meeting_a_401_is_not_resent() {
 #[tokio::test]
 async fn a_token_refused_even_when_fresh_is_unauthorized() {
     let emulator = Emulator::start(&[]);
-    let ecl = session(&emulator, &ADMIN).tenant_connections();
+    let ecl = EclClient::new(&session(&emulator, &ADMIN));
     ecl.list_requests(&TenantConnectionRequestFilter::default())
         .await
         .unwrap();
@@ -664,7 +656,7 @@ async fn tokens_are_renewed_before_they_expire() {
     // 2 s tokens: the client renews a tenth of the lifetime before expiry, so no call meets a 401.
     let emulator = Emulator::start(&["--token-ttl", "2s"]);
     let session = session(&emulator, &ADMIN);
-    let nova = session.cloudpipes();
+    let nova = NovaClient::new(&session);
     let started = Instant::now();
     eventually(
         DEADLINE,
@@ -692,7 +684,7 @@ async fn wrong_credentials_fail_once_for_all_waiting_callers() {
         password: "Wrong-Password-4711",
         ..ADMIN
     };
-    let nova = session(&emulator, &wrong).cloudpipes();
+    let nova = NovaClient::new(&session(&emulator, &wrong));
     let calls = (0..6).map(|_| {
         let nova = nova.clone();
         async move { nova.list_cloudpipes().await }
@@ -725,9 +717,9 @@ async fn rate_limits_and_unavailability_carry_retry_after() {
     let emulator = Emulator::start(&[]);
     let session = session(&emulator, &ADMIN);
     let (nova, ecl, sss) = (
-        session.cloudpipes(),
-        session.tenant_connections(),
-        session.approvals(),
+        NovaClient::new(&session),
+        EclClient::new(&session),
+        SssClient::new(&session),
     );
     nova.list_cloudpipes().await.unwrap();
 
@@ -807,7 +799,7 @@ async fn slow_answers_time_out_and_are_not_retried() {
     let emulator = Emulator::start(&[]);
     let timeout = Duration::from_millis(600);
     let session = session_from(&emulator.clouds_yaml(&ADMIN), timeout);
-    let nova = session.cloudpipes();
+    let nova = NovaClient::new(&session);
     nova.list_cloudpipes().await.unwrap();
 
     emulator
@@ -854,7 +846,7 @@ async fn slow_answers_time_out_and_are_not_retried() {
 async fn commit_then_fail_is_reported_and_the_post_not_resent() {
     let emulator = Emulator::start(&[]);
     let session = session_from(&emulator.clouds_yaml(&ADMIN), Duration::from_millis(800));
-    let ecl = session.tenant_connections();
+    let ecl = EclClient::new(&session);
     let network = network_id();
     let create = CreateTenantConnectionRequest {
         tenant_id_other: OWNER.project_id.into(),
@@ -894,7 +886,7 @@ async fn commit_then_fail_is_reported_and_the_post_not_resent() {
     );
 
     // The same with the answer lost to a timeout.
-    let nova = session.cloudpipes();
+    let nova = NovaClient::new(&session);
     emulator
         .set_fault(
             "nova.cloudpipe.create",
@@ -918,7 +910,7 @@ async fn commit_then_fail_is_reported_and_the_post_not_resent() {
 async fn a_reset_connection_is_a_transient_connect_error() {
     let emulator = Emulator::start(&[]);
     let session = session(&emulator, &ADMIN);
-    let nova = session.cloudpipes();
+    let nova = NovaClient::new(&session);
     nova.list_cloudpipes().await.unwrap();
     for route in ["nova.server.get", "nova.cloudpipe.create"] {
         emulator
@@ -1040,7 +1032,7 @@ async fn malformed_answers_are_clear_errors() {
         emulator.clouds_yaml(&ADMIN),
         raw.url
     );
-    let nova = session_from(&yaml, Duration::from_secs(5)).cloudpipes();
+    let nova = NovaClient::new(&session_from(&yaml, Duration::from_secs(5)));
 
     let invalid = |e: CloudError, needle: &str| {
         let text = e.to_string();
@@ -1134,7 +1126,7 @@ async fn ecl_fixture_quirks_are_tolerated() {
         emulator.clouds_yaml(&ADMIN),
         raw.url
     );
-    let ecl = session_from(&yaml, Duration::from_secs(5)).tenant_connections();
+    let ecl = EclClient::new(&session_from(&yaml, Duration::from_secs(5)));
     // One real baremetal fixture answers `"tags_other": "{}"` (a string) — and nulls happen.
     raw.answer(
         "200 OK",
@@ -1196,7 +1188,7 @@ async fn nothing_secret_reaches_debug_display_or_logs() {
         raw.url
     );
     let session = session_from(&yaml, Duration::from_secs(5));
-    let nova = session.cloudpipes();
+    let nova = NovaClient::new(&session);
 
     // Nova refuses the token: the client renews it and resends, and finally reports Unauthorized.
     raw.answer("401 Unauthorized", r#"{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}"#);
@@ -1254,7 +1246,7 @@ async fn nothing_secret_reaches_debug_display_or_logs() {
 #[tokio::test]
 async fn server_lists_follow_nova_pages_and_filter_by_image() {
     let emulator = Emulator::start(&["--nova-max-limit", "2", "--server-build-delay", "0s"]);
-    let nova = session(&emulator, &ADMIN).cloudpipes();
+    let nova = NovaClient::new(&session(&emulator, &ADMIN));
     let mut created = Vec::new();
     for i in 0..5 {
         created.push(
@@ -1299,7 +1291,7 @@ async fn server_lists_follow_nova_pages_and_filter_by_image() {
         "the admin's own project has none"
     );
 
-    let demo = session(&emulator, &DEMO).cloudpipes();
+    let demo = NovaClient::new(&session(&emulator, &DEMO));
     let refused = demo
         .list_servers(&all)
         .await

@@ -284,6 +284,49 @@ fn invalid_objects_are_rejected_with_a_message_naming_the_field() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The API server admits exactly the resync periods cloudlink can read: the CRD's pattern and
+/// `cloudlink::duration` are one grammar.
+#[test]
+fn the_api_server_admits_exactly_the_durations_cloudlink_reads() {
+    install_crds();
+    let ns = TestNamespace::new("durations");
+    let mut disagreements = Vec::new();
+    for period in [
+        "10m",
+        "1h30m",
+        "1.5s",
+        "500ms",
+        "0s",
+        "2h45m10.25s",
+        "10",
+        "1.s",
+        ".5s",
+        "1h 30m",
+        "1d",
+        "-1s",
+        "1ns",
+        "1e3s",
+    ] {
+        let object = with(tcr(), |o| o["spec"]["resyncPeriod"] = json!(period));
+        let out = kubectl(
+            &["apply", "-n", &ns.name, "--dry-run=server", "-f", "-"],
+            Some(&object.to_string()),
+        );
+        let read = cloudlink::duration::parse(period);
+        if out.status.success() != read.is_ok() {
+            disagreements.push(format!(
+                "{period:?}: the API server {}, cloudlink reads {read:?}",
+                if out.status.success() {
+                    "admits it"
+                } else {
+                    "refuses it"
+                }
+            ));
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
 #[test]
 fn immutable_fields_cannot_change_after_create() {
     install_crds();

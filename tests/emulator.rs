@@ -1,6 +1,7 @@
-//! The cloud emulator driven over HTTP as a client would, asserting the contract of
-//! `research/cloud-apis.md`: status codes, bodies, headers, lifecycles (polled with deadlines),
-//! faults, counters, the 410 mode, token expiry and the `--keystone-url` mode.
+//! The cloud emulator driven over HTTP as a client would, asserting the contract of the upstream
+//! APIs (Nova 15.0.0, Keystone v3, ECL provider-connectivity and SSS): status codes, bodies,
+//! headers, lifecycles (polled with deadlines), faults, counters, the 410 mode, token expiry and
+//! the `--keystone-url` mode.
 
 mod support;
 
@@ -197,7 +198,7 @@ async fn password_token_carries_roles_project_and_a_catalog_pointing_at_the_emul
 #[tokio::test]
 async fn user_name_without_domain_and_application_credentials_are_accepted() {
     let emulator = Emulator::start(&[]);
-    // eclcli's first auth request of each command has no user domain (cloud-apis.md §2.6)
+    // eclcli's first auth request of each command has no user domain (seen running eclcli 4.8.0)
     let no_domain = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": "owner", "password": OWNER.password}}}, "scope": {"project": {"id": OWNER.project_id}}}});
     let reply = call(

@@ -7,7 +7,8 @@ mod support;
 use std::time::Duration;
 
 use cloudlink::cloud::{
-    ApprovalDecision, CloudError, CloudSession, CreateTenantConnectionRequest,
+    ApprovalApi, ApprovalDecision, CloudError, CloudSession, CloudpipeApi,
+    CreateTenantConnectionRequest, EclClient, NovaClient, SssClient, TenantConnectionApi,
     TenantConnectionRequestFilter,
 };
 use support::emulator::eventually;
@@ -170,7 +171,10 @@ async fn wrong_password_and_wrong_secret_are_unauthorized_without_leaking_them()
 async fn the_catalog_names_what_is_missing_in_another_region() {
     let keystone = world::keystone();
     let session = session(&keystone.clouds_yaml_password(&keystone.demo, "no-such-region"));
-    let error = session.cloudpipes().list_cloudpipes().await.unwrap_err();
+    let error = NovaClient::new(&session)
+        .list_cloudpipes()
+        .await
+        .unwrap_err();
     let text = error.to_string();
     assert!(matches!(error, CloudError::Config(_)), "{error:?}");
     assert!(
@@ -189,8 +193,9 @@ async fn emulator_accepts_real_keystone_tokens_for_nova_with_the_roles_keystone_
     let region = keystone.register_emulator(&emulator).await;
 
     // admin by password: cloudpipe needs the admin role, which only Keystone can vouch for here
-    let admin =
-        session(&keystone.clouds_yaml_password(&keystone.admin, &region.region)).cloudpipes();
+    let admin = NovaClient::new(&session(
+        &keystone.clouds_yaml_password(&keystone.admin, &region.region),
+    ));
     let instance_id = admin
         .create_cloudpipe(None)
         .await
@@ -225,9 +230,9 @@ async fn emulator_accepts_real_keystone_tokens_for_nova_with_the_roles_keystone_
     );
 
     // the same project through admin's application credential: same cloudpipe (create is idempotent)
-    let by_appcred =
-        session(&keystone.clouds_yaml_appcred(&keystone.admin_appcred, &region.region))
-            .cloudpipes();
+    let by_appcred = NovaClient::new(&session(
+        &keystone.clouds_yaml_appcred(&keystone.admin_appcred, &region.region),
+    ));
     assert_eq!(
         by_appcred
             .create_cloudpipe(None)
@@ -248,7 +253,9 @@ async fn emulator_accepts_real_keystone_tokens_for_nova_with_the_roles_keystone_
     assert_eq!(ours.public_port, Some(1194));
 
     // demo has only member (and the implied reader) in the real Keystone: Nova's policy says no
-    let demo = session(&keystone.clouds_yaml_password(&keystone.demo, &region.region)).cloudpipes();
+    let demo = NovaClient::new(&session(
+        &keystone.clouds_yaml_password(&keystone.demo, &region.region),
+    ));
     let error = demo.list_cloudpipes().await.unwrap_err();
     assert!(matches!(error, CloudError::Forbidden { .. }), "{error:?}");
     assert!(
@@ -282,8 +289,7 @@ async fn emulator_accepts_real_keystone_tokens_for_ecl_and_sss_across_two_tenant
     let requester = session(&keystone.clouds_yaml_appcred(&keystone.appcred, &region.region));
     let owner = session(&keystone.clouds_yaml_password(&keystone.admin, &region.region));
     let network_id = uuid::Uuid::new_v4().to_string();
-    let created = requester
-        .tenant_connections()
+    let created = EclClient::new(&requester)
         .create_request(&CreateTenantConnectionRequest {
             tenant_id_other: keystone.admin.project_id.clone(),
             network_id: network_id.clone(),
@@ -300,7 +306,7 @@ async fn emulator_accepts_real_keystone_tokens_for_ecl_and_sss_across_two_tenant
     assert_eq!(created.tenant_id_other, keystone.admin.project_id);
 
     let registered = eventually(Duration::from_secs(20), "the request is registered", || {
-        let api = requester.tenant_connections();
+        let api = EclClient::new(&requester);
         let id = created.id.clone();
         async move {
             api.show_request(&id)
@@ -316,8 +322,7 @@ async fn emulator_accepts_real_keystone_tokens_for_ecl_and_sss_across_two_tenant
         .expect("an approval request once registered");
 
     // the owner sees it too, and approves it through SSS
-    let seen_by_owner = owner
-        .tenant_connections()
+    let seen_by_owner = EclClient::new(&owner)
         .list_requests(&TenantConnectionRequestFilter {
             network_id: Some(network_id.clone()),
             ..Default::default()
@@ -331,19 +336,17 @@ async fn emulator_accepts_real_keystone_tokens_for_ecl_and_sss_across_two_tenant
             .collect::<Vec<_>>(),
         vec![created.id.as_str()]
     );
-    let approval = owner
-        .approvals()
+    let approval = SssClient::new(&owner)
         .show_approval(&approval_id)
         .await
         .expect("the owner shows the approval");
     assert!(approval.approver && !approval.request_user, "{approval:?}");
-    owner
-        .approvals()
+    SssClient::new(&owner)
         .update_approval(&approval_id, ApprovalDecision::Approve)
         .await
         .expect("approve");
     eventually(Duration::from_secs(20), "the request is approved", || {
-        let api = requester.tenant_connections();
+        let api = EclClient::new(&requester);
         let id = created.id.clone();
         async move {
             api.show_request(&id)
@@ -354,13 +357,11 @@ async fn emulator_accepts_real_keystone_tokens_for_ecl_and_sss_across_two_tenant
     })
     .await;
 
-    requester
-        .tenant_connections()
+    EclClient::new(&requester)
         .delete_request(&created.id)
         .await
         .expect("delete");
-    let gone = requester
-        .tenant_connections()
+    let gone = EclClient::new(&requester)
         .show_request(&created.id)
         .await
         .unwrap_err();

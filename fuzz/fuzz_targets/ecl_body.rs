@@ -7,16 +7,16 @@
 #![no_main]
 
 use cloudlink::cloud::fuzzing;
-use cloudlink::cloud::{CloudError, TenantConnectionRequest};
+use cloudlink::cloud::{CloudError, TenantConnectionRequestRecord};
 use libfuzzer_sys::fuzz_target;
 
-fn check(request: &TenantConnectionRequest) {
+fn check(request: &TenantConnectionRequestRecord) {
     assert_ne!(
         request.approval_request_id.as_deref(),
         Some(""),
         "\"\" reads as no approval request yet"
     );
-    let again: TenantConnectionRequest = serde_json::from_slice(&serde_json::to_vec(request).unwrap()).unwrap();
+    let again: TenantConnectionRequestRecord = serde_json::from_slice(&serde_json::to_vec(request).unwrap()).unwrap();
     assert_eq!(&again, request);
 }
 

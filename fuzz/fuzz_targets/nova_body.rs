@@ -8,7 +8,7 @@
 #![no_main]
 
 use cloudlink::cloud::fuzzing;
-use cloudlink::cloud::{CloudError, Cloudpipe, Server};
+use cloudlink::cloud::{CloudError, CloudpipeEntry, Server};
 use libfuzzer_sys::fuzz_target;
 
 fn check_err(e: CloudError) {
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
                 for field in [&pipe.created_at, &pipe.internal_ip, &pipe.public_ip, &pipe.state] {
                     assert_ne!(field.as_deref(), Some(""), "an empty string reads as absent");
                 }
-                let again: Cloudpipe = serde_json::from_slice(&serde_json::to_vec(&pipe).unwrap()).unwrap();
+                let again: CloudpipeEntry = serde_json::from_slice(&serde_json::to_vec(&pipe).unwrap()).unwrap();
                 assert_eq!(again, pipe);
             }
         }

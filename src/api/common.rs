@@ -134,10 +134,21 @@ pub struct ManagementSpec {
     #[x_kube(validation = Rule::new("self == oldSelf").message("spec.import is immutable"))]
     pub import: Option<ImportRef>,
     /// How often cloudlink re-reads the resource from the cloud to detect drift, as a duration such
-    /// as `10m` or `1h30m`. Defaults to the operator's `--resync` (10m).
+    /// as `10m` or `1h30m`. Defaults to the operator's `--resync` (10m), as does `0s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"), length(max = 32))]
+    #[schemars(regex(pattern = crate::duration::PATTERN), length(max = 32))]
     pub resync_period: Option<String>,
+}
+
+impl ManagementSpec {
+    /// `spec.resyncPeriod`, if it sets one: `None` when absent or zero (the operator's `--resync`
+    /// applies) or, were the API server's validation bypassed, unreadable.
+    pub fn resync(&self) -> Option<std::time::Duration> {
+        self.resync_period
+            .as_deref()
+            .and_then(|text| crate::duration::parse(text).ok())
+            .filter(|period| !period.is_zero())
+    }
 }
 
 pub use kube::core::Rule;
@@ -155,4 +166,31 @@ pub fn management_rules() -> [Rule; 4] {
         Rule::new("has(self.__import__) == has(oldSelf.__import__)")
             .message("spec.import cannot be added or removed after creation"),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_zero_or_unreadable_resync_period_leaves_the_default() {
+        let spec = |period: Option<&str>| ManagementSpec {
+            cloud_credentials_ref: CloudCredentialsRef {
+                secret_name: "s".into(),
+                cloud_name: "c".into(),
+            },
+            management_policy: Default::default(),
+            on_delete: Default::default(),
+            import: None,
+            resync_period: period.map(str::to_owned),
+        };
+        assert_eq!(
+            spec(Some("1h30m")).resync(),
+            Some(Duration::from_secs(5400))
+        );
+        assert_eq!(spec(Some("0s")).resync(), None);
+        assert_eq!(spec(Some("often")).resync(), None);
+        assert_eq!(spec(None).resync(), None);
+    }
 }

@@ -12,12 +12,12 @@ use kube::CustomResourceExt;
 
 /// A kind's CRD as cloudlink serves it (every kind's: `crate::kinds::crds`).
 pub fn crd<K: CustomResourceExt>() -> CustomResourceDefinition {
-    unobserved_by_default(unwrap_descriptions(K::crd()))
+    unreconciled_by_default(unwrap_descriptions(K::crd()))
 }
 
 /// A new object gets `status: {observedGeneration: -1}` from the API server, so that kstatus (Flux)
 /// sees it as not yet observed instead of Current before cloudlink has looked at it (the Flux pattern).
-fn unobserved_by_default(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+fn unreconciled_by_default(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON;
     for version in &mut crd.spec.versions {
         let status = version

@@ -18,7 +18,19 @@ use serde::{Deserialize, Serialize};
 
 use super::error::CloudError;
 use super::serde_util::{de_opt_string, de_string, de_tags};
-use super::session::{ApiCall, CloudSession, Service, require_id};
+use super::session::{CloudSession, Endpoint, Service, require_id, set_params};
+
+/// ECL's catalog URL is the unversioned service root: eclsdk and eclcloud add `v2.0`.
+const PROVIDER_CONNECTIVITY: Service = Service {
+    service_type: "provider-connectivity",
+    version_prefix: |segs| {
+        if segs.last() == Some(&"v2.0") {
+            &[]
+        } else {
+            &["v2.0"]
+        }
+    },
+};
 
 /// The provider-connectivity API for tenant connection requests.
 #[async_trait]
@@ -30,24 +42,24 @@ pub trait TenantConnectionApi: Send + Sync {
     async fn list_requests(
         &self,
         filter: &TenantConnectionRequestFilter,
-    ) -> Result<Vec<TenantConnectionRequest>, CloudError>;
+    ) -> Result<Vec<TenantConnectionRequestRecord>, CloudError>;
 
     /// `GET /v2.0/tenant_connection_requests/{id}`. `NotFound` once deleted.
-    async fn show_request(&self, id: &str) -> Result<TenantConnectionRequest, CloudError>;
+    async fn show_request(&self, id: &str) -> Result<TenantConnectionRequestRecord, CloudError>;
 
     /// `POST /v2.0/tenant_connection_requests` (200, asynchronous). Never retried here: after a
     /// timeout or 5xx, list by tag before creating again.
     async fn create_request(
         &self,
         request: &CreateTenantConnectionRequest,
-    ) -> Result<TenantConnectionRequest, CloudError>;
+    ) -> Result<TenantConnectionRequestRecord, CloudError>;
 
     /// `PUT /v2.0/tenant_connection_requests/{id}` with only the fields set in `update`.
     async fn update_request(
         &self,
         id: &str,
         update: &UpdateTenantConnectionRequest,
-    ) -> Result<TenantConnectionRequest, CloudError>;
+    ) -> Result<TenantConnectionRequestRecord, CloudError>;
 
     /// `DELETE /v2.0/tenant_connection_requests/{id}` (204). `Conflict` if it is still in use.
     async fn delete_request(&self, id: &str) -> Result<(), CloudError>;
@@ -56,7 +68,7 @@ pub trait TenantConnectionApi: Send + Sync {
 /// A tenant connection request as the API returns it (the twelve documented keys).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct TenantConnectionRequest {
+pub struct TenantConnectionRequestRecord {
     #[serde(deserialize_with = "de_string")]
     pub id: String,
     /// creating, registering, registered, approved, denied, cancelled, unavailable.
@@ -104,22 +116,19 @@ pub struct TenantConnectionRequestFilter {
 
 impl TenantConnectionRequestFilter {
     fn query(&self) -> Vec<(&'static str, String)> {
-        [
+        set_params([
             (
                 "tenant_connection_request_id",
-                &self.tenant_connection_request_id,
+                self.tenant_connection_request_id.as_deref(),
             ),
-            ("status", &self.status),
-            ("name", &self.name),
-            ("tenant_id", &self.tenant_id),
-            ("name_other", &self.name_other),
-            ("tenant_id_other", &self.tenant_id_other),
-            ("network_id", &self.network_id),
-            ("approval_request_id", &self.approval_request_id),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
-        .collect()
+            ("status", self.status.as_deref()),
+            ("name", self.name.as_deref()),
+            ("tenant_id", self.tenant_id.as_deref()),
+            ("name_other", self.name_other.as_deref()),
+            ("tenant_id_other", self.tenant_id_other.as_deref()),
+            ("network_id", self.network_id.as_deref()),
+            ("approval_request_id", self.approval_request_id.as_deref()),
+        ])
     }
 }
 
@@ -162,12 +171,12 @@ impl UpdateTenantConnectionRequest {
 
 #[derive(Deserialize)]
 struct List {
-    tenant_connection_requests: Vec<TenantConnectionRequest>,
+    tenant_connection_requests: Vec<TenantConnectionRequestRecord>,
 }
 
 #[derive(Deserialize)]
 struct One {
-    tenant_connection_request: TenantConnectionRequest,
+    tenant_connection_request: TenantConnectionRequestRecord,
 }
 
 const COLLECTION: &str = "tenant_connection_requests";
@@ -176,23 +185,14 @@ const ONE: &str = "a tenant connection request ({\"tenant_connection_request\": 
 /// [`TenantConnectionApi`] over a [`CloudSession`].
 #[derive(Clone, Debug)]
 pub struct EclClient {
-    session: CloudSession,
+    provider_connectivity: Endpoint,
 }
 
 impl EclClient {
-    pub fn new(session: CloudSession) -> Self {
-        EclClient { session }
-    }
-}
-
-fn call<'a>(operation: &'static str, method: Method, path: &'a [&'a str]) -> ApiCall<'a> {
-    ApiCall {
-        service: Service::ProviderConnectivity,
-        operation,
-        method,
-        path,
-        query: Vec::new(),
-        body: None,
+    pub fn new(session: &CloudSession) -> Self {
+        EclClient {
+            provider_connectivity: Endpoint::new(session, PROVIDER_CONNECTIVITY),
+        }
     }
 }
 
@@ -202,7 +202,7 @@ fn wrap<T: Serialize>(value: &T) -> Result<serde_json::Value, CloudError> {
     Ok(serde_json::json!({ "tenant_connection_request": inner }))
 }
 
-fn one(r: &super::http::Inbound) -> Result<TenantConnectionRequest, CloudError> {
+fn one(r: &super::http::Inbound) -> Result<TenantConnectionRequestRecord, CloudError> {
     let one: One = r.json(ONE)?;
     Ok(one.tenant_connection_request)
 }
@@ -210,49 +210,56 @@ fn one(r: &super::http::Inbound) -> Result<TenantConnectionRequest, CloudError> 
 #[async_trait]
 impl TenantConnectionApi for EclClient {
     async fn project_id(&self) -> Result<String, CloudError> {
-        self.session.project_id().await
+        self.provider_connectivity.session().project_id().await
     }
 
     async fn list_requests(
         &self,
         filter: &TenantConnectionRequestFilter,
-    ) -> Result<Vec<TenantConnectionRequest>, CloudError> {
-        let mut c = call(
-            "list_tenant_connection_requests",
-            Method::GET,
-            &[COLLECTION],
-        );
-        c.query = filter.query();
-        let r = self.session.call(c).await?;
+    ) -> Result<Vec<TenantConnectionRequestRecord>, CloudError> {
+        let r = self
+            .provider_connectivity
+            .request(
+                "list_tenant_connection_requests",
+                Method::GET,
+                &[COLLECTION],
+            )
+            .query(filter.query())
+            .send()
+            .await?;
         Ok(
             r.json::<List>("a list ({\"tenant_connection_requests\": [...]})")?
                 .tenant_connection_requests,
         )
     }
 
-    async fn show_request(&self, id: &str) -> Result<TenantConnectionRequest, CloudError> {
+    async fn show_request(&self, id: &str) -> Result<TenantConnectionRequestRecord, CloudError> {
         let id = require_id("tenant connection request", id)?;
         one(&self
-            .session
-            .call(call(
+            .provider_connectivity
+            .request(
                 "show_tenant_connection_request",
                 Method::GET,
                 &[COLLECTION, id],
-            ))
+            )
+            .send()
             .await?)
     }
 
     async fn create_request(
         &self,
         request: &CreateTenantConnectionRequest,
-    ) -> Result<TenantConnectionRequest, CloudError> {
-        let mut c = call(
-            "create_tenant_connection_request",
-            Method::POST,
-            &[COLLECTION],
-        );
-        c.body = Some(wrap(request)?);
-        let r = self.session.call(c).await?;
+    ) -> Result<TenantConnectionRequestRecord, CloudError> {
+        let r = self
+            .provider_connectivity
+            .request(
+                "create_tenant_connection_request",
+                Method::POST,
+                &[COLLECTION],
+            )
+            .body(wrap(request)?)
+            .send()
+            .await?;
         let created = one(&r)?;
         if created.id.is_empty() {
             return Err(CloudError::invalid(
@@ -267,22 +274,29 @@ impl TenantConnectionApi for EclClient {
         &self,
         id: &str,
         update: &UpdateTenantConnectionRequest,
-    ) -> Result<TenantConnectionRequest, CloudError> {
+    ) -> Result<TenantConnectionRequestRecord, CloudError> {
         let id = require_id("tenant connection request", id)?;
-        let path = [COLLECTION, id];
-        let mut c = call("update_tenant_connection_request", Method::PUT, &path);
-        c.body = Some(wrap(update)?);
-        one(&self.session.call(c).await?)
+        one(&self
+            .provider_connectivity
+            .request(
+                "update_tenant_connection_request",
+                Method::PUT,
+                &[COLLECTION, id],
+            )
+            .body(wrap(update)?)
+            .send()
+            .await?)
     }
 
     async fn delete_request(&self, id: &str) -> Result<(), CloudError> {
         let id = require_id("tenant connection request", id)?;
-        self.session
-            .call(call(
+        self.provider_connectivity
+            .request(
                 "delete_tenant_connection_request",
                 Method::DELETE,
                 &[COLLECTION, id],
-            ))
+            )
+            .send()
             .await?;
         Ok(())
     }
@@ -292,6 +306,20 @@ impl TenantConnectionApi for EclClient {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_api_root_gets_v2_0_unless_the_catalog_has_it() {
+        let p = |u: &str| {
+            PROVIDER_CONNECTIVITY
+                .prefix_of(&url::Url::parse(u).unwrap())
+                .to_vec()
+        };
+        assert_eq!(p("http://h/provider-connectivity"), vec!["v2.0"]);
+        assert_eq!(
+            p("http://h/provider-connectivity/v2.0/"),
+            Vec::<&str>::new()
+        );
+    }
 
     #[test]
     fn update_sends_only_set_fields() {

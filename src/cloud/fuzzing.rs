@@ -17,11 +17,11 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use super::clouds_yaml::CloudConfig;
-use super::ecl::TenantConnectionRequest;
+use super::ecl::TenantConnectionRequestRecord;
 use super::error::{self, CloudError};
 use super::http::Inbound;
 use super::keystone::{self, TokenInfo};
-use super::nova::{Cloudpipe, Server};
+use super::nova::{CloudpipeEntry, Server};
 use super::sss::ApprovalRequest;
 
 /// The request an answer belongs to, as error messages name it.
@@ -82,7 +82,7 @@ pub fn auth_body(config: &CloudConfig) -> serde_json::Value {
 
 #[derive(Deserialize)]
 struct CloudpipeList {
-    cloudpipes: Vec<Cloudpipe>,
+    cloudpipes: Vec<CloudpipeEntry>,
 }
 
 #[derive(Deserialize)]
@@ -97,7 +97,7 @@ struct ServerEnvelope {
 }
 
 /// `NovaClient::list_cloudpipes` on a 200 answer.
-pub fn nova_cloudpipe_list(body: &[u8]) -> Result<Vec<Cloudpipe>, CloudError> {
+pub fn nova_cloudpipe_list(body: &[u8]) -> Result<Vec<CloudpipeEntry>, CloudError> {
     Ok(inbound(200, HeaderMap::new(), body)
         .json::<CloudpipeList>("a cloudpipe list")?
         .cloudpipes)
@@ -125,23 +125,23 @@ pub fn nova_server(body: &[u8]) -> Result<Server, CloudError> {
 
 #[derive(Deserialize)]
 struct TenantConnectionRequestList {
-    tenant_connection_requests: Vec<TenantConnectionRequest>,
+    tenant_connection_requests: Vec<TenantConnectionRequestRecord>,
 }
 
 #[derive(Deserialize)]
 struct OneTenantConnectionRequest {
-    tenant_connection_request: TenantConnectionRequest,
+    tenant_connection_request: TenantConnectionRequestRecord,
 }
 
 /// `EclClient::list_requests` on a 200 answer.
-pub fn ecl_request_list(body: &[u8]) -> Result<Vec<TenantConnectionRequest>, CloudError> {
+pub fn ecl_request_list(body: &[u8]) -> Result<Vec<TenantConnectionRequestRecord>, CloudError> {
     let list: TenantConnectionRequestList = inbound(200, HeaderMap::new(), body).json("a list")?;
     Ok(list.tenant_connection_requests)
 }
 
 /// `EclClient::show_request` and `update_request` on a 200 answer. (`create_request` also
 /// refuses an answer whose id is empty.)
-pub fn ecl_request(body: &[u8]) -> Result<TenantConnectionRequest, CloudError> {
+pub fn ecl_request(body: &[u8]) -> Result<TenantConnectionRequestRecord, CloudError> {
     let one: OneTenantConnectionRequest =
         inbound(200, HeaderMap::new(), body).json("a tenant connection request")?;
     Ok(one.tenant_connection_request)

@@ -2,7 +2,8 @@
 //!
 //! Keeping it to one function ([`Transport::execute`]) gives one place for what must hold for
 //! every call — a deadline, no redirects, the token marked sensitive, a bounded body, errors
-//! typed — and one place to add per-credential metrics and a token bucket later.
+//! typed — and one place where every call is counted ([`CallMetrics`]). The per-credential rate
+//! limit is the session's, which waits for it before the first attempt of each call.
 //!
 //! This layer never retries: whether and when to send a request again is decided by the session
 //! (one resend after a re-authentication, never for a POST) or by the reconciler.
@@ -33,9 +34,9 @@ fn ensure_crypto_provider() {
 }
 
 /// Told about every outbound call once it has ended: the operator counts them for `/metrics`.
-pub trait CallObserver: Send + Sync {
+pub trait CallMetrics: Send + Sync {
     /// `outcome` is the HTTP status, or what went wrong before one arrived.
-    fn observed(&self, service: &str, operation: &str, outcome: CallOutcome, elapsed: Duration);
+    fn record(&self, service: &str, operation: &str, outcome: CallOutcome, elapsed: Duration);
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,14 +52,14 @@ pub enum CallOutcome {
 pub(crate) struct Transport {
     client: reqwest::Client,
     timeout: Duration,
-    observer: Option<std::sync::Arc<dyn CallObserver>>,
+    metrics: Option<std::sync::Arc<dyn CallMetrics>>,
 }
 
 /// One request, described completely so that [`Transport::execute`] needs nothing else.
 pub(crate) struct Outbound {
-    /// Service type, for logs and (later) metrics: "identity", "compute", ….
+    /// Service type, for logs and metrics: "identity", "compute", ….
     pub service: &'static str,
-    /// What the call does, for logs and (later) metrics: "list_cloudpipes", ….
+    /// What the call does, for logs and metrics: "list_cloudpipes", ….
     pub operation: &'static str,
     pub method: Method,
     pub url: Url,
@@ -154,12 +155,12 @@ impl Transport {
         Ok(Transport {
             client,
             timeout,
-            observer: None,
+            metrics: None,
         })
     }
 
-    pub fn observed_by(mut self, observer: Option<std::sync::Arc<dyn CallObserver>>) -> Self {
-        self.observer = observer;
+    pub fn with_metrics(mut self, metrics: Option<std::sync::Arc<dyn CallMetrics>>) -> Self {
+        self.metrics = metrics;
         self
     }
 
@@ -169,7 +170,6 @@ impl Transport {
 
     /// Sends `req` and reads the whole answer, all within the deadline. Never retries.
     pub async fn execute(&self, req: Outbound) -> Result<Inbound, CloudError> {
-        // Metrics and a per-credential token bucket belong here: every request passes once.
         let request = describe(&req.method, &req.url);
         let started = Instant::now();
         let (service, operation) = (req.service, req.operation);
@@ -180,14 +180,14 @@ impl Transport {
                 after: self.timeout,
             }),
         };
-        if let Some(observer) = &self.observer {
+        if let Some(metrics) = &self.metrics {
             let outcome = match &result {
                 Ok(r) => CallOutcome::Status(r.status),
                 Err(CloudError::Timeout { .. }) => CallOutcome::Timeout,
                 Err(CloudError::Connect { .. }) => CallOutcome::Connect,
                 Err(_) => CallOutcome::Invalid,
             };
-            observer.observed(service, operation, outcome, started.elapsed());
+            metrics.record(service, operation, outcome, started.elapsed());
         }
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &result {

@@ -1,17 +1,19 @@
 //! Clients for the clouds cloudlink manages: Keystone v3, Nova os-cloudpipe, ECL provider-connectivity and SSS.
 //!
 //! The engine builds one [`CloudSession`] per credential — from a Secret's `clouds.yaml`, the
-//! cloud's name in it and the Secret's optional `cacert` — and takes the three narrow clients from
-//! it as trait objects: [`CloudpipeApi`], [`TenantConnectionApi`], [`ApprovalApi`]. Tests and
-//! the engine can substitute their own implementations of those traits.
+//! cloud's name in it and the Secret's optional `cacert` — and builds the three narrow clients
+//! from it ([`NovaClient::new`], [`EclClient::new`], [`SssClient::new`]), used through their
+//! traits [`CloudpipeApi`], [`TenantConnectionApi`], [`ApprovalApi`]. Tests and the engine can
+//! substitute their own implementations of those traits.
 //!
 //! Layers, each in its own module:
 //! - [`clouds_yaml`]: one cloud out of a clouds.yaml, errors naming the key;
 //! - `http`: the single place every request goes through (deadline, no redirects, typed errors);
 //! - [`keystone`]: tokens, shared per credential and renewed once, single-flight;
 //! - [`catalog`]: endpoint selection by service type, interface and region;
-//! - `session`: the credential's session and the retry rule (401 → re-auth → resend, except POST);
-//! - [`nova`], [`ecl`], [`sss`]: the service clients;
+//! - `session`: the credential's session, the retry rule (401 → re-auth → resend, except POST)
+//!   and the request builder the clients send their calls with;
+//! - [`nova`], [`ecl`], [`sss`]: the service clients, each built from a session;
 //! - [`error`]: [`CloudError`], with [`CloudError::is_transient`] and [`CloudError::retry_after`].
 //!
 //! Secrets (passwords, application-credential secrets, tokens) are [`Secret`]s: they never
@@ -34,13 +36,13 @@ pub mod sss;
 
 pub use clouds_yaml::{CloudConfig, Interface, parse_clouds_yaml};
 pub use ecl::{
-    CreateTenantConnectionRequest, EclClient, TenantConnectionApi, TenantConnectionRequest,
-    TenantConnectionRequestFilter, UpdateTenantConnectionRequest,
+    CreateTenantConnectionRequest, EclClient, TenantConnectionApi, TenantConnectionRequestFilter,
+    TenantConnectionRequestRecord, UpdateTenantConnectionRequest,
 };
 pub use error::CloudError;
-pub use http::{CallObserver, CallOutcome};
+pub use http::{CallMetrics, CallOutcome};
 pub use keystone::TokenInfo;
-pub use nova::{Cloudpipe, CloudpipeApi, NovaClient, Server};
+pub use nova::{CloudpipeApi, CloudpipeEntry, NovaClient, Server};
 pub use secret::Secret;
 pub use session::{CloudSession, SessionKey, SessionOptions};
 pub use sss::{ApprovalApi, ApprovalDecision, ApprovalFilter, ApprovalRequest, SssClient};

@@ -12,16 +12,44 @@ use std::net::IpAddr;
 
 use async_trait::async_trait;
 use reqwest::Method;
+use reqwest::header::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::CloudError;
 use super::serde_util::{de_opt_i64, de_opt_string, de_string, de_tags, null_as_default};
-use super::session::{ApiCall, CloudSession, Service, require_id};
+use super::session::{CloudSession, Endpoint, Service, require_id, set_params};
 
-/// The microversion every compute call asks for.
-pub const COMPUTE_MICROVERSION: &str = "2.1";
-pub(crate) const COMPUTE_MICROVERSION_HEADER: &str = "compute 2.1";
+/// Nova's catalog URL normally holds `/v2.1[/{project}]` already; `v2.1` is added if not.
+const COMPUTE: Service = Service {
+    service_type: "compute",
+    version_prefix: |segs| {
+        if segs.iter().any(|s| is_compute_version(s)) {
+            &[]
+        } else {
+            &["v2.1"]
+        }
+    },
+};
+
+fn is_compute_version(seg: &str) -> bool {
+    seg == "v2"
+        || seg
+            .strip_prefix("v2.")
+            .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The microversion every compute call asks for (2.1), in both of Nova's headers.
+static MICROVERSION: [(HeaderName, HeaderValue); 2] = [
+    (
+        HeaderName::from_static("x-openstack-nova-api-version"),
+        HeaderValue::from_static("2.1"),
+    ),
+    (
+        HeaderName::from_static("openstack-api-version"),
+        HeaderValue::from_static("compute 2.1"),
+    ),
+];
 
 /// Nova's cloudpipe API and the server calls a cloudpipe's lifecycle needs.
 #[async_trait]
@@ -31,7 +59,7 @@ pub trait CloudpipeApi: Send + Sync {
     async fn project_id(&self) -> Result<String, CloudError>;
 
     /// `GET /os-cloudpipe`: the cloudpipes of all projects (the API is admin-only).
-    async fn list_cloudpipes(&self) -> Result<Vec<Cloudpipe>, CloudError>;
+    async fn list_cloudpipes(&self) -> Result<Vec<CloudpipeEntry>, CloudError>;
 
     /// `POST /os-cloudpipe`: launches the VPN server of `project_id` (the token's project if
     /// `None`) and returns its instance id. Idempotent per project in Nova: if the project has a
@@ -64,7 +92,7 @@ pub trait CloudpipeApi: Send + Sync {
 /// addresses and `state` depend on the server's network state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Cloudpipe {
+pub struct CloudpipeEntry {
     #[serde(deserialize_with = "de_string")]
     pub project_id: String,
     #[serde(deserialize_with = "de_string")]
@@ -155,7 +183,7 @@ pub struct ServerFault {
 
 #[derive(Deserialize)]
 struct CloudpipeList {
-    cloudpipes: Vec<Cloudpipe>,
+    cloudpipes: Vec<CloudpipeEntry>,
 }
 
 #[derive(Deserialize)]
@@ -209,46 +237,28 @@ struct MetadataEnvelope {
 /// [`CloudpipeApi`] over a [`CloudSession`].
 #[derive(Clone, Debug)]
 pub struct NovaClient {
-    session: CloudSession,
+    compute: Endpoint,
 }
 
 impl NovaClient {
-    pub fn new(session: CloudSession) -> Self {
-        NovaClient { session }
-    }
-}
-
-fn call<'a>(
-    operation: &'static str,
-    method: Method,
-    path: &'a [&'a str],
-    body: Option<serde_json::Value>,
-) -> ApiCall<'a> {
-    ApiCall {
-        service: Service::Compute,
-        operation,
-        method,
-        path,
-        query: Vec::new(),
-        body,
+    pub fn new(session: &CloudSession) -> Self {
+        NovaClient {
+            compute: Endpoint::new(session, COMPUTE).with_headers(&MICROVERSION),
+        }
     }
 }
 
 #[async_trait]
 impl CloudpipeApi for NovaClient {
     async fn project_id(&self) -> Result<String, CloudError> {
-        self.session.project_id().await
+        self.compute.session().project_id().await
     }
 
-    async fn list_cloudpipes(&self) -> Result<Vec<Cloudpipe>, CloudError> {
+    async fn list_cloudpipes(&self) -> Result<Vec<CloudpipeEntry>, CloudError> {
         let r = self
-            .session
-            .call(call(
-                "list_cloudpipes",
-                Method::GET,
-                &["os-cloudpipe"],
-                None,
-            ))
+            .compute
+            .request("list_cloudpipes", Method::GET, &["os-cloudpipe"])
+            .send()
             .await?;
         Ok(
             r.json::<CloudpipeList>("a cloudpipe list ({\"cloudpipes\": [...]})")?
@@ -262,13 +272,10 @@ impl CloudpipeApi for NovaClient {
             None => json!({ "cloudpipe": {} }),
         };
         let r = self
-            .session
-            .call(call(
-                "create_cloudpipe",
-                Method::POST,
-                &["os-cloudpipe"],
-                Some(body),
-            ))
+            .compute
+            .request("create_cloudpipe", Method::POST, &["os-cloudpipe"])
+            .body(body)
+            .send()
             .await?;
         let created: CreatedCloudpipe =
             r.json("the new cloudpipe's instance id ({\"instance_id\": ...})")?;
@@ -284,13 +291,14 @@ impl CloudpipeApi for NovaClient {
     async fn configure_project(&self, vpn_ip: IpAddr, vpn_port: u16) -> Result<(), CloudError> {
         // The port goes as a string, as in Nova's own sample and novaclient.
         let body = json!({ "configure_project": { "vpn_ip": vpn_ip.to_string(), "vpn_port": vpn_port.to_string() } });
-        self.session
-            .call(call(
+        self.compute
+            .request(
                 "configure_project",
                 Method::PUT,
                 &["os-cloudpipe", "configure-project"],
-                Some(body),
-            ))
+            )
+            .body(body)
+            .send()
             .await?;
         Ok(())
     }
@@ -299,17 +307,17 @@ impl CloudpipeApi for NovaClient {
         let mut servers = Vec::new();
         let mut marker: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let mut c = call("list_servers", Method::GET, &["servers", "detail"], None);
-            if filter.all_tenants {
-                c.query.push(("all_tenants", "1".into()));
-            }
-            if let Some(image) = &filter.image {
-                c.query.push(("image", image.clone()));
-            }
-            if let Some(marker) = &marker {
-                c.query.push(("marker", marker.clone()));
-            }
-            let r = self.session.call(c).await?;
+            let query = set_params([
+                ("all_tenants", filter.all_tenants.then_some("1")),
+                ("image", filter.image.as_deref()),
+                ("marker", marker.as_deref()),
+            ]);
+            let r = self
+                .compute
+                .request("list_servers", Method::GET, &["servers", "detail"])
+                .query(query)
+                .send()
+                .await?;
             let page: ServerPage = r.json("a server list ({\"servers\": [...]})")?;
             let next = page.next_marker();
             servers.extend(page.servers);
@@ -327,8 +335,9 @@ impl CloudpipeApi for NovaClient {
     async fn get_server(&self, server_id: &str) -> Result<Server, CloudError> {
         let id = require_id("server", server_id)?;
         let r = self
-            .session
-            .call(call("get_server", Method::GET, &["servers", id], None))
+            .compute
+            .request("get_server", Method::GET, &["servers", id])
+            .send()
             .await?;
         Ok(r.json::<ServerEnvelope>("a server ({\"server\": {...}})")?
             .server)
@@ -336,13 +345,9 @@ impl CloudpipeApi for NovaClient {
 
     async fn delete_server(&self, server_id: &str) -> Result<(), CloudError> {
         let id = require_id("server", server_id)?;
-        self.session
-            .call(call(
-                "delete_server",
-                Method::DELETE,
-                &["servers", id],
-                None,
-            ))
+        self.compute
+            .request("delete_server", Method::DELETE, &["servers", id])
+            .send()
             .await?;
         Ok(())
     }
@@ -354,13 +359,14 @@ impl CloudpipeApi for NovaClient {
     ) -> Result<BTreeMap<String, String>, CloudError> {
         let id = require_id("server", server_id)?;
         let r = self
-            .session
-            .call(call(
+            .compute
+            .request(
                 "set_server_metadata",
                 Method::POST,
                 &["servers", id, "metadata"],
-                Some(json!({ "metadata": items })),
-            ))
+            )
+            .body(json!({ "metadata": items }))
+            .send()
             .await?;
         Ok(
             r.json::<MetadataEnvelope>("the server's metadata ({\"metadata\": {...}})")?
@@ -372,6 +378,16 @@ impl CloudpipeApi for NovaClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_root_gets_v2_1_unless_the_catalog_names_a_version() {
+        let p = |u: &str| COMPUTE.prefix_of(&url::Url::parse(u).unwrap()).to_vec();
+        assert_eq!(p("http://h:8774/v2.1/0123"), Vec::<&str>::new());
+        assert_eq!(p("http://h/compute/v2.1"), Vec::<&str>::new());
+        assert_eq!(p("http://h/compute/v2/p"), Vec::<&str>::new());
+        assert_eq!(p("http://h:8774/"), vec!["v2.1"]);
+        assert_eq!(p("http://h/compute"), vec!["v2.1"]);
+    }
 
     #[test]
     fn list_entries_tolerate_missing_fields() {
@@ -388,7 +404,7 @@ mod tests {
         assert_eq!(list.cloudpipes[0].state.as_deref(), Some("running"));
         assert_eq!(
             list.cloudpipes[1],
-            Cloudpipe {
+            CloudpipeEntry {
                 project_id: "p2".into(),
                 instance_id: "i2".into(),
                 created_at: Some("2017-03-01T10:20:30Z".into()),

@@ -1,11 +1,14 @@
-//! A session: one credential, its HTTP client and its shared token; the three clients hang off it.
+//! A session: one credential, its HTTP client and its shared token. The service clients (`nova`,
+//! `ecl`, `sss`) are built from a session and send their calls through an [`Endpoint`]; the
+//! session knows a service only as its client describes it ([`Service`]: catalog type, version
+//! prefix; headers).
 //!
 //! [`CloudSession`] is an `Arc` inside, so clones are cheap and share the token. Build one per
 //! credential and keep it: [`SessionKey`] (the parsed cloud plus the CA bundle, comparable and
 //! hashable, secrets included) is what a cache of sessions should be keyed by, so that two
 //! objects using the same Secret share a token while a changed Secret gets a new session.
 //!
-//! Retry rule, in one place ([`CloudSession::call`]): a 401 drops the token and renews it once
+//! Retry rule, in one place (`CloudSession::call`, behind every [`Request::send`]): a 401 drops the token and renews it once
 //! (single-flight, see `keystone`); a GET, PUT or DELETE is then sent once more; a POST never is —
 //! it returns [`CloudError::TokenRejected`] and the reconciler decides. Nothing else is retried.
 
@@ -18,14 +21,10 @@ use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
 use super::clouds_yaml::{CloudConfig, parse_clouds_yaml};
-use super::ecl::EclClient;
 use super::error::CloudError;
-use super::http::{CallObserver, Inbound, Outbound, Transport};
+use super::http::{CallMetrics, Inbound, Outbound, Transport};
 use super::keystone::{self, Token, TokenCache, TokenInfo};
-use super::nova::{self, NovaClient};
 use super::rate_limit::{RateLimit, TokenBucket};
-use super::sss::SssClient;
-use super::{ApprovalApi, CloudpipeApi, TenantConnectionApi};
 
 /// Everything that decides which token and TLS settings a session uses.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -67,8 +66,8 @@ pub struct SessionOptions {
     pub user_agent: String,
     /// Calls per second this credential may send, shared by every object using it (None: no limit).
     pub rate_limit: Option<RateLimit>,
-    /// Told about every call (metrics).
-    pub observer: Option<Arc<dyn CallObserver>>,
+    /// Told about every call.
+    pub metrics: Option<Arc<dyn CallMetrics>>,
 }
 
 impl fmt::Debug for SessionOptions {
@@ -77,7 +76,7 @@ impl fmt::Debug for SessionOptions {
             .field("timeout", &self.timeout)
             .field("user_agent", &self.user_agent)
             .field("rate_limit", &self.rate_limit)
-            .field("observed", &self.observer.is_some())
+            .field("metrics", &self.metrics.is_some())
             .finish()
     }
 }
@@ -88,7 +87,7 @@ impl Default for SessionOptions {
             timeout: Duration::from_secs(30),
             user_agent: concat!("cloudlink/", env!("CARGO_PKG_VERSION")).to_owned(),
             rate_limit: None,
-            observer: None,
+            metrics: None,
         }
     }
 }
@@ -116,55 +115,124 @@ impl fmt::Debug for CloudSession {
     }
 }
 
-/// The services cloudlink calls, and how their catalog URL becomes the API root.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Service {
-    Compute,
-    ProviderConnectivity,
-    Sss,
+/// A service as its client describes it to the session: the type its catalog entry has, and
+/// how its catalog URL becomes its API root.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Service {
+    pub service_type: &'static str,
+    /// The path segments to add between the catalog URL and the resources, given the catalog
+    /// URL's non-empty path segments.
+    pub version_prefix: fn(&[&str]) -> &'static [&'static str],
 }
 
 impl Service {
-    pub fn service_type(self) -> &'static str {
-        match self {
-            Service::Compute => "compute",
-            Service::ProviderConnectivity => "provider-connectivity",
-            Service::Sss => "sss",
-        }
-    }
-
-    /// Path segments between the catalog URL and the resource: Nova's catalog URL normally holds
-    /// `/v2.1[/{project}]` already (add it if not); ECL's is the unversioned service root
-    /// (eclsdk and eclcloud add `v2.0`); SSS's already ends in `/api/v1.0`.
-    fn version_prefix(self, root: &Url) -> &'static [&'static str] {
+    /// What [`Service::version_prefix`] adds to `root`.
+    pub fn prefix_of(self, root: &Url) -> &'static [&'static str] {
         let segs: Vec<&str> = root
             .path_segments()
             .map(|s| s.filter(|p| !p.is_empty()).collect())
             .unwrap_or_default();
-        match self {
-            Service::Compute if !segs.iter().any(|s| is_compute_version(s)) => &["v2.1"],
-            Service::ProviderConnectivity if segs.last() != Some(&"v2.0") => &["v2.0"],
-            _ => &[],
+        (self.version_prefix)(&segs)
+    }
+}
+
+/// Headers a service wants on every call (Nova's microversion).
+pub(crate) type FixedHeaders = &'static [(HeaderName, HeaderValue)];
+
+/// One API call, described independently of the token so that it can be sent twice.
+struct ApiCall<'a> {
+    service: Service,
+    headers: FixedHeaders,
+    operation: &'static str,
+    method: Method,
+    /// Segments after the API root; each is percent-encoded, so an id cannot change the path.
+    path: &'a [&'a str],
+    query: Vec<(&'static str, String)>,
+    body: Option<serde_json::Value>,
+}
+
+/// A session as one service client sees it: the service whose API root calls go to, and the
+/// headers each of its calls carries.
+#[derive(Clone, Debug)]
+pub(crate) struct Endpoint {
+    session: CloudSession,
+    service: Service,
+    headers: FixedHeaders,
+}
+
+impl Endpoint {
+    pub fn new(session: &CloudSession, service: Service) -> Self {
+        Endpoint {
+            session: session.clone(),
+            service,
+            headers: &[],
+        }
+    }
+
+    pub fn with_headers(self, headers: FixedHeaders) -> Self {
+        Endpoint { headers, ..self }
+    }
+
+    pub fn session(&self) -> &CloudSession {
+        &self.session
+    }
+
+    /// Starts a call: `operation` names it in logs and metrics, `path` is the segments after the
+    /// service's API root (each percent-encoded, so an id cannot change the path).
+    pub fn request<'a>(
+        &'a self,
+        operation: &'static str,
+        method: Method,
+        path: &'a [&'a str],
+    ) -> Request<'a> {
+        Request {
+            session: &self.session,
+            call: ApiCall {
+                service: self.service,
+                headers: self.headers,
+                operation,
+                method,
+                path,
+                query: Vec::new(),
+                body: None,
+            },
         }
     }
 }
 
-fn is_compute_version(seg: &str) -> bool {
-    seg == "v2"
-        || seg
-            .strip_prefix("v2.")
-            .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()))
+/// Query parameters from optional values: the unset ones are not sent.
+pub(crate) fn set_params<V: ToString>(
+    pairs: impl IntoIterator<Item = (&'static str, Option<V>)>,
+) -> Vec<(&'static str, String)> {
+    pairs
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?.to_string())))
+        .collect()
 }
 
-/// One API call, described independently of the token so that it can be sent twice.
-pub(crate) struct ApiCall<'a> {
-    pub service: Service,
-    pub operation: &'static str,
-    pub method: Method,
-    /// Segments after the API root; each is percent-encoded, so an id cannot change the path.
-    pub path: &'a [&'a str],
-    pub query: Vec<(&'static str, String)>,
-    pub body: Option<serde_json::Value>,
+/// A call being built: `endpoint.request(…).query(…).body(…).send().await`.
+#[must_use = "a request does nothing until it is sent"]
+pub(crate) struct Request<'a> {
+    session: &'a CloudSession,
+    call: ApiCall<'a>,
+}
+
+impl Request<'_> {
+    /// Adds query parameters, in order.
+    pub fn query(mut self, pairs: impl IntoIterator<Item = (&'static str, String)>) -> Self {
+        self.call.query.extend(pairs);
+        self
+    }
+
+    pub fn body(mut self, body: serde_json::Value) -> Self {
+        self.call.body = Some(body);
+        self
+    }
+
+    /// Sends it under the session's retry rule (this module's documentation).
+    pub async fn send(self) -> Result<Inbound, CloudError> {
+        self.session.call(self.call).await
+    }
 }
 
 impl CloudSession {
@@ -207,7 +275,7 @@ impl CloudSession {
             options.timeout,
             &options.user_agent,
         )?
-        .observed_by(options.observer.clone());
+        .with_metrics(options.metrics.clone());
         let limiter = options.rate_limit.map(TokenBucket::new);
         Ok(CloudSession {
             inner: Arc::new(Inner {
@@ -225,21 +293,6 @@ impl CloudSession {
 
     pub fn config(&self) -> &CloudConfig {
         &self.inner.key.config
-    }
-
-    /// Nova os-cloudpipe and servers.
-    pub fn cloudpipes(&self) -> Arc<dyn CloudpipeApi> {
-        Arc::new(NovaClient::new(self.clone()))
-    }
-
-    /// ECL provider-connectivity tenant connection requests.
-    pub fn tenant_connections(&self) -> Arc<dyn TenantConnectionApi> {
-        Arc::new(EclClient::new(self.clone()))
-    }
-
-    /// ECL SSS approval requests.
-    pub fn approvals(&self) -> Arc<dyn ApprovalApi> {
-        Arc::new(SssClient::new(self.clone()))
     }
 
     /// Who the token says we are (authenticating if needed): project, user, roles, catalog.
@@ -268,11 +321,11 @@ impl CloudSession {
     /// The API root of `service`: the clouds.yaml override, or the catalog's endpoint.
     fn root(&self, token: &Token, service: Service) -> Result<Url, CloudError> {
         let config = &self.inner.key.config;
-        let raw = match config.endpoint_overrides.get(service.service_type()) {
+        let raw = match config.endpoint_overrides.get(service.service_type) {
             Some(url) => url.clone(),
             None => token.info.catalog.endpoint(
                 &config.cloud_name,
-                service.service_type(),
+                service.service_type,
                 config.interface,
                 config.region_name.as_deref(),
             )?,
@@ -280,20 +333,19 @@ impl CloudSession {
         Url::parse(&raw).map_err(|_| {
             CloudError::Config(format!(
                 "the {} endpoint of cloud '{}' is not a URL",
-                service.service_type(),
-                config.cloud_name
+                service.service_type, config.cloud_name
             ))
         })
     }
 
     fn url(&self, token: &Token, call: &ApiCall<'_>) -> Result<Url, CloudError> {
         let mut url = self.root(token, call.service)?;
-        let prefix = call.service.version_prefix(&url);
+        let prefix = call.service.prefix_of(&url);
         {
             let mut segs = url.path_segments_mut().map_err(|_| {
                 CloudError::Config(format!(
                     "the {} endpoint cannot have paths appended",
-                    call.service.service_type()
+                    call.service.service_type
                 ))
             })?;
             segs.pop_if_empty().extend(prefix).extend(call.path);
@@ -311,31 +363,20 @@ impl CloudSession {
         call: &ApiCall<'_>,
         body: &Option<Vec<u8>>,
     ) -> Result<Outbound, CloudError> {
-        let mut headers = Vec::new();
-        if call.service == Service::Compute {
-            headers.push((
-                HeaderName::from_static("x-openstack-nova-api-version"),
-                HeaderValue::from_static(nova::COMPUTE_MICROVERSION),
-            ));
-            headers.push((
-                HeaderName::from_static("openstack-api-version"),
-                HeaderValue::from_static(nova::COMPUTE_MICROVERSION_HEADER),
-            ));
-        }
         Ok(Outbound {
-            service: call.service.service_type(),
+            service: call.service.service_type,
             operation: call.operation,
             method: call.method.clone(),
             url: self.url(token, call)?,
             token: Some(token.id.clone()),
-            headers,
+            headers: call.headers.to_vec(),
             body: body.clone(),
         })
     }
 
     /// Sends `call` with the shared token; returns the answer if its status is 2xx, the typed
     /// error otherwise. On a 401: renew the token once, and resend unless it is a POST.
-    pub(crate) async fn call(&self, call: ApiCall<'_>) -> Result<Inbound, CloudError> {
+    async fn call(&self, call: ApiCall<'_>) -> Result<Inbound, CloudError> {
         if let Some(limiter) = &self.inner.limiter {
             limiter.acquire().await;
         }
@@ -404,40 +445,6 @@ pub(crate) fn require_id<'a>(what: &str, id: &'a str) -> Result<&'a str, CloudEr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn version_prefixes() {
-        let p = |s: Service, u: &str| s.version_prefix(&Url::parse(u).unwrap()).to_vec();
-        assert_eq!(
-            p(Service::Compute, "http://h:8774/v2.1/0123"),
-            Vec::<&str>::new()
-        );
-        assert_eq!(
-            p(Service::Compute, "http://h/compute/v2.1"),
-            Vec::<&str>::new()
-        );
-        assert_eq!(
-            p(Service::Compute, "http://h/compute/v2/p"),
-            Vec::<&str>::new()
-        );
-        assert_eq!(p(Service::Compute, "http://h:8774/"), vec!["v2.1"]);
-        assert_eq!(p(Service::Compute, "http://h/compute"), vec!["v2.1"]);
-        assert_eq!(
-            p(
-                Service::ProviderConnectivity,
-                "http://h/provider-connectivity"
-            ),
-            vec!["v2.0"]
-        );
-        assert_eq!(
-            p(
-                Service::ProviderConnectivity,
-                "http://h/provider-connectivity/v2.0/"
-            ),
-            Vec::<&str>::new()
-        );
-        assert_eq!(p(Service::Sss, "http://h/sss/api/v1.0"), Vec::<&str>::new());
-    }
 
     const YAML: &str = "clouds: {x: {auth: {auth_url: 'https://k/v3', user_id: u, password: TopSecret1, project_id: p}, cacert: /etc/ca.pem}}";
 

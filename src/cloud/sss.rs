@@ -11,7 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use super::error::CloudError;
 use super::serde_util::{de_bool, de_opt_string, de_string, null_as_default};
-use super::session::{ApiCall, CloudSession, Service, require_id};
+use super::session::{CloudSession, Endpoint, Service, require_id, set_params};
+
+/// SSS's catalog URL already ends in `/api/v1.0`.
+const SSS: Service = Service {
+    service_type: "sss",
+    version_prefix: |_| &[],
+};
 
 /// SSS approval requests.
 #[async_trait]
@@ -142,44 +148,38 @@ enum Shown {
 /// [`ApprovalApi`] over a [`CloudSession`].
 #[derive(Clone, Debug)]
 pub struct SssClient {
-    session: CloudSession,
+    sss: Endpoint,
 }
 
 impl SssClient {
-    pub fn new(session: CloudSession) -> Self {
-        SssClient { session }
+    pub fn new(session: &CloudSession) -> Self {
+        SssClient {
+            sss: Endpoint::new(session, SSS),
+        }
     }
 }
 
 const COLLECTION: &str = "approval-requests";
 
-fn call<'a>(operation: &'static str, method: Method, path: &'a [&'a str]) -> ApiCall<'a> {
-    ApiCall {
-        service: Service::Sss,
-        operation,
-        method,
-        path,
-        query: Vec::new(),
-        body: None,
-    }
-}
-
 #[async_trait]
 impl ApprovalApi for SssClient {
     async fn project_id(&self) -> Result<String, CloudError> {
-        self.session.project_id().await
+        self.sss.session().project_id().await
     }
 
     async fn list_approvals(
         &self,
         filter: &ApprovalFilter,
     ) -> Result<Vec<ApprovalRequest>, CloudError> {
-        let mut c = call("list_approval_requests", Method::GET, &[COLLECTION]);
-        c.query = [("status", &filter.status), ("service", &filter.service)]
-            .into_iter()
-            .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
-            .collect();
-        let r = self.session.call(c).await?;
+        let r = self
+            .sss
+            .request("list_approval_requests", Method::GET, &[COLLECTION])
+            .query(set_params([
+                ("status", filter.status.as_deref()),
+                ("service", filter.service.as_deref()),
+            ]))
+            .send()
+            .await?;
         Ok(r.json::<List>("a list ({\"approval_requests\": [...]})")?
             .approval_requests)
     }
@@ -187,12 +187,9 @@ impl ApprovalApi for SssClient {
     async fn show_approval(&self, request_id: &str) -> Result<ApprovalRequest, CloudError> {
         let id = require_id("approval request", request_id)?;
         let r = self
-            .session
-            .call(call(
-                "show_approval_request",
-                Method::GET,
-                &[COLLECTION, id],
-            ))
+            .sss
+            .request("show_approval_request", Method::GET, &[COLLECTION, id])
+            .send()
             .await?;
         let shown = match r
             .json::<Shown>("an approval request ({\"request_id\": ..., \"status\": ...})")?
@@ -215,10 +212,11 @@ impl ApprovalApi for SssClient {
         decision: ApprovalDecision,
     ) -> Result<(), CloudError> {
         let id = require_id("approval request", request_id)?;
-        let path = [COLLECTION, id];
-        let mut c = call("update_approval_request", Method::PUT, &path);
-        c.body = Some(serde_json::json!({ "status": decision.as_status() }));
-        self.session.call(c).await?;
+        self.sss
+            .request("update_approval_request", Method::PUT, &[COLLECTION, id])
+            .body(serde_json::json!({ "status": decision.as_status() }))
+            .send()
+            .await?;
         Ok(())
     }
 }
@@ -227,6 +225,12 @@ impl ApprovalApi for SssClient {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_api_root_is_the_catalog_url() {
+        let root = url::Url::parse("http://h/sss/api/v1.0").unwrap();
+        assert_eq!(SSS.prefix_of(&root).to_vec(), Vec::<&str>::new());
+    }
 
     #[test]
     fn reads_bare_and_wrapped() {

@@ -1,6 +1,11 @@
 //! The contract between the generic engine and a kind. The engine owns the lifecycle (finalizer,
 //! credentials, get by id, import, adoption, create, update, poll, delete, status, events); a kind
 //! supplies an [`Adapter`]: a few cloud calls and a pure assessment of what the cloud returned.
+//!
+//! To *observe* means one thing throughout: to read the cloud resource. [`Adapter::Observed`] is
+//! the resource as read, a batched reading observes all of a credential's resources at once
+//! (`engine::readings`), and an unmanaged object is one cloudlink only observes (never writes).
+//! What the engine reports about reconciles is its metrics (`engine::metrics`).
 
 use std::fmt::Debug;
 
@@ -45,6 +50,39 @@ pub struct Assessment<V> {
     pub conditions: Vec<Desired>,
 }
 
+/// Why an adapter's step failed: the spec asks for what the cloud cannot do, or the cloud failed.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum AdapterError {
+    /// Only a change of the spec helps: a terminal `InvalidConfiguration` whose message names the
+    /// field (`spec.resource.vpn.publicIp: "x" is not an IP address`).
+    #[error("{field}: {problem}")]
+    Spec {
+        field: &'static str,
+        problem: String,
+    },
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+}
+
+impl AdapterError {
+    pub fn spec(field: &'static str, problem: impl Into<String>) -> Self {
+        AdapterError::Spec {
+            field,
+            problem: problem.into(),
+        }
+    }
+
+    /// The cloud says the resource does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, AdapterError::Cloud(e) if e.is_not_found())
+    }
+
+    /// Waiting may help (see [`CloudError::is_transient`]).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, AdapterError::Cloud(e) if e.is_transient())
+    }
+}
+
 /// One kind's cloud operations. Implementations talk to the cloud through the narrow clients of
 /// `crate::cloud` and decide nothing about Kubernetes.
 #[async_trait]
@@ -67,7 +105,7 @@ pub trait Adapter: Send + Sync + 'static {
         cloud: &Self::Cloud,
         object: &Self::Object,
         id: &str,
-    ) -> Result<Option<Self::Observed>, CloudError>;
+    ) -> Result<Option<Self::Observed>, AdapterError>;
 
     /// Reads every resource these credentials can see, with one LIST per service where the cloud
     /// allows: how a resync observes all of a credential's objects at once (see
@@ -77,7 +115,7 @@ pub trait Adapter: Send + Sync + 'static {
         &self,
         cloud: &Self::Cloud,
         previous: &[Self::Observed],
-    ) -> Result<Vec<Self::Observed>, CloudError>;
+    ) -> Result<Vec<Self::Observed>, AdapterError>;
 
     /// Finds the resource an earlier attempt for this object created, if any: the answer to a crash
     /// after the create, a lost response or a failed status write. Must match as exactly as the
@@ -86,7 +124,7 @@ pub trait Adapter: Send + Sync + 'static {
         &self,
         cloud: &Self::Cloud,
         object: &Self::Object,
-    ) -> Result<Option<Self::Observed>, CloudError>;
+    ) -> Result<Option<Self::Observed>, AdapterError>;
 
     /// Creates the resource. Must do nothing that can fail after the cloud has created it: the
     /// engine records the id right after, and everything else happens in later steps that can be
@@ -95,7 +133,7 @@ pub trait Adapter: Send + Sync + 'static {
         &self,
         cloud: &Self::Cloud,
         object: &Self::Object,
-    ) -> Result<Created<Self::Observed>, CloudError>;
+    ) -> Result<Created<Self::Observed>, AdapterError>;
 
     /// Brings the updatable fields in line with the spec. Returns the resource as the cloud
     /// reports it afterwards when something was changed, `None` when nothing needed changing.
@@ -104,14 +142,14 @@ pub trait Adapter: Send + Sync + 'static {
         cloud: &Self::Cloud,
         object: &Self::Object,
         observed: &Self::Observed,
-    ) -> Result<Option<Self::Observed>, CloudError>;
+    ) -> Result<Option<Self::Observed>, AdapterError>;
 
     /// Starts deleting the resource. The engine then polls [`Adapter::get`] until it is gone.
     async fn delete(
         &self,
         cloud: &Self::Cloud,
         observed: &Self::Observed,
-    ) -> Result<(), CloudError>;
+    ) -> Result<(), AdapterError>;
 
     /// Whether a deletion is already under way, so that polling does not delete again.
     fn deleting(&self, _observed: &Self::Observed) -> bool {
@@ -125,7 +163,7 @@ pub trait Adapter: Send + Sync + 'static {
         cloud: &Self::Cloud,
         object: &Self::Object,
         id: &str,
-    ) -> Result<Option<Self::Observed>, CloudError> {
+    ) -> Result<Option<Self::Observed>, AdapterError> {
         self.get(cloud, object, id).await
     }
 
@@ -141,7 +179,7 @@ pub trait Adapter: Send + Sync + 'static {
         cloud: &Self::Cloud,
         observed: &Self::Observed,
         owner: &Owner,
-    ) -> Result<Option<Self::Observed>, CloudError>;
+    ) -> Result<Option<Self::Observed>, AdapterError>;
 
     /// Pure: what the observation means for the object's conditions and status.
     fn assess(

@@ -10,7 +10,7 @@ use kube::Client;
 use super::adapter::Adapter;
 use super::backoff::Backoff;
 use super::credentials::{Credentials, Sessions};
-use super::observe::{ReconcileObserver, Unobserved};
+use super::metrics::{NoMetrics, ReconcileMetrics};
 use super::ownership::Claims;
 use super::readings::Readings;
 use super::writes::{KubeWrites, ObjectWrites};
@@ -43,7 +43,7 @@ pub struct Context<A: Adapter> {
     pub credentials: Arc<dyn Credentials>,
     pub backoff: Backoff,
     pub settings: Settings,
-    pub observer: Arc<dyn ReconcileObserver>,
+    pub metrics: Arc<dyn ReconcileMetrics>,
     /// Cloud ids this process created, adopted or imported, by object UID; status gets them with
     /// the reconcile's status write. They win over the object's status: the controller's cache can
     /// lag behind our own writes, and a reconcile that read the stale copy would look for the
@@ -82,7 +82,7 @@ impl<A: Adapter> Context<A> {
             writes,
             credentials,
             settings,
-            observer: Arc::new(Unobserved),
+            metrics: Arc::new(NoMetrics),
             known_ids: Mutex::new(HashMap::new()),
             create_requests: Mutex::new(std::collections::HashSet::new()),
             readings: Readings::new(A::id),
@@ -90,8 +90,8 @@ impl<A: Adapter> Context<A> {
         }
     }
 
-    pub fn observed_by(mut self, observer: Arc<dyn ReconcileObserver>) -> Self {
-        self.observer = observer;
+    pub fn with_metrics(mut self, metrics: Arc<dyn ReconcileMetrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 

@@ -167,7 +167,7 @@ async fn release<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> Result<(),
     ctx.remember_id(&uid, None);
     ctx.remember_create_request(&uid, false);
     ctx.backoff.forget(&uid);
-    ctx.observer.ready(&A::Object::kind(&()), &uid, None);
+    ctx.metrics.ready(&A::Object::kind(&()), &uid, None);
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::adapter::AdapterError;
 use super::credentials::CredentialsError;
 use super::outcome::{Phase, Reason};
 use crate::cloud::CloudError;
@@ -104,6 +105,18 @@ impl From<CloudError> for Failure {
     }
 }
 
+/// A spec the cloud cannot satisfy stalls until the spec changes; the message names the field.
+impl From<AdapterError> for Failure {
+    fn from(error: AdapterError) -> Self {
+        match error {
+            AdapterError::Spec { .. } => {
+                Failure::terminal(Reason::InvalidConfiguration, error.to_string())
+            }
+            AdapterError::Cloud(error) => error.into(),
+        }
+    }
+}
+
 impl From<CredentialsError> for Failure {
     fn from(error: CredentialsError) -> Self {
         if error.is_transient() {
@@ -200,6 +213,30 @@ mod tests {
         for (error, reason) in cases {
             assert_eq!(Failure::from(error.clone()).reason(), reason, "{error:?}");
         }
+    }
+
+    #[test]
+    fn a_spec_the_cloud_cannot_satisfy_stalls_naming_the_field() {
+        let failure = Failure::from(AdapterError::spec(
+            "spec.resource.vpn.publicIp",
+            "\"x\" is not an IP address",
+        ));
+        assert_eq!(failure.reason(), Reason::InvalidConfiguration);
+        assert!(matches!(failure, Failure::Terminal { .. }));
+        assert_eq!(
+            failure.message(),
+            "spec.resource.vpn.publicIp: \"x\" is not an IP address"
+        );
+        // A cloud error inside keeps the cloud's classification.
+        let cloud = CloudError::Server {
+            request: req(),
+            status: 503,
+            message: "x".into(),
+        };
+        assert_eq!(
+            Failure::from(AdapterError::from(cloud)).reason(),
+            Reason::TransientError
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod deletion;
 pub mod events;
 pub mod failure;
 pub mod finalizers;
-pub mod observe;
+pub mod metrics;
 pub mod outcome;
 pub mod ownership;
 pub mod readings;

@@ -72,7 +72,9 @@ impl Phase {
         }
     }
 
-    pub fn progressing_ready(message: impl Into<String>, recheck: Duration) -> Self {
+    /// Ready, but looked at again after `recheck` rather than the resync period: something may
+    /// still change soon (a request waiting for its approval).
+    pub fn ready_rechecked_after(message: impl Into<String>, recheck: Duration) -> Self {
         Phase::Ready {
             message: message.into(),
             recheck: Some(recheck),

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::cloud::CloudError;
+use super::adapter::AdapterError;
 
 /// One credential's latest reading, locked while it is being taken.
 type Slot<O> = Arc<tokio::sync::Mutex<Option<Reading<O>>>>;
@@ -31,7 +31,7 @@ pub struct Readings<K, O> {
 struct Reading<O> {
     started: Instant,
     finished: Instant,
-    outcome: Result<Arc<HashMap<String, O>>, CloudError>,
+    outcome: Result<Arc<HashMap<String, O>>, AdapterError>,
 }
 
 /// What a reading says of one id.
@@ -67,10 +67,10 @@ impl<K: Clone + Eq + Hash, O: Clone> Readings<K, O> {
         id: &str,
         max_age: Duration,
         list: F,
-    ) -> Result<Seen<O>, CloudError>
+    ) -> Result<Seen<O>, AdapterError>
     where
         F: FnOnce(Vec<O>) -> Fut,
-        Fut: Future<Output = Result<Vec<O>, CloudError>>,
+        Fut: Future<Output = Result<Vec<O>, AdapterError>>,
     {
         let max_age = max_age.min(LONGEST_AGE);
         let asked = Instant::now();
@@ -144,6 +144,7 @@ impl<K: Clone + Eq + Hash, O: Clone> Readings<K, O> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cloud::CloudError;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn readings() -> Readings<&'static str, (String, u32)> {
@@ -153,7 +154,7 @@ mod tests {
     fn listing(
         calls: &AtomicUsize,
         value: u32,
-    ) -> impl Future<Output = Result<Vec<(String, u32)>, CloudError>> + '_ {
+    ) -> impl Future<Output = Result<Vec<(String, u32)>, AdapterError>> + '_ {
         calls.fetch_add(1, Ordering::SeqCst);
         async move { Ok(vec![("a".to_owned(), value), ("b".to_owned(), value)]) }
     }
@@ -239,7 +240,9 @@ mod tests {
                 r.find(&"cred", "a", Duration::from_secs(10), |_| async move {
                     calls.fetch_add(1, Ordering::SeqCst);
                     gate.notified().await;
-                    Err::<Vec<(String, u32)>, _>(CloudError::Config("cloud down".into()))
+                    Err::<Vec<(String, u32)>, _>(AdapterError::Cloud(CloudError::Config(
+                        "cloud down".into(),
+                    )))
                 })
                 .await
             }));

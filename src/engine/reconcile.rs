@@ -55,8 +55,8 @@ pub async fn reconcile<A: Adapter>(
     let result = reconcile_once(&object, &ctx).instrument(span).await;
     let kind = A::Object::kind(&());
     match &result {
-        Ok((_, label)) => ctx.observer.reconciled(&kind, label, started.elapsed()),
-        Err(_) => ctx.observer.reconciled(&kind, "error", started.elapsed()),
+        Ok((_, label)) => ctx.metrics.reconciled(&kind, label, started.elapsed()),
+        Err(_) => ctx.metrics.reconciled(&kind, "error", started.elapsed()),
     }
     result.map(|(action, _)| action)
 }
@@ -118,7 +118,7 @@ async fn apply<A: Adapter>(
     let generation = object.meta().generation.unwrap_or_default();
     let next = status::next(&current, generation, id, view, &phase, &extra, &now);
     status::write(&*ctx.writes, object, &next).await?;
-    ctx.observer.ready(
+    ctx.metrics.ready(
         &A::Object::kind(&()),
         &uid,
         Some(matches!(phase, Phase::Ready { .. })),
@@ -421,12 +421,7 @@ pub(super) fn next_action<A: Adapter>(
 }
 
 fn resync_period<A: Adapter>(ctx: &Context<A>, object: &A::Object) -> Duration {
-    object
-        .management()
-        .resync_period
-        .as_deref()
-        .and_then(parse_duration)
-        .unwrap_or(ctx.settings.resync)
+    object.management().resync().unwrap_or(ctx.settings.resync)
 }
 
 /// The wait until the next multiple of `period` since the Unix epoch, plus up to
@@ -454,46 +449,4 @@ pub(super) fn publish<A: Adapter>(
     note: &str,
 ) {
     ctx.writes.publish(object, type_, reason, action, note);
-}
-
-/// Parses durations such as `10m`, `1h30m`, `45s`, `500ms` (the CRD's pattern).
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let value: f64 = rest[..number_end].parse().ok()?;
-        rest = &rest[number_end..];
-        let (unit, len) = if rest.starts_with("ms") {
-            (0.001, 2)
-        } else {
-            match rest.chars().next()? {
-                's' => (1.0, 1),
-                'm' => (60.0, 1),
-                'h' => (3600.0, 1),
-                _ => return None,
-            }
-        };
-        total += Duration::try_from_secs_f64(value * unit).ok()?;
-        rest = &rest[len..];
-    }
-    (total > Duration::ZERO).then_some(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-    use std::time::Duration;
-
-    #[test]
-    fn durations_parse_as_the_crd_documents() {
-        assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("0s"), None);
-        assert_eq!(parse_duration("10"), None);
-        assert_eq!(parse_duration("10x"), None);
-        assert_eq!(parse_duration(""), None);
-    }
 }

@@ -13,8 +13,8 @@ use crate::api::Cloudpipe;
 use crate::api::cloudpipe::CloudpipeResourceStatus;
 use crate::api::common::{ManagementSpec, ResourceStatus};
 use crate::cloud::nova::{self, CloudpipeApi, Server, ServerFilter};
-use crate::cloud::{CloudError, CloudSession};
-use crate::engine::adapter::{Adapter, Assessment, Created, ManagedObject, Owner};
+use crate::cloud::{CloudError, CloudSession, NovaClient};
+use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, ManagedObject, Owner};
 use crate::engine::outcome::{Phase, Reason};
 
 /// The VPN server's metadata keys that mark it as an object's (Nova allows `a-zA-Z0-9-_:. ` in
@@ -43,7 +43,7 @@ impl ManagedObject for Cloudpipe {
 #[derive(Clone, Debug)]
 pub struct ObservedCloudpipe {
     pub server: Server,
-    pub entry: Option<nova::Cloudpipe>,
+    pub entry: Option<nova::CloudpipeEntry>,
 }
 
 #[derive(Default)]
@@ -56,7 +56,7 @@ impl Adapter for CloudpipeAdapter {
     type Cloud = Arc<dyn CloudpipeApi>;
 
     fn connect(&self, session: &CloudSession) -> Self::Cloud {
-        session.cloudpipes()
+        Arc::new(NovaClient::new(session))
     }
 
     fn id(observed: &ObservedCloudpipe) -> String {
@@ -68,7 +68,7 @@ impl Adapter for CloudpipeAdapter {
         nova: &Self::Cloud,
         object: &Cloudpipe,
         id: &str,
-    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Option<ObservedCloudpipe>, AdapterError> {
         let Some(ObservedCloudpipe { server, .. }) = self.probe(nova, object, id).await? else {
             return Ok(None);
         };
@@ -93,7 +93,7 @@ impl Adapter for CloudpipeAdapter {
         &self,
         nova: &Self::Cloud,
         previous: &[ObservedCloudpipe],
-    ) -> Result<Vec<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Vec<ObservedCloudpipe>, AdapterError> {
         let entries = nova.list_cloudpipes().await?;
         let Some(first) = entries.first() else {
             return Ok(Vec::new());
@@ -106,7 +106,7 @@ impl Adapter for CloudpipeAdapter {
             None => match nova.get_server(&first.instance_id).await {
                 Ok(server) => server.image_id,
                 Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             },
         };
         let servers = nova
@@ -132,7 +132,7 @@ impl Adapter for CloudpipeAdapter {
         &self,
         nova: &Self::Cloud,
         object: &Cloudpipe,
-    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Option<ObservedCloudpipe>, AdapterError> {
         let project = target_project(nova, object).await?;
         let Some(entry) = nova
             .list_cloudpipes()
@@ -148,7 +148,7 @@ impl Adapter for CloudpipeAdapter {
                 entry: Some(entry),
             })),
             Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -156,7 +156,7 @@ impl Adapter for CloudpipeAdapter {
         &self,
         nova: &Self::Cloud,
         object: &Cloudpipe,
-    ) -> Result<Created<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Created<ObservedCloudpipe>, AdapterError> {
         // Nova answers with the instance id only: the server is read next.
         let id = nova.create_cloudpipe(spec_project(object)).await?;
         Ok(Created { id, resource: None })
@@ -167,7 +167,7 @@ impl Adapter for CloudpipeAdapter {
         nova: &Self::Cloud,
         object: &Cloudpipe,
         observed: &ObservedCloudpipe,
-    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Option<ObservedCloudpipe>, AdapterError> {
         let Some(vpn) = object.spec.resource.as_ref().and_then(|r| r.vpn.as_ref()) else {
             return Ok(None);
         };
@@ -186,22 +186,25 @@ impl Adapter for CloudpipeAdapter {
         // configure-project changes the token's project, whatever the body says.
         let own = nova.project_id().await?;
         if entry.project_id != own {
-            return Err(CloudError::Config(format!(
-                "spec.resource.vpn can only be set for the credentials' own project ({own}), but this cloudpipe serves {}: Nova's configure-project applies to the caller's project",
-                entry.project_id
-            )));
+            return Err(AdapterError::spec(
+                "spec.resource.vpn",
+                format!(
+                    "can only be set for the credentials' own project ({own}), but this cloudpipe serves {}: Nova's configure-project applies to the caller's project",
+                    entry.project_id
+                ),
+            ));
         }
         let ip: IpAddr = vpn.public_ip.parse().map_err(|_| {
-            CloudError::Config(format!(
-                "spec.resource.vpn.publicIp {:?} is not an IP address",
-                vpn.public_ip
-            ))
+            AdapterError::spec(
+                "spec.resource.vpn.publicIp",
+                format!("{:?} is not an IP address", vpn.public_ip),
+            )
         })?;
         let port = u16::try_from(vpn.public_port).map_err(|_| {
-            CloudError::Config(format!(
-                "spec.resource.vpn.publicPort {} is not a port",
-                vpn.public_port
-            ))
+            AdapterError::spec(
+                "spec.resource.vpn.publicPort",
+                format!("{} is not a port", vpn.public_port),
+            )
         })?;
         nova.configure_project(ip, port).await?;
         self.get(nova, object, &observed.server.id).await
@@ -211,8 +214,8 @@ impl Adapter for CloudpipeAdapter {
         &self,
         nova: &Self::Cloud,
         observed: &ObservedCloudpipe,
-    ) -> Result<(), CloudError> {
-        nova.delete_server(&observed.server.id).await
+    ) -> Result<(), AdapterError> {
+        Ok(nova.delete_server(&observed.server.id).await?)
     }
 
     /// The server alone: the cloudpipe list entry adds nothing a deletion needs.
@@ -221,14 +224,14 @@ impl Adapter for CloudpipeAdapter {
         nova: &Self::Cloud,
         _: &Cloudpipe,
         id: &str,
-    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Option<ObservedCloudpipe>, AdapterError> {
         match nova.get_server(id).await {
             Ok(server) => Ok(Some(ObservedCloudpipe {
                 server,
                 entry: None,
             })),
             Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -250,7 +253,7 @@ impl Adapter for CloudpipeAdapter {
         nova: &Self::Cloud,
         observed: &ObservedCloudpipe,
         owner: &Owner,
-    ) -> Result<Option<ObservedCloudpipe>, CloudError> {
+    ) -> Result<Option<ObservedCloudpipe>, AdapterError> {
         let server = &observed.server;
         if server.status != "ACTIVE" || server.task_state.is_some() {
             return Ok(None);
@@ -301,7 +304,7 @@ async fn target_project(
     }
 }
 
-fn vpn_matches(entry: &nova::Cloudpipe, ip: &str, port: i32) -> bool {
+fn vpn_matches(entry: &nova::CloudpipeEntry, ip: &str, port: i32) -> bool {
     let same_ip = match (
         entry
             .public_ip
@@ -422,7 +425,7 @@ mod tests {
                 status: status.into(),
                 ..Default::default()
             },
-            entry: Some(nova::Cloudpipe {
+            entry: Some(nova::CloudpipeEntry {
                 project_id: "p".into(),
                 instance_id: "srv".into(),
                 public_ip: public.map(|p| p.0.into()),

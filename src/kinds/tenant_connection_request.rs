@@ -21,8 +21,10 @@ use crate::cloud::ecl::{
     self, CreateTenantConnectionRequest, TenantConnectionApi, TenantConnectionRequestFilter,
     UpdateTenantConnectionRequest,
 };
-use crate::cloud::{ApprovalApi, ApprovalFilter, ApprovalRequest, CloudError, CloudSession};
-use crate::engine::adapter::{Adapter, Assessment, Created, ManagedObject, Owner};
+use crate::cloud::{
+    ApprovalApi, ApprovalFilter, ApprovalRequest, CloudError, CloudSession, EclClient, SssClient,
+};
+use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, ManagedObject, Owner};
 use crate::engine::conditions::Desired;
 use crate::engine::outcome::{Phase, Reason};
 
@@ -49,7 +51,7 @@ impl ManagedObject for TenantConnectionRequest {
 /// The request, and its SSS approval request while one is pending.
 #[derive(Clone, Debug)]
 pub struct ObservedRequest {
-    pub request: ecl::TenantConnectionRequest,
+    pub request: ecl::TenantConnectionRequestRecord,
     pub approval: Option<ApprovalRequest>,
 }
 
@@ -70,8 +72,8 @@ impl Adapter for TenantConnectionRequestAdapter {
 
     fn connect(&self, session: &CloudSession) -> RequestClients {
         RequestClients {
-            requests: session.tenant_connections(),
-            approvals: session.approvals(),
+            requests: Arc::new(EclClient::new(session)),
+            approvals: Arc::new(SssClient::new(session)),
         }
     }
 
@@ -84,7 +86,7 @@ impl Adapter for TenantConnectionRequestAdapter {
         cloud: &RequestClients,
         object: &TenantConnectionRequest,
         id: &str,
-    ) -> Result<Option<ObservedRequest>, CloudError> {
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
         match self.probe(cloud, object, id).await? {
             Some(found) => Ok(Some(with_approval(cloud, found.request).await?)),
             None => Ok(None),
@@ -95,7 +97,7 @@ impl Adapter for TenantConnectionRequestAdapter {
         &self,
         cloud: &RequestClients,
         _: &[ObservedRequest],
-    ) -> Result<Vec<ObservedRequest>, CloudError> {
+    ) -> Result<Vec<ObservedRequest>, AdapterError> {
         let requests = cloud
             .requests
             .list_requests(&TenantConnectionRequestFilter::default())
@@ -132,7 +134,7 @@ impl Adapter for TenantConnectionRequestAdapter {
         &self,
         cloud: &RequestClients,
         object: &TenantConnectionRequest,
-    ) -> Result<Option<ObservedRequest>, CloudError> {
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
         let Some(spec) = &object.spec.resource else {
             return Ok(None);
         };
@@ -159,9 +161,9 @@ impl Adapter for TenantConnectionRequestAdapter {
         &self,
         cloud: &RequestClients,
         object: &TenantConnectionRequest,
-    ) -> Result<Created<ObservedRequest>, CloudError> {
+    ) -> Result<Created<ObservedRequest>, AdapterError> {
         let spec = object.spec.resource.as_ref().ok_or_else(|| {
-            CloudError::Config("spec.resource is required to create a request".into())
+            AdapterError::spec("spec.resource", "is required to create a request")
         })?;
         let mut tags = spec.tags.clone();
         tags.extend(marks(&Owner::of(object)));
@@ -192,7 +194,7 @@ impl Adapter for TenantConnectionRequestAdapter {
         cloud: &RequestClients,
         object: &TenantConnectionRequest,
         observed: &ObservedRequest,
-    ) -> Result<Option<ObservedRequest>, CloudError> {
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
         let Some(spec) = &object.spec.resource else {
             return Ok(None);
         };
@@ -218,8 +220,8 @@ impl Adapter for TenantConnectionRequestAdapter {
         &self,
         cloud: &RequestClients,
         observed: &ObservedRequest,
-    ) -> Result<(), CloudError> {
-        cloud.requests.delete_request(&observed.request.id).await
+    ) -> Result<(), AdapterError> {
+        Ok(cloud.requests.delete_request(&observed.request.id).await?)
     }
 
     /// The request alone: its approval does not matter to its deletion.
@@ -228,14 +230,14 @@ impl Adapter for TenantConnectionRequestAdapter {
         cloud: &RequestClients,
         _: &TenantConnectionRequest,
         id: &str,
-    ) -> Result<Option<ObservedRequest>, CloudError> {
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
         match cloud.requests.show_request(id).await {
             Ok(request) => Ok(Some(ObservedRequest {
                 request,
                 approval: None,
             })),
             Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -253,7 +255,7 @@ impl Adapter for TenantConnectionRequestAdapter {
         cloud: &RequestClients,
         observed: &ObservedRequest,
         owner: &Owner,
-    ) -> Result<Option<ObservedRequest>, CloudError> {
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
         let mut tags = observed.request.tags.clone();
         tags.extend(marks(owner));
         let change = UpdateTenantConnectionRequest {
@@ -285,7 +287,7 @@ impl Adapter for TenantConnectionRequestAdapter {
 }
 
 /// The approval request a request waits for, if it waits (only then does the approval matter).
-fn pending_approval(request: &ecl::TenantConnectionRequest) -> Option<&str> {
+fn pending_approval(request: &ecl::TenantConnectionRequestRecord) -> Option<&str> {
     request
         .approval_request_id
         .as_deref()
@@ -295,7 +297,7 @@ fn pending_approval(request: &ecl::TenantConnectionRequest) -> Option<&str> {
 /// Reads the approval request while it matters (the request waits for it).
 async fn with_approval(
     cloud: &RequestClients,
-    request: ecl::TenantConnectionRequest,
+    request: ecl::TenantConnectionRequestRecord,
 ) -> Result<ObservedRequest, CloudError> {
     let approval = match pending_approval(&request) {
         Some(id) => match cloud.approvals.show_approval(id).await {
@@ -328,7 +330,7 @@ fn changes(
     name: Option<&str>,
     description: Option<&str>,
     tags: &BTreeMap<String, String>,
-    current: &ecl::TenantConnectionRequest,
+    current: &ecl::TenantConnectionRequestRecord,
 ) -> Option<UpdateTenantConnectionRequest> {
     let mut update = UpdateTenantConnectionRequest::default();
     if let Some(name) = name.filter(|n| *n != current.name) {
@@ -382,7 +384,7 @@ fn phase(observed: &ObservedRequest) -> (Phase, Desired) {
             )
         }
         "registered" => (
-            Phase::progressing_ready(format!("request {id} is registered"), APPROVAL_POLL),
+            Phase::ready_rechecked_after(format!("request {id} is registered"), APPROVAL_POLL),
             waiting(format!(
                 "waiting for tenant {other} to approve approval request {approval_id}"
             )),
@@ -424,7 +426,7 @@ fn phase(observed: &ObservedRequest) -> (Phase, Desired) {
     }
 }
 
-fn view(request: &ecl::TenantConnectionRequest) -> TenantConnectionRequestResourceStatus {
+fn view(request: &ecl::TenantConnectionRequestRecord) -> TenantConnectionRequestResourceStatus {
     let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     let mut tags = request.tags.clone();
     tags.remove(OWNER_TAG);
@@ -450,7 +452,7 @@ mod tests {
 
     fn request(status: &str) -> ObservedRequest {
         ObservedRequest {
-            request: ecl::TenantConnectionRequest {
+            request: ecl::TenantConnectionRequestRecord {
                 id: "r1".into(),
                 status: status.into(),
                 name: "n".into(),

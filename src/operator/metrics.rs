@@ -12,8 +12,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::cloud::{CallObserver, CallOutcome};
-use crate::engine::observe::ReconcileObserver;
+use crate::cloud::{CallMetrics, CallOutcome};
+use crate::engine::metrics::ReconcileMetrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReconcileLabels {
@@ -117,7 +117,7 @@ impl Metrics {
     }
 }
 
-impl ReconcileObserver for Metrics {
+impl ReconcileMetrics for Metrics {
     fn reconciled(&self, kind: &str, result: &'static str, elapsed: Duration) {
         self.reconciles
             .get_or_create(&ReconcileLabels {
@@ -153,8 +153,8 @@ impl ReconcileObserver for Metrics {
     }
 }
 
-impl CallObserver for Metrics {
-    fn observed(&self, service: &str, operation: &str, outcome: CallOutcome, elapsed: Duration) {
+impl CallMetrics for Metrics {
+    fn record(&self, service: &str, operation: &str, outcome: CallOutcome, elapsed: Duration) {
         let code = match outcome {
             CallOutcome::Status(status) => status.to_string(),
             CallOutcome::Timeout => "timeout".into(),
@@ -208,19 +208,19 @@ mod tests {
     #[test]
     fn cloud_calls_are_counted_by_status_and_tokens_by_creation() {
         let m = Metrics::default();
-        m.observed(
+        m.record(
             "identity",
             "issue_token",
             CallOutcome::Status(201),
             Duration::from_millis(3),
         );
-        m.observed(
+        m.record(
             "compute",
             "create_cloudpipe",
             CallOutcome::Status(500),
             Duration::from_millis(3),
         );
-        m.observed(
+        m.record(
             "compute",
             "create_cloudpipe",
             CallOutcome::Timeout,

@@ -15,7 +15,6 @@ use crate::cloud::rate_limit::RateLimit;
 use crate::engine::context::{Context, Settings};
 use crate::engine::controller;
 use crate::engine::credentials::Sessions;
-use crate::engine::reconcile::parse_duration;
 use crate::kinds::{Kind, Visit};
 
 #[derive(Args, Debug, Clone)]
@@ -31,7 +30,9 @@ pub struct RunArgs {
     /// Reconciles running at once, per kind.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
-    /// How often a Ready object is re-read from the cloud (jittered +0–20%); `spec.resyncPeriod` overrides it.
+    /// How often a Ready object is re-read from the cloud, at multiples of the period (plus up to
+    /// 5 s) so that one batched reading serves every object of a credential; `spec.resyncPeriod`
+    /// overrides it.
     #[arg(long, default_value = "10m", value_parser = duration)]
     pub resync: Duration,
     /// Calls per second one credential may send to the cloud, shared by all objects using it.
@@ -73,9 +74,13 @@ pub enum LogFormat {
     Json,
 }
 
+/// A flag's duration: `crate::duration`'s grammar, and more than zero.
 fn duration(text: &str) -> Result<Duration, String> {
-    parse_duration(text)
-        .ok_or_else(|| format!("{text:?} is not a duration such as 30s, 10m or 1h30m"))
+    match crate::duration::parse(text) {
+        Ok(d) if d.is_zero() => Err(format!("{text:?} is zero; give a longer duration")),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +121,7 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
             per_second: args.cloud_rate,
             burst: args.cloud_burst,
         }),
-        observer: Some(metrics.clone()),
+        metrics: Some(metrics.clone()),
         ..SessionOptions::default()
     };
     let sessions = Arc::new(Sessions::new(client.clone(), options));
@@ -220,7 +225,7 @@ impl<'a> Visit for Controllers<'a> {
                 sessions.clone(),
                 settings.clone(),
             )
-            .observed_by(metrics.clone()),
+            .with_metrics(metrics.clone()),
         );
         for namespace in self.namespaces {
             let readiness = self.readiness.clone();

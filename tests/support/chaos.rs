@@ -239,6 +239,17 @@ impl Fleet {
         fleet
     }
 
+    /// From now on every create commits at once but answers 300 ms later, so that disturbances
+    /// land between the cloud's create and the operator's record of it.
+    pub async fn slow_creates(&self) {
+        self.cloud
+            .set_fault(
+                "ecl.tcr.create",
+                json!({"commit_then_fail": "timeout", "hang_ms": 300}),
+            )
+            .await;
+    }
+
     /// `cloudlink run` against this fleet's control plane and namespace, with extra flags.
     pub fn operator(&self, extra: &[&str]) -> Operator {
         let mut args = vec!["--namespace", &self.ns, "--log", "info,cloudlink=debug"];
@@ -392,6 +403,22 @@ impl Fleet {
                 return left.unwrap_or(usize::MAX);
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Deletes every object and waits up to `within` for them to go: see [`Fleet::remains`].
+    pub async fn tear_down(&self, within: Duration) -> Remains {
+        self.delete_all().await;
+        self.remains(within).await
+    }
+
+    /// Once the objects are being deleted: waits up to `within` for them to go, then says what
+    /// stayed, objects and cloud resources.
+    pub async fn remains(&self, within: Duration) -> Remains {
+        let objects = self.drain(within).await;
+        Remains {
+            objects,
+            cloud: self.cloud_requests().await,
         }
     }
 
@@ -610,6 +637,44 @@ impl Census {
     }
 }
 
+/// What deleting every object left behind.
+#[derive(Clone, Debug)]
+pub struct Remains {
+    /// Objects still there.
+    pub objects: usize,
+    /// Cloud requests still there (leaks).
+    pub cloud: Vec<Value>,
+}
+
+/// The checks every scenario closes with: the fleet converged (`unconverged` says what failed to
+/// happen), no object ever pointed at a second cloud resource, and deleting the objects left
+/// neither an object nor a cloud resource.
+pub fn assert_closing(
+    unconverged: &str,
+    census: &Census,
+    converged: bool,
+    seen: &Watched,
+    remains: &Remains,
+) {
+    assert!(
+        converged,
+        "{unconverged}: {census:?}\n  {}",
+        census.stragglers()
+    );
+    assert_eq!(
+        seen.id_changes(),
+        0,
+        "an object pointed at two cloud resources: {:?}",
+        seen.ids
+    );
+    assert_eq!(remains.objects, 0, "objects still there after deletion");
+    assert!(
+        remains.cloud.is_empty(),
+        "cloud resources left after every object was deleted: {:?}",
+        remains.cloud
+    );
+}
+
 /// One scenario's figures, printed as one line `CHAOS <scenario> key=value …` (hack/chaos.sh
 /// collects these lines).
 pub struct Figures {
@@ -628,6 +693,16 @@ impl Figures {
     pub fn add(&mut self, key: &str, value: impl Display) -> &mut Figures {
         self.items.push((key.to_owned(), value.to_string()));
         self
+    }
+
+    /// The figures every scenario reports about how it ended: the cloud beside the objects at
+    /// convergence, and what deleting them left.
+    pub fn ending(&mut self, census: &Census, seen: &Watched, remains: &Remains) -> &mut Figures {
+        self.add("resources", census.resources)
+            .add("duplicates", census.duplicates + seen.id_changes())
+            .add("orphans", census.orphans)
+            .add("not_ready", census.objects - census.ready)
+            .add("leaks_after_delete", remains.cloud.len())
     }
 
     pub fn secs(&mut self, key: &str, elapsed: Duration) -> &mut Figures {

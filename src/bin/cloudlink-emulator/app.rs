@@ -69,8 +69,9 @@ impl App {
 }
 
 /// Every emulated route. Each handler is wrapped in `route::around_route` under its name.
-/// Nova answers both with and without the project id in the URL (§1.2); SSS answers under the v1
-/// and the v2 catalog paths; the identity routes exist only when the identity is built in.
+/// Nova answers both with and without the project id in the URL (its `ProjectMapper`); SSS answers
+/// under the v1 and the v2 catalog paths; the identity routes exist only when the identity is
+/// built in.
 pub fn router(app: &App, identity: Option<Arc<Identity>>) -> Router {
     let named = |route: Route| {
         from_fn_with_state(

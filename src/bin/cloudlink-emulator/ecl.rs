@@ -1,6 +1,6 @@
-//! ECL provider-connectivity `tenant_connection_requests` (cloud-apis.md §3): CRUD, list filters,
-//! visibility to both tenants, the requester / network-owner split on update, and the
-//! asynchronous lifecycle (kept in `state.rs`).
+//! ECL provider-connectivity `tenant_connection_requests` (the ECL 2.0 API reference, eclsdk,
+//! eclcloud and terraform-provider-ecl): CRUD, list filters, visibility to both tenants, the
+//! requester / network-owner split on update, and the asynchronous lifecycle (kept in `state.rs`).
 //!
 //! Where the sources stop (exact error texts, what triggers 409, what the wrong side gets), the
 //! choices are written next to the code that makes them.
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -19,6 +19,7 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::body::{self, BodyError};
 use crate::errors::{self, Service};
+use crate::query::Query;
 use crate::state::{NewTcr, Tcr, TcrStatus, World};
 
 const MAX_TEXT: usize = 255;
@@ -141,36 +142,23 @@ fn tags_field(
 pub async fn list(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
-    RawQuery(query): RawQuery,
+    query: Query,
 ) -> Response {
-    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        filters
-            .entry(key.into_owned())
-            .or_default()
-            .push(value.into_owned());
-    }
-    for status in filters.get("status").into_iter().flatten() {
+    for status in query.values("status") {
         if !TcrStatus::ALL.iter().any(|s| s.as_str() == status) {
             return bad_request(&format!("Invalid value for status: '{status}'"));
         }
     }
     let world = app.world();
     let matches = |tcr: &Tcr| {
-        filters.iter().all(|(key, wanted)| {
-            let actual = match key.as_str() {
-                "tenant_connection_request_id" => tcr.id.as_str(),
-                "status" => tcr.status.as_str(),
-                "name" => &tcr.name,
-                "tenant_id" => &tcr.tenant_id,
-                "name_other" => &tcr.name_other,
-                "tenant_id_other" => &tcr.tenant_id_other,
-                "network_id" => &tcr.network_id,
-                "approval_request_id" => &tcr.approval_request_id,
-                _ => return true,
-            };
-            wanted.iter().any(|w| w == actual)
-        })
+        query.admits("tenant_connection_request_id", &tcr.id)
+            && query.admits("status", tcr.status.as_str())
+            && query.admits("name", &tcr.name)
+            && query.admits("tenant_id", &tcr.tenant_id)
+            && query.admits("name_other", &tcr.name_other)
+            && query.admits("tenant_id_other", &tcr.tenant_id_other)
+            && query.admits("network_id", &tcr.network_id)
+            && query.admits("approval_request_id", &tcr.approval_request_id)
     };
     let listed: Vec<&Tcr> = world
         .tcrs_in_order()

@@ -1,5 +1,6 @@
 //! The error bodies each emulated service answers with. Clients pick their error types from these
-//! shapes, so they follow the sources in cloud-apis.md exactly where the sources are known.
+//! shapes, so they follow the upstream code exactly where it is known (Nova 15.0.0's `wsgi.Fault`,
+//! Keystone's `render_exception`, keystonemiddleware's `auth_token`, eclsdk's error parser).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -15,7 +16,8 @@ pub enum Service {
     Sss,
 }
 
-/// Keystone's `render_exception` shape (cloud-apis.md §2.3).
+/// Keystone's `render_exception` shape
+/// (keystone/server/flask/request_processing/middleware/auth_context.py).
 pub fn keystone(status: StatusCode, message: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
     body(
@@ -24,8 +26,8 @@ pub fn keystone(status: StatusCode, message: &str) -> Response {
     )
 }
 
-/// The 401 of Keystone and of keystonemiddleware in front of every other service (§1.7, §2.3):
-/// the same body, plus `WWW-Authenticate: Keystone uri="…"` naming the identity service.
+/// The 401 of Keystone and of keystonemiddleware 4.14.0 (`auth_token`) in front of every other
+/// service: the same body, plus `WWW-Authenticate: Keystone uri="…"` naming the identity service.
 pub fn unauthorized(identity_uri: &str) -> Response {
     challenge(
         keystone(
@@ -90,8 +92,9 @@ pub fn nova_no_such_resource() -> Response {
     nova(StatusCode::NOT_FOUND, "The resource could not be found.")
 }
 
-/// provider-connectivity's `{"cause": "<text>"}` (§3.4). SSS errors use it too: their real shape
-/// is not documented in the sources, and eclsdk's parser reads `cause`.
+/// provider-connectivity's `{"cause": "<text>"}` (the ECL API reference's samples; eclsdk's
+/// `provider_connectivity/exceptions.py` reads `cause`). SSS errors use it too: their real shape is
+/// not documented, and eclsdk's parser reads `cause`.
 pub fn cause(status: StatusCode, message: &str) -> Response {
     body(status, json!({"cause": message}))
 }
@@ -113,7 +116,8 @@ pub fn injected(service: Service, status: StatusCode, retry_after: Option<u64>) 
 
 fn nova_injected_message(status: StatusCode) -> &'static str {
     match status.as_u16() {
-        // `expected_errors` wraps any unexpected exception this way (§1.5).
+        // Nova's `expected_errors` (nova/api/openstack/extensions.py) wraps any unexpected exception
+        // this way.
         500 => {
             "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API \
              log if possible.\n<class 'nova.exception.EmulatorInjectedFault'>"

@@ -1,4 +1,4 @@
-//! The built-in Keystone v3 subset (cloud-apis.md §2): version discovery, password and
+//! The built-in Keystone v3 subset (Keystone's v3 api-ref): version discovery, password and
 //! application-credential tokens with a catalog pointing at the emulator, and token validation
 //! and revocation as a service would use them.
 
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -18,6 +18,7 @@ use crate::auth::Caller;
 use crate::body::{self, BodyError};
 use crate::directory::{DOMAIN_ID, DOMAIN_NAME, Directory, User, stable_id};
 use crate::errors::{self, Service};
+use crate::query::Query;
 use crate::timefmt;
 
 pub struct Identity {
@@ -170,9 +171,10 @@ impl Identity {
     }
 
     /// Every service points at the emulator itself. One endpoint per type and interface: eclcloud
-    /// refuses a catalog where two match (§2.4). Compute carries the project id, like Nova's usual
-    /// catalog; provider-connectivity is under `/provider-connectivity` because eclsdk picks its
-    /// error classes by that substring of the URL (§3.1).
+    /// refuses a catalog where two match (`V3EndpointURL`). Compute carries the project id, like
+    /// Nova's usual catalog; provider-connectivity is under `/provider-connectivity` because eclsdk
+    /// picks its error classes by that substring of the URL (`find_http_exception_class` in
+    /// ecl/session.py).
     fn catalog(&self, project_id: &str) -> Value {
         let base = &self.base_url;
         let service = |kind: &str, name: &str, interfaces: &[&str], url: String| {
@@ -237,7 +239,7 @@ pub async fn discovery(State(identity): State<Arc<Identity>>) -> Response {
 /// `POST /v3/auth/tokens`: 201 with the token in `X-Subject-Token`.
 pub async fn issue_token(
     State(identity): State<Arc<Identity>>,
-    RawQuery(query): RawQuery,
+    query: Query,
     body: Body,
 ) -> Response {
     let request = match body::read_json(body).await {
@@ -256,7 +258,7 @@ pub async fn issue_token(
         Err(response) => return errors::challenge(response, &identity.base_url),
     };
     let (id, token) = identity.issue(grant);
-    let body = identity.token_body(&token, !asks_no_catalog(query.as_deref()));
+    let body = identity.token_body(&token, !query.has("nocatalog"));
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-subject-token", value);
@@ -270,14 +272,13 @@ pub async fn issue_token(
 /// `GET /v3/auth/tokens` (and HEAD): what a service behind keystonemiddleware asks.
 pub async fn validate_token(
     State(identity): State<Arc<Identity>>,
-    RawQuery(query): RawQuery,
+    query: Query,
     headers: HeaderMap,
 ) -> Response {
     match subject_of(&identity, &headers, "identity:validate_token") {
         Ok((id, token)) => {
             let mut response =
-                Json(identity.token_body(&token, !asks_no_catalog(query.as_deref())))
-                    .into_response();
+                Json(identity.token_body(&token, !query.has("nocatalog"))).into_response();
             if let Ok(value) = HeaderValue::from_str(&id) {
                 response.headers_mut().insert("x-subject-token", value);
             }
@@ -325,13 +326,6 @@ fn subject_of(
         return Err(errors::keystone(StatusCode::FORBIDDEN, &message));
     }
     Ok((subject_id, subject))
-}
-
-fn asks_no_catalog(query: Option<&str>) -> bool {
-    query
-        .unwrap_or_default()
-        .split('&')
-        .any(|pair| pair == "nocatalog" || pair.starts_with("nocatalog="))
 }
 
 /// Keystone's `ValidationError` text.
@@ -432,7 +426,7 @@ fn authenticate(directory: &Directory, request: &Value) -> Result<Grant, Respons
 
 /// A user by id, or by name and domain. A name without a domain is taken to be in `default`:
 /// real Keystone answers 400, but eclcli's first request of each command has no domain unless
-/// OS_USER_DOMAIN_ID is set (cloud-apis.md §2.6, §6.8), and the emulator is meant to be easy to
+/// OS_USER_DOMAIN_ID is set (seen running eclcli 4.8.0), and the emulator is meant to be easy to
 /// point real clients at.
 fn find_user<'a>(directory: &'a Directory, user: &Value) -> Result<&'a User, Response> {
     if let Some(id) = text(user, "id") {

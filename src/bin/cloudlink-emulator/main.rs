@@ -1,7 +1,7 @@
 //! cloudlink-emulator: an in-memory, loopback stand-in for the clouds cloudlink manages — a
 //! Keystone v3 subset, Nova os-cloudpipe, ECL provider-connectivity tenant connection requests and
-//! SSS approval requests — faithful to `research/cloud-apis.md`, with injectable faults and an
-//! admin API for tests.
+//! SSS approval requests — faithful to the upstream code, API references and clients its modules
+//! name, with injectable faults and an admin API for tests.
 //!
 //! On start it prints exactly one line on stdout, `cloudlink-emulator listening on http://…`;
 //! everything else goes to stderr.
@@ -21,6 +21,7 @@ mod faults;
 mod identity;
 mod nova;
 mod nova_validation;
+mod query;
 mod route;
 mod server;
 mod server_metadata;
@@ -44,7 +45,7 @@ use crate::identity::Identity;
 use crate::nova::NovaRelease;
 use crate::state::{Lifecycle, World};
 
-/// Durations are written `500ms`, `2s`, `1h`, `1h30m`, or `0`.
+/// Durations are written as cloudlink's: `500ms`, `2s`, `1.5s`, `1h30m`, `0s` (or `0`).
 #[derive(Parser)]
 #[command(
     version,
@@ -138,13 +139,12 @@ struct Args {
     seed: Option<u64>,
 }
 
-/// At most 100 years: far-off instants would overflow the clock arithmetic.
+/// cloudlink's duration grammar (or `0`, as Go writes none), at most 100 years: far-off instants
+/// would overflow the clock arithmetic.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = if text.trim() == "0" {
-        Duration::ZERO
-    } else {
-        let signed: jiff::SignedDuration = text.parse().map_err(|e| format!("{e}"))?;
-        Duration::try_from(signed).map_err(|_| "durations cannot be negative".to_owned())?
+    let duration = match text {
+        "0" => Duration::ZERO,
+        _ => cloudlink::duration::parse(text).map_err(|e| e.to_string())?,
     };
     if duration > Duration::from_secs(100 * 365 * 24 * 3600) {
         return Err("durations are limited to 100 years".to_owned());

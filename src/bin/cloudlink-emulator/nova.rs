@@ -1,6 +1,6 @@
-//! Nova's compute API v2.1, as far as cloudpipes need it (cloud-apis.md §1): os-cloudpipe with
-//! Ocata semantics, the VPN servers it launches, version documents, microversion headers and
-//! request ids; from Pike on, the 410 stubs that replaced cloudpipe.
+//! Nova's compute API v2.1, as far as cloudpipes need it (Nova 15.0.0's code, api-ref and API
+//! samples): os-cloudpipe with Ocata semantics, the VPN servers it launches, version documents,
+//! microversion headers and request ids; from Pike on, the 410 stubs that replaced cloudpipe.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::Extension;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -20,10 +20,12 @@ use crate::auth::Caller;
 use crate::body::{self, BodyError};
 use crate::errors::{self, Service};
 use crate::nova_validation;
+use crate::query::Query;
 use crate::state::{Server, VmState, VpnEndpoint};
 use crate::timefmt;
 
-/// Which Nova is emulated. Cloudpipe works up to Ocata and answers 410 from Pike on (§1.1, §1.9).
+/// Which Nova is emulated. Cloudpipe works up to Ocata and answers 410 from Pike on (Nova commit
+/// acdc2da0e3, "Remove cloudpipe APIs", first released in 16.0.0).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Serialize, Deserialize,
 )]
@@ -236,7 +238,7 @@ pub(crate) fn check_url_project(
     Ok(())
 }
 
-/// webob's `HTTPGone` explanation, with its two spaces (§1.9).
+/// webob's `HTTPGone` explanation (webob/exc.py), with its two spaces.
 fn gone() -> Response {
     errors::nova(
         StatusCode::GONE,
@@ -411,21 +413,12 @@ pub async fn list_servers(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
     params: Option<Path<PathParams>>,
-    RawQuery(query): RawQuery,
+    query: Query,
 ) -> Response {
     if let Err(response) = check_url_project(&caller, params.as_deref()) {
         return response;
     }
-    let query: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let param = |name: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let param = |name: &str| query.first(name);
     let all_tenants = match param("all_tenants").map(str::to_ascii_lowercase).as_deref() {
         None => false,
         Some("" | "1" | "t" | "true" | "on" | "y" | "yes") => true,
@@ -481,7 +474,7 @@ pub async fn list_servers(
         ))
         .expect("base URL");
         next.query_pairs_mut()
-            .extend_pairs(query.iter().filter(|(k, _)| k != "marker"))
+            .extend_pairs(query.pairs().iter().filter(|(k, _)| k != "marker"))
             .append_pair("marker", &last.id);
         body["servers_links"] = json!([{ "rel": "next", "href": next.as_str() }]);
     }

@@ -1,7 +1,8 @@
 //! Nova 15.0.0's JSON-schema checks for the os-cloudpipe bodies, with the exact messages its
-//! validator gives (cloud-apis.md §1.4): the first error jsonschema finds, walking the schema's
-//! keywords in their written order (type, properties, required, additionalProperties); a nested
-//! error reads `Invalid input for field/attribute <field>. Value: <value>. <message>`.
+//! validator gives (nova/api/validation/validators.py): the first error jsonschema finds, walking
+//! the schema's keywords in their written order (type, properties, required,
+//! additionalProperties); a nested error reads
+//! `Invalid input for field/attribute <field>. Value: <value>. <message>`.
 //!
 //! Values are printed the way Python 3 prints them (`'text'`, `None`, `{'k': 1}`). One known
 //! difference: Python lists unexpected keys in the order the client sent them, we sort them.

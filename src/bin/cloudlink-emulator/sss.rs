@@ -1,14 +1,13 @@
-//! SSS approval requests (cloud-apis.md §3.6), served under both the v1 (`sss`) and the v2
+//! SSS approval requests (eclcloud's `sss/v1/approval_requests` and terraform-provider-ecl's
+//! `ecl_sss_approval_request_v1`), served under both the v1 (`sss`) and the v2
 //! (`sssv2`) catalog paths with the same shape: list, show (a bare object) and the decision PUT.
 //!
 //! The network owner approves or denies, the requester cancels, and only while the request is
 //! `registered`; the TCR follows. The sources give only the success codes: a decision by the wrong
 //! tenant is refused with 403, one on a request no longer pending with 409.
 
-use std::collections::BTreeMap;
-
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -18,6 +17,7 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::body::{self, BodyError};
 use crate::errors::{self, Service};
+use crate::query::Query;
 use crate::state::{Approval, Decision, DecisionError};
 use crate::timefmt;
 
@@ -34,7 +34,7 @@ fn not_found(id: &str) -> Response {
 
 /// The API object (eclcloud's `ApprovalRequest`). `request_user` / `approver` say which side the
 /// caller's tenant is on; the admin dump passes no caller. `external_request_id` holding the TCR id
-/// is inferred (§3.6).
+/// is inferred: no source says what links an approval request to its TCR.
 pub fn view(approval: &Approval, region: &str, caller_project: Option<&str>) -> Value {
     json!({
         "request_id": approval.request_id,
@@ -65,28 +65,16 @@ pub fn view(approval: &Approval, region: &str, caller_project: Option<&str>) -> 
 pub async fn list(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
-    RawQuery(query): RawQuery,
+    query: Query,
 ) -> Response {
-    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        filters
-            .entry(key.into_owned())
-            .or_default()
-            .push(value.into_owned());
-    }
-    let wanted = |key: &str, actual: &str| {
-        filters
-            .get(key)
-            .is_none_or(|values| values.iter().any(|v| v == actual))
-    };
     let world = app.world();
     let listed: Vec<Value> = world
         .approvals_in_order()
         .into_iter()
         .filter(|a| {
             is_party(&caller, a)
-                && wanted("status", a.status.as_str())
-                && wanted("service", "provider-connectivity")
+                && query.admits("status", a.status.as_str())
+                && query.admits("service", "provider-connectivity")
         })
         .map(|a| view(a, &app.region, Some(&caller.project_id)))
         .collect();

@@ -314,7 +314,8 @@ impl World {
                     approval.updated = Some(now);
                     let tcr_id = approval.tcr_id.clone();
                     // What an expired approval does to the TCR is not documented; `unavailable` is
-                    // the one documented status nothing else explains (cloud-apis.md §3.5, §6.1).
+                    // the one status in the ECL API reference nothing else explains (it lists the
+                    // statuses, not the transitions).
                     if let Some(tcr) = self
                         .tcrs
                         .get_mut(&tcr_id)

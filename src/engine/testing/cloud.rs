@@ -12,7 +12,7 @@ use kube::ResourceExt;
 use super::journal::Journal;
 use super::widget::{Widget, WidgetView};
 use crate::cloud::{CloudError, CloudSession};
-use crate::engine::adapter::{Adapter, Assessment, Created, Owner};
+use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, Owner};
 use crate::engine::outcome::{Phase, Reason};
 
 /// How often the adapter asks the engine to look again at a widget on its way.
@@ -169,7 +169,7 @@ impl FakeAdapter {
         operation: &'static str,
         target: &str,
         act: impl FnOnce(&mut Cloud, &Behaviour) -> T,
-    ) -> Result<T, CloudError> {
+    ) -> Result<T, AdapterError> {
         self.journal.record(format!("cloud {operation} {target}"));
         let behaviour = self.behaviour.lock().unwrap();
         let mut cloud = self.lock();
@@ -179,10 +179,10 @@ impl FakeAdapter {
             .get_mut(operation)
             .and_then(VecDeque::pop_front);
         match fault {
-            Some(Fault::Refuse(error)) => Err(error),
+            Some(Fault::Refuse(error)) => Err(error.into()),
             Some(Fault::LoseAnswer(error)) => {
                 act(&mut cloud, &behaviour);
-                Err(error)
+                Err(error.into())
             }
             None => Ok(act(&mut cloud, &behaviour)),
         }
@@ -249,18 +249,18 @@ impl Adapter for FakeAdapter {
         observed.id.clone()
     }
 
-    async fn get(&self, _: &(), _: &Widget, id: &str) -> Result<Option<CloudWidget>, CloudError> {
+    async fn get(&self, _: &(), _: &Widget, id: &str) -> Result<Option<CloudWidget>, AdapterError> {
         self.call("get", id, |cloud, _| cloud.read(id))
     }
 
-    async fn list(&self, _: &(), _: &[CloudWidget]) -> Result<Vec<CloudWidget>, CloudError> {
+    async fn list(&self, _: &(), _: &[CloudWidget]) -> Result<Vec<CloudWidget>, AdapterError> {
         self.call("list", "", |cloud, _| {
             let ids: Vec<String> = cloud.widgets.keys().cloned().collect();
             ids.iter().filter_map(|id| cloud.read(id)).collect()
         })
     }
 
-    async fn find_own(&self, _: &(), object: &Widget) -> Result<Option<CloudWidget>, CloudError> {
+    async fn find_own(&self, _: &(), object: &Widget) -> Result<Option<CloudWidget>, AdapterError> {
         let uid = object.uid();
         self.call("find_own", &object.name_any(), |cloud, _| {
             let found = cloud.widgets.values().find(|w| w.created_for == uid);
@@ -269,7 +269,7 @@ impl Adapter for FakeAdapter {
         })
     }
 
-    async fn create(&self, _: &(), object: &Widget) -> Result<Created<CloudWidget>, CloudError> {
+    async fn create(&self, _: &(), object: &Widget) -> Result<Created<CloudWidget>, AdapterError> {
         let spec = object.spec.resource.clone().unwrap_or_default();
         let created = self.call("create", &spec.name, |cloud, behaviour| {
             let existing = cloud.widgets.values().find(|w| w.name == spec.name);
@@ -298,7 +298,7 @@ impl Adapter for FakeAdapter {
         _: &(),
         object: &Widget,
         observed: &CloudWidget,
-    ) -> Result<Option<CloudWidget>, CloudError> {
+    ) -> Result<Option<CloudWidget>, AdapterError> {
         let wanted = object.spec.resource.clone().unwrap_or_default().description;
         if wanted == observed.description {
             return Ok(None);
@@ -310,16 +310,18 @@ impl Adapter for FakeAdapter {
         })
     }
 
-    async fn delete(&self, _: &(), observed: &CloudWidget) -> Result<(), CloudError> {
+    async fn delete(&self, _: &(), observed: &CloudWidget) -> Result<(), AdapterError> {
         let id = &observed.id;
         let found = self.call("delete", id, |cloud, behaviour| {
             let widget = cloud.widgets.get_mut(id)?;
             widget.state = State::Deleting(behaviour.delete_reads);
             Some(())
         })?;
-        found.ok_or_else(|| CloudError::NotFound {
-            request: format!("DELETE http://cloud.invalid/widgets/{id}"),
-            message: "no such widget".into(),
+        found.ok_or_else(|| {
+            AdapterError::from(CloudError::NotFound {
+                request: format!("DELETE http://cloud.invalid/widgets/{id}"),
+                message: "no such widget".into(),
+            })
         })
     }
 
@@ -337,7 +339,7 @@ impl Adapter for FakeAdapter {
         _: &(),
         observed: &CloudWidget,
         owner: &Owner,
-    ) -> Result<Option<CloudWidget>, CloudError> {
+    ) -> Result<Option<CloudWidget>, AdapterError> {
         if observed.state != State::Active {
             return Ok(None);
         }

@@ -1,8 +1,8 @@
-//! What the engine tells whoever watches it (the operator's metrics) about each reconcile.
+//! What the engine reports about each reconcile to the operator's metrics.
 
 use std::time::Duration;
 
-pub trait ReconcileObserver: Send + Sync {
+pub trait ReconcileMetrics: Send + Sync {
     /// A reconcile of a `kind` object ended with `result` (ready, progressing, retrying, stalled,
     /// deleting, deleted, error).
     fn reconciled(&self, kind: &str, result: &'static str, elapsed: Duration);
@@ -10,10 +10,10 @@ pub trait ReconcileObserver: Send + Sync {
     fn ready(&self, kind: &str, uid: &str, ready: Option<bool>);
 }
 
-/// For contexts nobody watches (tests).
-pub struct Unobserved;
+/// For contexts without metrics (tests).
+pub struct NoMetrics;
 
-impl ReconcileObserver for Unobserved {
+impl ReconcileMetrics for NoMetrics {
     fn reconciled(&self, _: &str, _: &'static str, _: Duration) {}
     fn ready(&self, _: &str, _: &str, _: Option<bool>) {}
 }
