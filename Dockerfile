@@ -11,7 +11,8 @@ ARG RUST_VERSION=1.95
 FROM docker.io/library/rust:${RUST_VERSION}-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
-COPY src ./src
+# Every member of the workspace: cargo reads them all to build one.
+COPY crates ./crates
 COPY hack/image.sh ./hack/image.sh
 # `--build-arg CLOUDLINK_FEATURES=otel`: with OpenTelemetry export (README, "Tracing (OpenTelemetry)").
 ARG CLOUDLINK_FEATURES=""

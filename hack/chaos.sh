@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The chaos suite (tests/chaos.rs) at the sizes: 200 objects, 50 operator SIGKILLs, 10 leader
+# The chaos suite (crates/cloudlink/tests/chaos.rs) at the sizes: 200 objects, 50 operator SIGKILLs, 10 leader
 # SIGKILLs, faults for as long as creation and deletion take. Starts the test world like
 # hack/test.sh (it calls it), runs the scenarios one after another and prints their figures.
 #

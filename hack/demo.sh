@@ -33,7 +33,7 @@ mkdir -p "$DIR"
 say "building the test tools (cached) and cloudlink"
 BIN=$(hack/tools.sh)
 export PATH=$BIN:$PATH
-cargo build --bins --quiet
+cargo build --workspace --bins --quiet
 TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug
 
 say "starting a control plane"

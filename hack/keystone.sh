@@ -21,7 +21,7 @@
 #   - the services compute, provider-connectivity, sss and sssv2, WITHOUT endpoints.
 # Catalog entries pointing at the emulator: the emulator's port is only known once a test starts it,
 # so the test registers the endpoints itself through Keystone's admin API, in a region of its own
-# (tests/support/world.rs: RealKeystone::register_catalog), and deletes them when it ends. The service
+# (crates/cloudlink-testkit/src/world.rs: RealKeystone::register_catalog), and deletes them when it ends. The service
 # ids are in keystone.env, so tests never race to create services.
 #
 # Needs: python3 >= 3.11 with venv (set CLOUDLINK_PYTHON to choose another), curl, flock, setsid.

@@ -39,7 +39,13 @@ set -a
 eval "$clients"
 set +a
 
-cargo test --locked --features otel "$@"
+# Every crate of the workspace (the engine's in-memory lifecycle, the cloud clients, the emulator,
+# the integration tests); with arguments, what they select (`--test operator`: the operator crate's).
+if (($# == 0)); then
+  cargo test --locked --workspace --features cloudlink/otel
+else
+  cargo test --locked --features cloudlink/otel "$@"
+fi
 
 if [[ -n $OLDEST_BIN ]]; then
   # What depends on the server's version: the CRDs (schemas, CEL rules, printer columns, kubectl
@@ -52,5 +58,5 @@ if [[ -n $OLDEST_BIN ]]; then
   export CLOUDLINK_TEST_AUDIT_LOG=$WORK/control-plane-oldest/logs/audit.log
   kubectl --kubeconfig "$CLOUDLINK_TEST_KUBECONFIG" version |
     sed -n 's/^Server Version: \(.*\)/test: the CRD, operator and chart tests against Kubernetes \1, the oldest supported/p' >&2
-  cargo test --locked --features otel --test crds --test operator --test chart
+  cargo test --locked --features cloudlink/otel --test crds --test operator --test chart
 fi

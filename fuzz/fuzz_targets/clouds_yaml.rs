@@ -6,8 +6,8 @@
 
 #![no_main]
 
-use cloudlink::cloud::fuzzing;
-use cloudlink::cloud::{CloudError, parse_clouds_yaml};
+use cloudlink_cloud::fuzzing;
+use cloudlink_cloud::{CloudError, parse_clouds_yaml};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

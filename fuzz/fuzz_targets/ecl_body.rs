@@ -6,8 +6,8 @@
 
 #![no_main]
 
-use cloudlink::cloud::fuzzing;
-use cloudlink::cloud::{CloudError, TenantConnectionRequestRecord};
+use cloudlink_cloud::fuzzing;
+use cloudlink_cloud::{CloudError, TenantConnectionRequestRecord};
 use libfuzzer_sys::fuzz_target;
 
 fn check(request: &TenantConnectionRequestRecord) {

@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use cloudlink::cloud::CloudError;
-use cloudlink::cloud::fuzzing;
+use cloudlink_cloud::CloudError;
+use cloudlink_cloud::fuzzing;
 use libfuzzer_sys::fuzz_target;
 
 /// `Retry-After` (or Nova's `retryAfter`) is never honoured beyond an hour.

@@ -8,8 +8,8 @@
 
 #![no_main]
 
-use cloudlink::cloud::catalog::Catalog;
-use cloudlink::cloud::{CloudError, Interface, fuzzing};
+use cloudlink_cloud::catalog::Catalog;
+use cloudlink_cloud::{CloudError, Interface, fuzzing};
 use libfuzzer_sys::fuzz_target;
 
 const TOKEN: &[u8] = b"gAAAAABk-fuzz-token";

@@ -7,8 +7,8 @@
 
 #![no_main]
 
-use cloudlink::cloud::fuzzing;
-use cloudlink::cloud::{CloudError, CloudpipeEntry, Server};
+use cloudlink_cloud::fuzzing;
+use cloudlink_cloud::{CloudError, CloudpipeEntry, Server};
 use libfuzzer_sys::fuzz_target;
 
 fn check_err(e: CloudError) {

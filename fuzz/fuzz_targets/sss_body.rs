@@ -7,8 +7,8 @@
 
 #![no_main]
 
-use cloudlink::cloud::fuzzing;
-use cloudlink::cloud::{ApprovalRequest, CloudError};
+use cloudlink_cloud::fuzzing;
+use cloudlink_cloud::{ApprovalRequest, CloudError};
 use libfuzzer_sys::fuzz_target;
 
 fn without_bodies(mut a: ApprovalRequest) -> ApprovalRequest {

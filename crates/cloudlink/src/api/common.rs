@@ -1,0 +1,196 @@
+//! Types shared by every cloudlink kind: the spec fields that say how cloudlink manages the cloud
+//! resource (k-orc's shape) and the status it writes back (kstatus's shape).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::KubeSchema;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The Secret, in the object's own namespace, that holds the cloud credentials.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudCredentialsRef {
+    /// Name of a Secret in the same namespace with a `clouds.yaml` key (OpenStack format) and,
+    /// optionally, a `cacert` key holding a PEM bundle that signs the cloud's endpoints.
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub secret_name: String,
+    /// The entry under `clouds:` in that clouds.yaml to use.
+    #[schemars(length(min = 1, max = 255))]
+    pub cloud_name: String,
+}
+
+/// Whether cloudlink owns the cloud resource or only watches it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ManagementPolicy {
+    /// cloudlink creates, updates and (per `onDelete`) deletes the cloud resource.
+    #[default]
+    Managed,
+    /// cloudlink only reads the resource named by `spec.import.id` and reports it in status; it never
+    /// writes to it and never deletes it.
+    Unmanaged,
+}
+
+/// What happens in the cloud when the Kubernetes object is deleted.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnDelete {
+    /// Delete the cloud resource and wait until it is gone.
+    #[default]
+    Delete,
+    /// Leave the cloud resource as it is.
+    Detach,
+}
+
+/// An existing cloud resource to adopt (managed) or observe (unmanaged).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportRef {
+    /// The cloud's id of the resource. It must exist; cloudlink reports `Stalled` if it does not.
+    #[schemars(length(min = 1, max = 255))]
+    pub id: String,
+}
+
+/// Condition types cloudlink writes, in the shape kstatus (Flux) and Argo CD understand.
+pub mod condition {
+    /// The cloud resource exists and matches the spec.
+    pub const READY: &str = "Ready";
+    /// cloudlink is still working towards the spec (abnormal-true, as kstatus expects).
+    pub const RECONCILING: &str = "Reconciling";
+    /// cloudlink cannot make progress without a change of spec, Secret or cloud (abnormal-true).
+    pub const STALLED: &str = "Stalled";
+}
+
+/// What cloudlink observed: the cloud resource, and how far it is from the spec.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceStatus<R> {
+    /// The cloud's id of the resource. Written before anything else once the cloud has answered a create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The resource as the cloud last reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<R>,
+    /// `Ready`, `Reconciling` and `Stalled` (and kind-specific ones), each with a reason that is a
+    /// category of action: Success, Progressing, AwaitingApproval, TransientError,
+    /// InvalidConfiguration, UnrecoverableError, APIRemoved, Conflict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    /// The `metadata.generation` the status describes; -1 until cloudlink has looked at the object.
+    #[serde(default = "unobserved")]
+    #[schemars(default = "unobserved")]
+    pub observed_generation: i64,
+    /// When cloudlink last read the resource from the cloud.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<Time>,
+    /// When cloudlink asked the cloud to create the resource, written before the request. A
+    /// cloudlink that finds it but no id looks for the resource that request may have created
+    /// before asking again; without it, there is nothing to look for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_requested: Option<Time>,
+}
+
+fn unobserved() -> i64 {
+    -1
+}
+
+impl<R> Default for ResourceStatus<R> {
+    fn default() -> Self {
+        Self {
+            id: None,
+            resource: None,
+            conditions: Vec::new(),
+            observed_generation: unobserved(),
+            last_sync_time: None,
+            create_requested: None,
+        }
+    }
+}
+
+/// The spec fields every cloudlink kind has, flattened into the kind's spec next to its `resource`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagementSpec {
+    /// The credentials cloudlink uses for this object.
+    pub cloud_credentials_ref: CloudCredentialsRef,
+    /// `managed` (default): cloudlink creates and owns the resource. `unmanaged`: cloudlink only
+    /// observes the resource named by `spec.import`. Immutable.
+    #[serde(default)]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.managementPolicy is immutable: delete and recreate the object to change it"))]
+    pub management_policy: ManagementPolicy,
+    /// What to do with the cloud resource when this object is deleted: `delete` (default) or
+    /// `detach`. Unmanaged resources are never deleted. May be changed at any time, also while the
+    /// object is being deleted: `detach` then releases an object whose deletion is blocked (by
+    /// broken credentials, say) and leaves its cloud resource as it is.
+    #[serde(default)]
+    pub on_delete: OnDelete,
+    /// Adopt (managed) or observe (unmanaged) an existing cloud resource instead of creating one.
+    /// Cannot be added, changed or removed after creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.import is immutable"))]
+    pub import: Option<ImportRef>,
+    /// How often cloudlink re-reads the resource from the cloud to detect drift, as a duration such
+    /// as `10m` or `1h30m`. Defaults to the operator's `--resync` (10m), as does `0s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = cloudlink_duration::PATTERN), length(max = 32))]
+    pub resync_period: Option<String>,
+}
+
+impl ManagementSpec {
+    /// `spec.resyncPeriod`, if it sets one: `None` when absent or zero (the operator's `--resync`
+    /// applies) or, were the API server's validation bypassed, unreadable.
+    pub fn resync(&self) -> Option<std::time::Duration> {
+        self.resync_period
+            .as_deref()
+            .and_then(|text| cloudlink_duration::parse(text).ok())
+            .filter(|period| !period.is_zero())
+    }
+}
+
+pub use kube::core::Rule;
+
+/// CEL rules on the whole spec that tie `managementPolicy`, `resource` and `import` together.
+/// Each kind puts them on its spec, which holds both the flattened [`ManagementSpec`] and `resource`.
+pub fn management_rules() -> [Rule; 4] {
+    [
+        Rule::new("self.managementPolicy != 'unmanaged' || has(self.__import__)")
+            .message("spec.import is required when spec.managementPolicy is unmanaged: name the cloud resource to observe"),
+        Rule::new("self.managementPolicy != 'unmanaged' || !has(self.resource)")
+            .message("spec.resource is forbidden when spec.managementPolicy is unmanaged: an observed resource is described by the cloud, not the spec"),
+        Rule::new("self.managementPolicy != 'managed' || has(self.resource)")
+            .message("spec.resource is required when spec.managementPolicy is managed"),
+        Rule::new("has(self.__import__) == has(oldSelf.__import__)")
+            .message("spec.import cannot be added or removed after creation"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_zero_or_unreadable_resync_period_leaves_the_default() {
+        let spec = |period: Option<&str>| ManagementSpec {
+            cloud_credentials_ref: CloudCredentialsRef {
+                secret_name: "s".into(),
+                cloud_name: "c".into(),
+            },
+            management_policy: Default::default(),
+            on_delete: Default::default(),
+            import: None,
+            resync_period: period.map(str::to_owned),
+        };
+        assert_eq!(
+            spec(Some("1h30m")).resync(),
+            Some(Duration::from_secs(5400))
+        );
+        assert_eq!(spec(Some("0s")).resync(), None);
+        assert_eq!(spec(Some("often")).resync(), None);
+        assert_eq!(spec(None).resync(), None);
+    }
+}

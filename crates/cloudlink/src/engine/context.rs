@@ -1,0 +1,132 @@
+//! What every reconcile of a kind shares: the kind's adapter, the Kubernetes writes, credentials,
+//! backoff and settings. Tests build one with their own adapter, writes or settings.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kube::Client;
+
+use super::adapter::Adapter;
+use super::backoff::Backoff;
+use super::credentials::{Credentials, Sessions};
+use super::metrics::{NoMetrics, ReconcileMetrics};
+use super::ownership::Claims;
+use super::readings::Readings;
+use super::writes::{KubeWrites, ObjectWrites};
+use cloudlink_cloud::SessionKey;
+
+/// Engine settings, from `cloudlink run`'s flags.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How often a Ready object is re-read from the cloud, unless its spec says otherwise.
+    pub resync: Duration,
+    /// First retry delay after a transient error; doubles per failure up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            resync: Duration::from_secs(600),
+            base_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+        }
+    }
+}
+
+pub struct Context<A: Adapter> {
+    pub adapter: A,
+    /// Everything the engine writes to Kubernetes about the kind's objects.
+    pub writes: Arc<dyn ObjectWrites<A::Object>>,
+    pub credentials: Arc<dyn Credentials>,
+    pub backoff: Backoff,
+    pub settings: Settings,
+    pub metrics: Arc<dyn ReconcileMetrics>,
+    /// Cloud ids this process created, adopted or imported, by object UID; status gets them with
+    /// the reconcile's status write. They win over the object's status: the controller's cache can
+    /// lag behind our own writes, and a reconcile that read the stale copy would look for the
+    /// resource again (or read a vanished one and create it again).
+    known_ids: Mutex<HashMap<String, String>>,
+    /// Objects (by UID) this process has sent a create for: as with `known_ids`, the cache may
+    /// not show `status.createRequested` yet when the object is reconciled again.
+    create_requests: Mutex<std::collections::HashSet<String>>,
+    /// The latest batched reading of each credential's resources (resyncs are served from it).
+    pub(super) readings: Readings<SessionKey, A::Observed>,
+    /// Which object claimed which cloud resource first, until the resource carries its mark.
+    pub(super) claims: Claims,
+}
+
+impl<A: Adapter> Context<A> {
+    /// The context of the operator: writes go to the API server behind `client`.
+    pub fn new(client: Client, adapter: A, sessions: Arc<Sessions>, settings: Settings) -> Self {
+        Self::with_edges(
+            adapter,
+            Arc::new(KubeWrites::new(client)),
+            sessions,
+            settings,
+        )
+    }
+
+    /// A context with the given Kubernetes writes and credentials.
+    pub fn with_edges(
+        adapter: A,
+        writes: Arc<dyn ObjectWrites<A::Object>>,
+        credentials: Arc<dyn Credentials>,
+        settings: Settings,
+    ) -> Self {
+        Context {
+            backoff: Backoff::new(settings.base_backoff, settings.max_backoff),
+            adapter,
+            writes,
+            credentials,
+            settings,
+            metrics: Arc::new(NoMetrics),
+            known_ids: Mutex::new(HashMap::new()),
+            create_requests: Mutex::new(std::collections::HashSet::new()),
+            readings: Readings::new(A::id),
+            claims: Claims::default(),
+        }
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<dyn ReconcileMetrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub(super) fn known_id(&self, uid: &str) -> Option<String> {
+        self.known_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(uid)
+            .cloned()
+    }
+
+    pub(super) fn remember_id(&self, uid: &str, id: Option<&str>) {
+        let mut ids = self.known_ids.lock().unwrap_or_else(|e| e.into_inner());
+        match id {
+            Some(id) => ids.insert(uid.to_owned(), id.to_owned()),
+            None => ids.remove(uid),
+        };
+    }
+
+    pub(super) fn create_requested(&self, uid: &str) -> bool {
+        self.create_requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(uid)
+    }
+
+    pub(super) fn remember_create_request(&self, uid: &str, requested: bool) {
+        let mut requests = self
+            .create_requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if requested {
+            requests.insert(uid.to_owned());
+        } else {
+            requests.remove(uid);
+        }
+    }
+}

@@ -1,0 +1,452 @@
+//! The lifecycle every kind shares (k-orc's order): finalizer → credentials → get by id → import →
+//! adoption lookup (if a create may have happened) → create (marked before it is sent) →
+//! update → assess → status; and on deletion:
+//! delete in the cloud, wait until gone, release the Secret, drop the finalizer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+
+use super::adapter::{Adapter, Assessment, ManagedObject};
+use super::context::Context;
+use super::deletion;
+use super::events::EventType;
+use super::failure::Failure;
+use super::finalizers::FINALIZER;
+use super::outcome::{Phase, Reason};
+use super::ownership::ensure_owned;
+use super::readings::Seen;
+use super::status;
+use crate::api::common::ManagementPolicy;
+use crate::api::common::condition::READY;
+use cloudlink_cloud::{CloudSession, SessionKey};
+
+/// The oldest batched reading a resync accepts (less for objects that resync more often): it
+/// covers one tick's spread of resyncs and their processing.
+const READING_AGE: Duration = Duration::from_secs(15);
+
+/// How far resyncs due at one tick are spread.
+const TICK_SPREAD: Duration = Duration::from_secs(5);
+
+/// Failures of the Kubernetes side of a reconcile; retried by the controller's error policy.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+pub async fn reconcile<A: Adapter>(
+    object: Arc<A::Object>,
+    ctx: Arc<Context<A>>,
+) -> Result<Action, EngineError> {
+    use tracing::Instrument;
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!(
+        "reconcile",
+        kind = %A::Object::kind(&()),
+        namespace = %object.namespace().unwrap_or_default(),
+        name = %object.name_any(),
+        uid = %object.uid().unwrap_or_default(),
+    );
+    let result = reconcile_once(&object, &ctx).instrument(span).await;
+    let kind = A::Object::kind(&());
+    match &result {
+        Ok((_, label)) => ctx.metrics.reconciled(&kind, label, started.elapsed()),
+        Err(_) => ctx.metrics.reconciled(&kind, "error", started.elapsed()),
+    }
+    result.map(|(action, _)| action)
+}
+
+/// One reconcile, and a word for how it ended (for metrics).
+async fn reconcile_once<A: Adapter>(
+    object: &Arc<A::Object>,
+    ctx: &Arc<Context<A>>,
+) -> Result<(Action, &'static str), EngineError> {
+    if object.meta().deletion_timestamp.is_some() {
+        let ours = object.finalizers().iter().any(|f| f == FINALIZER);
+        return if ours {
+            deletion::cleanup(&**object, ctx).await
+        } else {
+            Ok((Action::await_change(), "deleted"))
+        };
+    }
+    ctx.writes.add_finalizer(object).await?;
+    apply(&**object, ctx).await
+}
+
+pub fn error_policy<A: Adapter>(
+    object: Arc<A::Object>,
+    error: &EngineError,
+    ctx: Arc<Context<A>>,
+) -> Action {
+    tracing::warn!(object = %ObjectRef::from(&*object), %error, "reconcile failed");
+    Action::requeue(ctx.backoff.failed(&object.uid().unwrap_or_default(), None))
+}
+
+/// One pass over a live object.
+async fn apply<A: Adapter>(
+    object: &A::Object,
+    ctx: &Context<A>,
+) -> Result<(Action, &'static str), EngineError> {
+    let current = object.status().cloned().unwrap_or_default();
+    let uid = object.uid().unwrap_or_default();
+    // This process's memory first: the cache may not show its latest status write yet.
+    let mut id = ctx.known_id(&uid).or_else(|| current.id.clone());
+    let (phase, view, extra) = match converge(object, ctx, &mut id).await {
+        Ok(Assessment {
+            phase,
+            view,
+            conditions,
+        }) => (phase, Some(view), conditions),
+        Err(failure) => {
+            publish(
+                ctx,
+                object,
+                EventType::Warning,
+                failure.reason().as_str(),
+                "Reconcile",
+                failure.message(),
+            );
+            (failure.phase(), None, Vec::new())
+        }
+    };
+    let now = Time(jiff::Timestamp::now());
+    let generation = object.meta().generation.unwrap_or_default();
+    let next = status::next(&current, generation, id, view, &phase, &extra, &now);
+    status::write(&*ctx.writes, object, &next).await?;
+    ctx.metrics.ready(
+        &A::Object::kind(&()),
+        &uid,
+        Some(matches!(phase, Phase::Ready { .. })),
+    );
+    Ok((next_action(ctx, object, &phase), phase.label()))
+}
+
+/// Reads, adopts or creates the cloud resource and brings it in line with the spec.
+async fn converge<A: Adapter>(
+    object: &A::Object,
+    ctx: &Context<A>,
+    id: &mut Option<String>,
+) -> Result<Assessment<<A::Object as ManagedObject>::CloudView>, Failure> {
+    let management = object.management();
+    let managed = management.management_policy == ManagementPolicy::Managed;
+    let (cloud, session) = connect(object, ctx).await?;
+    let credential = session.key();
+
+    let observed = match id.clone() {
+        Some(known) => match read(object, ctx, &cloud, credential, &known).await? {
+            Some(observed) if managed => owned(object, ctx, &cloud, id, observed).await?,
+            Some(observed) => observed,
+            None if managed && management.import.is_none() => {
+                let note = format!("cloud resource {known} no longer exists; creating it again");
+                publish(
+                    ctx,
+                    object,
+                    EventType::Warning,
+                    "Recreating",
+                    "Create",
+                    &note,
+                );
+                set_id(object, ctx, id, None).await?;
+                create_or_adopt(object, ctx, (&cloud, &session), id).await?
+            }
+            None => {
+                return Err(Failure::terminal(
+                    Reason::UnrecoverableError,
+                    format!(
+                        "cloud resource {known} no longer exists; cloudlink does not recreate imported resources: delete this object, or import another id"
+                    ),
+                ));
+            }
+        },
+        None => match &management.import {
+            Some(import) => {
+                let observed = ctx.adapter.get(&cloud, object, &import.id).await?.ok_or_else(|| {
+                    Failure::terminal(
+                        Reason::InvalidConfiguration,
+                        format!("spec.import.id {} does not exist in the cloud: correct it or remove spec.import", import.id),
+                    )
+                })?;
+                let observed = if managed {
+                    owned(object, ctx, &cloud, id, observed).await?
+                } else {
+                    observed
+                };
+                set_id(object, ctx, id, Some(A::id(&observed))).await?;
+                let (reason, note) = if managed {
+                    (
+                        "Adopted",
+                        format!(
+                            "adopted cloud resource {}; cloudlink manages it from now on",
+                            import.id
+                        ),
+                    )
+                } else {
+                    (
+                        "Observing",
+                        format!(
+                            "observing cloud resource {}; cloudlink will never change or delete it",
+                            import.id
+                        ),
+                    )
+                };
+                publish(ctx, object, EventType::Normal, reason, "Import", &note);
+                observed
+            }
+            None if managed => create_or_adopt(object, ctx, (&cloud, &session), id).await?,
+            None => {
+                return Err(Failure::terminal(
+                    Reason::InvalidConfiguration,
+                    "spec.import is required when spec.managementPolicy is unmanaged",
+                ));
+            }
+        },
+    };
+
+    let observed = if managed {
+        match ctx.adapter.update(&cloud, object, &observed).await? {
+            Some(updated) => {
+                ctx.readings.changed(&A::id(&updated));
+                publish(
+                    ctx,
+                    object,
+                    EventType::Normal,
+                    "Updated",
+                    "Update",
+                    &format!("updated cloud resource {}", A::id(&updated)),
+                );
+                updated
+            }
+            None => observed,
+        }
+    } else {
+        observed
+    };
+    Ok(ctx.adapter.assess(object, &observed))
+}
+
+/// The create, preceded by the adoption lookup whenever an earlier create may have reached the
+/// cloud (`status.createRequested` is set, or this process sent one). The mark is written before
+/// the request (Stackable's rule): a crash after the cloud created the resource then always
+/// leaves a trace, and an object that never asked costs no lookup.
+async fn create_or_adopt<A: Adapter>(
+    object: &A::Object,
+    ctx: &Context<A>,
+    (cloud, session): (&A::Cloud, &CloudSession),
+    id: &mut Option<String>,
+) -> Result<A::Observed, Failure> {
+    let uid = object.uid().unwrap_or_default();
+    let asked_before = object
+        .status()
+        .is_some_and(|s| s.create_requested.is_some())
+        || ctx.create_requested(&uid);
+    if asked_before && let Some(found) = ctx.adapter.find_own(cloud, object).await? {
+        let found = owned(object, ctx, cloud, id, found).await?;
+        let found_id = A::id(&found);
+        set_id(object, ctx, id, Some(found_id.clone())).await?;
+        let note = format!(
+            "found cloud resource {found_id}, created by an earlier attempt for this object; adopted it instead of creating another"
+        );
+        publish(ctx, object, EventType::Normal, "Adopted", "Create", &note);
+        return Ok(found);
+    }
+    // The credentials must work before a create is marked: a mark whose request never left
+    // (Keystone unreachable, a wrong password) would make the object look as if it had reached
+    // the cloud, and hold its deletion.
+    ctx.credentials.verify(session).await?;
+    status::write_create_requested(&*ctx.writes, object, &Time(jiff::Timestamp::now())).await?;
+    ctx.remember_create_request(&uid, true);
+    let created = ctx.adapter.create(cloud, object).await?;
+    let new_id = created.id;
+    ctx.readings.changed(&new_id);
+    set_id(object, ctx, id, Some(new_id.clone())).await?;
+    let resource = match created.resource {
+        Some(resource) => resource,
+        None => ctx
+            .adapter
+            .get(cloud, object, &new_id)
+            .await?
+            .ok_or_else(|| {
+                Failure::transient(format!(
+                    "created cloud resource {new_id}, but the cloud does not show it yet"
+                ))
+            })?,
+    };
+    // A create can answer with a resource that already existed (Nova's cloudpipe create is
+    // idempotent per project): it is only this object's if nobody owns it.
+    let resource = owned(object, ctx, cloud, id, resource).await?;
+    publish(
+        ctx,
+        object,
+        EventType::Normal,
+        "Created",
+        "Create",
+        &format!("created cloud resource {new_id}"),
+    );
+    Ok(resource)
+}
+
+/// [`ensure_owned`], and a resource that belongs to another object is not this object's id.
+async fn owned<A: Adapter>(
+    object: &A::Object,
+    ctx: &Context<A>,
+    cloud: &A::Cloud,
+    id: &mut Option<String>,
+    observed: A::Observed,
+) -> Result<A::Observed, Failure> {
+    match ensure_owned(ctx, cloud, object, observed).await {
+        Ok(observed) => Ok(observed),
+        Err(conflict) => {
+            if id.is_some() {
+                set_id(object, ctx, id, None).await?;
+            }
+            Err(conflict)
+        }
+    }
+}
+
+/// Records a cloud id in memory; the reconcile's status write persists it with everything else.
+/// A crash before that write loses nothing: a create was marked before it was sent, and the
+/// adoption lookup finds its resource again. Forgetting an id is written at once, so that a
+/// failed status write cannot bring back the id of a resource that is gone.
+async fn set_id<A: Adapter>(
+    object: &A::Object,
+    ctx: &Context<A>,
+    id: &mut Option<String>,
+    new: Option<String>,
+) -> Result<(), Failure> {
+    let uid = object.uid().unwrap_or_default();
+    ctx.remember_id(&uid, new.as_deref());
+    if new.is_none() {
+        status::clear_id(&*ctx.writes, object).await?;
+        if let Some(old) = id.as_deref() {
+            ctx.claims.release(old, &uid);
+        }
+    }
+    *id = new;
+    Ok(())
+}
+
+/// The object's resource, by id: on a resync, from the credential's batched reading; otherwise
+/// (a new spec, a resource still on its way, or one the reading does not list) with its own GET.
+async fn read<A: Adapter>(
+    object: &A::Object,
+    ctx: &Context<A>,
+    cloud: &A::Cloud,
+    credential: &SessionKey,
+    id: &str,
+) -> Result<Option<A::Observed>, Failure> {
+    if settled(object) {
+        let max_age = READING_AGE.min(resync_period(ctx, object) / 2);
+        let reading = ctx
+            .readings
+            .find(credential, id, max_age, |previous| async move {
+                ctx.adapter.list(cloud, &previous).await
+            })
+            .await;
+        match reading {
+            Ok(Seen::Listed(observed)) => return Ok(Some(observed)),
+            Ok(Seen::Unknown) => {
+                tracing::debug!(%id, "not in the credential's reading; reading it on its own")
+            }
+            // Only a cloud that is failing now is worth waiting for; a LIST the credential may not
+            // make (or the cloud does not offer) leaves each object to its own GET.
+            Err(e) if e.is_transient() => return Err(e.into()),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot list the credential's resources; reading the object's own")
+            }
+        }
+    } else {
+        tracing::debug!(%id, "not settled; reading it on its own");
+    }
+    Ok(ctx.adapter.get(cloud, object, id).await?)
+}
+
+/// Whether the engine has acted on the object's current spec and found it Ready: its reconciles
+/// are then resyncs, which a batched reading can serve.
+fn settled<K: ManagedObject>(object: &K) -> bool {
+    object.status().is_some_and(|status| {
+        status.observed_generation == object.meta().generation.unwrap_or_default()
+            && status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == READY && c.status == "True")
+    })
+}
+
+async fn connect<A: Adapter>(
+    object: &A::Object,
+    ctx: &Context<A>,
+) -> Result<(A::Cloud, CloudSession), Failure> {
+    let namespace = object.namespace().unwrap_or_default();
+    let session = ctx
+        .credentials
+        .session_in_use(&namespace, &object.management().cloud_credentials_ref)
+        .await?;
+    Ok((ctx.adapter.connect(&session), session))
+}
+
+pub(super) fn next_action<A: Adapter>(
+    ctx: &Context<A>,
+    object: &A::Object,
+    phase: &Phase,
+) -> Action {
+    let uid = object.uid().unwrap_or_default();
+    match phase {
+        Phase::Retrying { retry_after, .. } => {
+            return Action::requeue(ctx.backoff.failed(&uid, *retry_after));
+        }
+        _ => ctx.backoff.forget(&uid),
+    }
+    match phase {
+        Phase::Ready {
+            recheck: Some(soon),
+            ..
+        } => Action::requeue(until_next_tick(*soon)),
+        Phase::Ready { recheck: None, .. } => {
+            Action::requeue(until_next_tick(resync_period(ctx, object)))
+        }
+        Phase::Progressing { poll, .. } => Action::requeue(*poll),
+        // The owner's deletion settles a conflict without any change to this object.
+        Phase::Stalled {
+            reason: Reason::Conflict,
+            ..
+        } => Action::requeue(until_next_tick(resync_period(ctx, object))),
+        Phase::Stalled { .. } | Phase::Retrying { .. } => Action::await_change(),
+    }
+}
+
+fn resync_period<A: Adapter>(ctx: &Context<A>, object: &A::Object) -> Duration {
+    object.management().resync().unwrap_or(ctx.settings.resync)
+}
+
+/// The wait until the next multiple of `period` since the Unix epoch, plus up to
+/// [`TICK_SPREAD`]. Objects on the same period resync together, so one batched reading of the
+/// cloud serves them all (the reading is what protects the cloud, not a random spread); the
+/// small spread keeps their reconciles from reaching the API server in one instant.
+fn until_next_tick(period: Duration) -> Duration {
+    let period_ms = period.as_millis().max(1);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let wait =
+        Duration::from_millis(u64::try_from(period_ms - now_ms % period_ms).unwrap_or(u64::MAX));
+    wait + TICK_SPREAD.min(period / 10).mul_f64(rand::random::<f64>())
+}
+
+/// Sends an Event without waiting for it (see [`super::writes::ObjectWrites::publish`]).
+pub(super) fn publish<A: Adapter>(
+    ctx: &Context<A>,
+    object: &A::Object,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: &str,
+) {
+    ctx.writes.publish(object, type_, reason, action, note);
+}

@@ -1,0 +1,549 @@
+//! TenantConnectionRequest ↔ ECL provider-connectivity. A create answers at once with `creating`;
+//! the request then becomes `registered` (the requester's part is done: Ready) with an SSS
+//! approval request that the network's owner approves or denies (the `Approved` condition).
+//!
+//! Adoption after a crash: every request cloudlink creates carries the tag [`OWNER_TAG`] with the
+//! object's UID, and the lookup lists by tenant_id_other + network_id (+ name) and matches the tag.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kube::ResourceExt;
+
+use crate::api::TenantConnectionRequest;
+use crate::api::common::{ManagementSpec, ResourceStatus};
+use crate::api::tenant_connection_request::{
+    APPROVED, OBJECT_TAG, OWNER_TAG, TenantConnectionRequestResourceStatus,
+};
+use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, ManagedObject, Owner};
+use crate::engine::conditions::Desired;
+use crate::engine::outcome::{Phase, Reason};
+use cloudlink_cloud::ecl::{
+    self, CreateTenantConnectionRequest, TenantConnectionApi, TenantConnectionRequestFilter,
+    UpdateTenantConnectionRequest,
+};
+use cloudlink_cloud::{
+    ApprovalApi, ApprovalFilter, ApprovalRequest, CloudError, CloudSession, EclClient, SssClient,
+};
+
+/// How often a request that is still being registered is checked.
+const REGISTER_POLL: Duration = Duration::from_secs(2);
+/// How often a request waiting for its approval is checked. Approvals are human decisions. The
+/// checks are batched (one reading of the credential's requests and approvals serves every
+/// waiting request at a tick); before batching, two hundred requests re-read at 10 s exceeded one
+/// credential's default rate (20 calls/s) and starved every other object.
+const APPROVAL_POLL: Duration = Duration::from_secs(30);
+
+impl ManagedObject for TenantConnectionRequest {
+    type CloudView = TenantConnectionRequestResourceStatus;
+
+    fn management(&self) -> &ManagementSpec {
+        &self.spec.management
+    }
+
+    fn status(&self) -> Option<&ResourceStatus<TenantConnectionRequestResourceStatus>> {
+        self.status.as_ref()
+    }
+}
+
+/// The request, and its SSS approval request while one is pending.
+#[derive(Clone, Debug)]
+pub struct ObservedRequest {
+    pub request: ecl::TenantConnectionRequestRecord,
+    pub approval: Option<ApprovalRequest>,
+}
+
+#[derive(Clone)]
+pub struct RequestClients {
+    pub requests: Arc<dyn TenantConnectionApi>,
+    pub approvals: Arc<dyn ApprovalApi>,
+}
+
+#[derive(Default)]
+pub struct TenantConnectionRequestAdapter;
+
+#[async_trait]
+impl Adapter for TenantConnectionRequestAdapter {
+    type Object = TenantConnectionRequest;
+    type Observed = ObservedRequest;
+    type Cloud = RequestClients;
+
+    fn connect(&self, session: &CloudSession) -> RequestClients {
+        RequestClients {
+            requests: Arc::new(EclClient::new(session)),
+            approvals: Arc::new(SssClient::new(session)),
+        }
+    }
+
+    fn id(observed: &ObservedRequest) -> String {
+        observed.request.id.clone()
+    }
+
+    async fn get(
+        &self,
+        cloud: &RequestClients,
+        object: &TenantConnectionRequest,
+        id: &str,
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
+        match self.probe(cloud, object, id).await? {
+            Some(found) => Ok(Some(with_approval(cloud, found.request).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn list(
+        &self,
+        cloud: &RequestClients,
+        _: &[ObservedRequest],
+    ) -> Result<Vec<ObservedRequest>, AdapterError> {
+        let requests = cloud
+            .requests
+            .list_requests(&TenantConnectionRequestFilter::default())
+            .await?;
+        let mut approvals: HashMap<String, ApprovalRequest> = HashMap::new();
+        if requests.iter().any(|r| pending_approval(r).is_some()) {
+            let filter = ApprovalFilter {
+                service: Some("provider-connectivity".into()),
+                ..Default::default()
+            };
+            match cloud.approvals.list_approvals(&filter).await {
+                Ok(list) => {
+                    approvals = list
+                        .into_iter()
+                        .map(|a| (a.request_id.clone(), a))
+                        .collect()
+                }
+                // As in `with_approval`: the approvals only refine what the requests say.
+                Err(error) => {
+                    tracing::debug!(%error, "cannot list approval requests; going by the requests' status")
+                }
+            }
+        }
+        Ok(requests
+            .into_iter()
+            .map(|request| {
+                let approval = pending_approval(&request).and_then(|id| approvals.get(id).cloned());
+                ObservedRequest { request, approval }
+            })
+            .collect())
+    }
+
+    async fn find_own(
+        &self,
+        cloud: &RequestClients,
+        object: &TenantConnectionRequest,
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
+        let Some(spec) = &object.spec.resource else {
+            return Ok(None);
+        };
+        let uid = object.uid().unwrap_or_default();
+        let filter = TenantConnectionRequestFilter {
+            tenant_id_other: Some(spec.tenant_id_other.clone()),
+            network_id: Some(spec.network_id.clone()),
+            name: spec.name.clone(),
+            ..Default::default()
+        };
+        let found = cloud
+            .requests
+            .list_requests(&filter)
+            .await?
+            .into_iter()
+            .find(|r| r.tags.get(OWNER_TAG) == Some(&uid));
+        match found {
+            Some(request) => Ok(Some(with_approval(cloud, request).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn create(
+        &self,
+        cloud: &RequestClients,
+        object: &TenantConnectionRequest,
+    ) -> Result<Created<ObservedRequest>, AdapterError> {
+        let spec = object.spec.resource.as_ref().ok_or_else(|| {
+            AdapterError::spec("spec.resource", "is required to create a request")
+        })?;
+        let mut tags = spec.tags.clone();
+        tags.extend(marks(&Owner::of(object)));
+        let body = CreateTenantConnectionRequest {
+            tenant_id_other: spec.tenant_id_other.clone(),
+            network_id: spec.network_id.clone(),
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+            tags: Some(tags),
+        };
+        let request = cloud.requests.create_request(&body).await?;
+        // The answer is the whole request, as a GET would show it; only one already waiting for
+        // approval (never seen at creation) needs the approval read with it.
+        let resource = pending_approval(&request)
+            .is_none()
+            .then(|| ObservedRequest {
+                request: request.clone(),
+                approval: None,
+            });
+        Ok(Created {
+            id: request.id,
+            resource,
+        })
+    }
+
+    async fn update(
+        &self,
+        cloud: &RequestClients,
+        object: &TenantConnectionRequest,
+        observed: &ObservedRequest,
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
+        let Some(spec) = &object.spec.resource else {
+            return Ok(None);
+        };
+        let Some(change) = changes(
+            spec.name.as_deref(),
+            spec.description.as_deref(),
+            &spec.tags,
+            &observed.request,
+        ) else {
+            return Ok(None);
+        };
+        let updated = cloud
+            .requests
+            .update_request(&observed.request.id, &change)
+            .await?;
+        Ok(Some(ObservedRequest {
+            request: updated,
+            approval: observed.approval.clone(),
+        }))
+    }
+
+    async fn delete(
+        &self,
+        cloud: &RequestClients,
+        observed: &ObservedRequest,
+    ) -> Result<(), AdapterError> {
+        Ok(cloud.requests.delete_request(&observed.request.id).await?)
+    }
+
+    /// The request alone: its approval does not matter to its deletion.
+    async fn probe(
+        &self,
+        cloud: &RequestClients,
+        _: &TenantConnectionRequest,
+        id: &str,
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
+        match cloud.requests.show_request(id).await {
+            Ok(request) => Ok(Some(ObservedRequest {
+                request,
+                approval: None,
+            })),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn owner(&self, observed: &ObservedRequest) -> Option<Owner> {
+        let tags = &observed.request.tags;
+        Some(Owner {
+            uid: tags.get(OWNER_TAG).filter(|uid| !uid.is_empty())?.clone(),
+            object: tags.get(OBJECT_TAG).cloned(),
+        })
+    }
+
+    /// The requester may change a request's tags in any status: the mark is added to the others.
+    async fn claim(
+        &self,
+        cloud: &RequestClients,
+        observed: &ObservedRequest,
+        owner: &Owner,
+    ) -> Result<Option<ObservedRequest>, AdapterError> {
+        let mut tags = observed.request.tags.clone();
+        tags.extend(marks(owner));
+        let change = UpdateTenantConnectionRequest {
+            tags: Some(tags),
+            ..Default::default()
+        };
+        let request = cloud
+            .requests
+            .update_request(&observed.request.id, &change)
+            .await?;
+        Ok(Some(ObservedRequest {
+            request,
+            approval: observed.approval.clone(),
+        }))
+    }
+
+    fn assess(
+        &self,
+        _: &TenantConnectionRequest,
+        observed: &ObservedRequest,
+    ) -> Assessment<TenantConnectionRequestResourceStatus> {
+        let (phase, approved) = phase(observed);
+        Assessment {
+            phase,
+            view: view(&observed.request),
+            conditions: vec![approved],
+        }
+    }
+}
+
+/// The approval request a request waits for, if it waits (only then does the approval matter).
+fn pending_approval(request: &ecl::TenantConnectionRequestRecord) -> Option<&str> {
+    request
+        .approval_request_id
+        .as_deref()
+        .filter(|id| request.status == "registered" && !id.is_empty())
+}
+
+/// Reads the approval request while it matters (the request waits for it).
+async fn with_approval(
+    cloud: &RequestClients,
+    request: ecl::TenantConnectionRequestRecord,
+) -> Result<ObservedRequest, CloudError> {
+    let approval = match pending_approval(&request) {
+        Some(id) => match cloud.approvals.show_approval(id).await {
+            Ok(approval) => Some(approval),
+            // The approval only refines what the request's own status says (it tells an expired
+            // approval early). An SSS that is down or refuses must not fail the read of the request:
+            // that would block its deletion and turn a healthy request not Ready.
+            Err(error) => {
+                tracing::debug!(%error, approval = id, "cannot read the approval request; going by the request's status");
+                None
+            }
+        },
+        None => None,
+    };
+    Ok(ObservedRequest { request, approval })
+}
+
+/// The tags that mark a request as `owner`'s.
+fn marks(owner: &Owner) -> BTreeMap<String, String> {
+    let mut tags = BTreeMap::from([(OWNER_TAG.to_owned(), owner.uid.clone())]);
+    if let Some(object) = &owner.object {
+        tags.insert(OBJECT_TAG.to_owned(), object.clone());
+    }
+    tags
+}
+
+/// Pure: the update that makes the request match the spec, if any. Unset spec fields are left
+/// alone; cloudlink's own tags are kept (they say whose the request is).
+fn changes(
+    name: Option<&str>,
+    description: Option<&str>,
+    tags: &BTreeMap<String, String>,
+    current: &ecl::TenantConnectionRequestRecord,
+) -> Option<UpdateTenantConnectionRequest> {
+    let mut update = UpdateTenantConnectionRequest::default();
+    if let Some(name) = name.filter(|n| *n != current.name) {
+        update.name = Some(name.to_owned());
+    }
+    if let Some(description) = description.filter(|d| *d != current.description) {
+        update.description = Some(description.to_owned());
+    }
+    let mut wanted = tags.clone();
+    for key in [OWNER_TAG, OBJECT_TAG] {
+        if let Some(value) = current.tags.get(key) {
+            wanted.insert(key.into(), value.clone());
+        }
+    }
+    if wanted != current.tags {
+        update.tags = Some(wanted);
+    }
+    (update != UpdateTenantConnectionRequest::default()).then_some(update)
+}
+
+/// Pure: Ready follows the requester's part (registration); Approved follows the owner's decision.
+fn phase(observed: &ObservedRequest) -> (Phase, Desired) {
+    let request = &observed.request;
+    let (id, other) = (&request.id, &request.tenant_id_other);
+    let approval_id = request.approval_request_id.as_deref().unwrap_or_default();
+    let approval_status = observed.approval.as_ref().map(|a| a.status.as_str());
+    let waiting =
+        |message: String| Desired::new(APPROVED, false, Reason::AwaitingApproval, message);
+    match request.status.as_str() {
+        "creating" | "registering" => (
+            Phase::progressing(
+                Reason::Progressing,
+                format!("request {id} is {}", request.status),
+                REGISTER_POLL,
+            ),
+            // No approval request exists before registration: nothing to ask the owner yet.
+            Desired::new(
+                APPROVED,
+                false,
+                Reason::Progressing,
+                format!("request {id} is not registered yet"),
+            ),
+        ),
+        "registered" if matches!(approval_status, Some("expired" | "approval_expired")) => {
+            let message = format!(
+                "approval request {approval_id} expired before tenant {other} decided; delete this object and create it again to ask again"
+            );
+            (
+                Phase::stalled(Reason::UnrecoverableError, message.clone()),
+                Desired::new(APPROVED, false, Reason::UnrecoverableError, message),
+            )
+        }
+        "registered" => (
+            Phase::ready_rechecked_after(format!("request {id} is registered"), APPROVAL_POLL),
+            waiting(format!(
+                "waiting for tenant {other} to approve approval request {approval_id}"
+            )),
+        ),
+        "approved" => (
+            Phase::ready(format!("request {id} is approved")),
+            Desired::new(
+                APPROVED,
+                true,
+                Reason::Success,
+                format!("tenant {other} approved approval request {approval_id}"),
+            ),
+        ),
+        "denied" | "cancelled" | "unavailable" => {
+            let message = match request.status.as_str() {
+                "denied" => format!(
+                    "tenant {other} denied approval request {approval_id}; delete this object and create it again to ask again"
+                ),
+                "cancelled" => format!(
+                    "approval request {approval_id} was cancelled; delete this object and create it again to ask again"
+                ),
+                _ => format!(
+                    "request {id} is unavailable in the cloud; delete this object and create it again"
+                ),
+            };
+            (
+                Phase::stalled(Reason::UnrecoverableError, message.clone()),
+                Desired::new(APPROVED, false, Reason::UnrecoverableError, message),
+            )
+        }
+        other_status => (
+            Phase::progressing(
+                Reason::Progressing,
+                format!("request {id} is {other_status}"),
+                APPROVAL_POLL,
+            ),
+            waiting(format!("request {id} is {other_status}")),
+        ),
+    }
+}
+
+fn view(request: &ecl::TenantConnectionRequestRecord) -> TenantConnectionRequestResourceStatus {
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    let mut tags = request.tags.clone();
+    tags.remove(OWNER_TAG);
+    tags.remove(OBJECT_TAG);
+    TenantConnectionRequestResourceStatus {
+        status: some(&request.status),
+        approval_request_id: request.approval_request_id.as_deref().and_then(some),
+        tenant_id: some(&request.tenant_id),
+        name: some(&request.name),
+        description: some(&request.description),
+        tags,
+        name_other: some(&request.name_other),
+        description_other: some(&request.description_other),
+        tags_other: request.tags_other.clone(),
+        tenant_id_other: some(&request.tenant_id_other),
+        network_id: some(&request.network_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(status: &str) -> ObservedRequest {
+        ObservedRequest {
+            request: ecl::TenantConnectionRequestRecord {
+                id: "r1".into(),
+                status: status.into(),
+                name: "n".into(),
+                tenant_id_other: "other".into(),
+                approval_request_id: Some("req1".into()),
+                tags: BTreeMap::from([
+                    (OWNER_TAG.to_owned(), "uid-1".to_owned()),
+                    ("team".to_owned(), "a".to_owned()),
+                ]),
+                ..Default::default()
+            },
+            approval: None,
+        }
+    }
+
+    #[test]
+    fn registered_is_ready_and_awaiting_approval() {
+        let (phase, approved) = phase(&request("registered"));
+        assert!(matches!(phase, Phase::Ready { .. }), "{phase:?}");
+        assert_eq!(
+            (approved.status, approved.reason),
+            (false, Reason::AwaitingApproval)
+        );
+        assert!(
+            approved.message.contains("req1"),
+            "the message names the approval request: {}",
+            approved.message
+        );
+    }
+
+    #[test]
+    fn approved_sets_approved_true() {
+        let (phase, approved) = phase(&request("approved"));
+        assert!(matches!(phase, Phase::Ready { .. }));
+        assert_eq!((approved.status, approved.reason), (true, Reason::Success));
+    }
+
+    #[test]
+    fn denied_and_cancelled_stall() {
+        for status in ["denied", "cancelled", "unavailable"] {
+            let (phase, approved) = phase(&request(status));
+            assert!(
+                matches!(
+                    phase,
+                    Phase::Stalled {
+                        reason: Reason::UnrecoverableError,
+                        ..
+                    }
+                ),
+                "{status}"
+            );
+            assert!(!approved.status);
+        }
+    }
+
+    #[test]
+    fn creating_is_progressing_and_not_yet_awaiting_approval() {
+        let (phase, approved) = phase(&request("creating"));
+        assert!(matches!(phase, Phase::Progressing { .. }));
+        assert_eq!(approved.reason, Reason::Progressing);
+    }
+
+    #[test]
+    fn only_changed_fields_are_updated_and_the_owner_tag_survives() {
+        let current = request("registered").request;
+        let same_tags = BTreeMap::from([("team".to_owned(), "a".to_owned())]);
+        assert_eq!(changes(Some("n"), None, &same_tags, &current), None);
+        let update = changes(Some("renamed"), None, &same_tags, &current).unwrap();
+        assert_eq!(
+            (
+                update.name.as_deref(),
+                update.description.as_deref(),
+                update.tags.as_ref()
+            ),
+            (Some("renamed"), None, None)
+        );
+        let new_tags = BTreeMap::from([("team".to_owned(), "b".to_owned())]);
+        let update = changes(None, None, &new_tags, &current).unwrap();
+        assert_eq!(
+            update.tags.unwrap().get(OWNER_TAG).map(String::as_str),
+            Some("uid-1")
+        );
+    }
+
+    #[test]
+    fn the_view_hides_cloudlinks_own_tag() {
+        let v = view(&request("registered").request);
+        assert_eq!(
+            v.tags,
+            BTreeMap::from([("team".to_owned(), "a".to_owned())])
+        );
+        assert_eq!(v.approval_request_id.as_deref(), Some("req1"));
+    }
+}
