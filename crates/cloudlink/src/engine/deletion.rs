@@ -8,12 +8,14 @@ use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
 use super::adapter::{Adapter, ManagedObject};
+use super::claim::owner_for_deletion;
 use super::context::Context;
+use super::error::EngineError;
 use super::events::EventType;
 use super::failure::Failure;
 use super::outcome::{Phase, Reason};
-use super::ownership::{Owner, owner_for_deletion};
-use super::reconcile::{EngineError, next_action, publish};
+use super::ownership::Owner;
+use super::schedule::next_action;
 use super::status;
 use super::writes::ObjectWrites;
 use crate::api::common::{ManagementPolicy, OnDelete};
@@ -65,8 +67,7 @@ pub(super) async fn cleanup<A: Adapter>(
             }
             Err(failure) => {
                 let failure = blocked(object, ctx, failure);
-                publish(
-                    ctx,
+                ctx.writes.publish(
                     object,
                     EventType::Warning,
                     failure.reason().as_str(),
@@ -81,7 +82,8 @@ pub(super) async fn cleanup<A: Adapter>(
     };
     let (reason, note) = describe(object, ctx, &released);
     release(object, ctx).await?;
-    publish(ctx, object, EventType::Normal, reason, "Delete", &note);
+    ctx.writes
+        .publish(object, EventType::Normal, reason, "Delete", &note);
     Ok((Action::await_change(), "deleted"))
 }
 

@@ -7,11 +7,13 @@
 
 pub mod adapter;
 pub mod backoff;
+pub mod claim;
 pub mod conditions;
 pub mod context;
 pub mod controller;
 pub mod credentials;
 pub mod deletion;
+pub mod error;
 pub mod events;
 pub mod failure;
 pub mod finalizers;
@@ -20,6 +22,7 @@ pub mod outcome;
 pub mod ownership;
 pub mod readings;
 pub mod reconcile;
+pub mod schedule;
 pub mod secrets;
 pub mod status;
 pub mod writes;

@@ -12,14 +12,16 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 
 use super::adapter::{Adapter, Assessment, ManagedObject};
+use super::claim::ensure_owned;
 use super::context::Context;
 use super::deletion;
+use super::error::EngineError;
 use super::events::EventType;
 use super::failure::Failure;
 use super::finalizers::FINALIZER;
 use super::outcome::{Phase, Reason};
-use super::ownership::ensure_owned;
 use super::readings::Seen;
+use super::schedule::{next_action, resync_period};
 use super::status;
 use crate::api::common::ManagementPolicy;
 use crate::api::common::condition::READY;
@@ -28,16 +30,6 @@ use cloudlink_cloud::{CloudSession, SessionKey};
 /// The oldest batched reading a resync accepts (less for objects that resync more often): it
 /// covers one tick's spread of resyncs and their processing.
 const READING_AGE: Duration = Duration::from_secs(15);
-
-/// How far resyncs due at one tick are spread.
-const TICK_SPREAD: Duration = Duration::from_secs(5);
-
-/// Failures of the Kubernetes side of a reconcile; retried by the controller's error policy.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
-}
 
 pub async fn reconcile<A: Adapter>(
     object: Arc<A::Object>,
@@ -103,8 +95,7 @@ async fn apply<A: Adapter>(
             conditions,
         }) => (phase, Some(view), conditions),
         Err(failure) => {
-            publish(
-                ctx,
+            ctx.writes.publish(
                 object,
                 EventType::Warning,
                 failure.reason().as_str(),
@@ -143,14 +134,8 @@ async fn converge<A: Adapter>(
             Some(observed) => observed,
             None if managed && management.import.is_none() => {
                 let note = format!("cloud resource {known} no longer exists; creating it again");
-                publish(
-                    ctx,
-                    object,
-                    EventType::Warning,
-                    "Recreating",
-                    "Create",
-                    &note,
-                );
+                ctx.writes
+                    .publish(object, EventType::Warning, "Recreating", "Create", &note);
                 set_id(object, ctx, id, None).await?;
                 create_or_adopt(object, ctx, (&cloud, &session), id).await?
             }
@@ -194,7 +179,8 @@ async fn converge<A: Adapter>(
                         ),
                     )
                 };
-                publish(ctx, object, EventType::Normal, reason, "Import", &note);
+                ctx.writes
+                    .publish(object, EventType::Normal, reason, "Import", &note);
                 observed
             }
             None if managed => create_or_adopt(object, ctx, (&cloud, &session), id).await?,
@@ -211,8 +197,7 @@ async fn converge<A: Adapter>(
         match ctx.adapter.update(&cloud, object, &observed).await? {
             Some(updated) => {
                 ctx.readings.changed(&A::id(&updated));
-                publish(
-                    ctx,
+                ctx.writes.publish(
                     object,
                     EventType::Normal,
                     "Updated",
@@ -251,7 +236,8 @@ async fn create_or_adopt<A: Adapter>(
         let note = format!(
             "found cloud resource {found_id}, created by an earlier attempt for this object; adopted it instead of creating another"
         );
-        publish(ctx, object, EventType::Normal, "Adopted", "Create", &note);
+        ctx.writes
+            .publish(object, EventType::Normal, "Adopted", "Create", &note);
         return Ok(found);
     }
     // The credentials must work before a create is marked: a mark whose request never left
@@ -279,8 +265,7 @@ async fn create_or_adopt<A: Adapter>(
     // A create can answer with a resource that already existed (Nova's cloudpipe create is
     // idempotent per project): it is only this object's if nobody owns it.
     let resource = owned(object, ctx, cloud, id, resource).await?;
-    publish(
-        ctx,
+    ctx.writes.publish(
         object,
         EventType::Normal,
         "Created",
@@ -388,65 +373,4 @@ async fn connect<A: Adapter>(
         .session_in_use(&namespace, &object.management().cloud_credentials_ref)
         .await?;
     Ok((ctx.adapter.connect(&session), session))
-}
-
-pub(super) fn next_action<A: Adapter>(
-    ctx: &Context<A>,
-    object: &A::Object,
-    phase: &Phase,
-) -> Action {
-    let uid = object.uid().unwrap_or_default();
-    match phase {
-        Phase::Retrying { retry_after, .. } => {
-            return Action::requeue(ctx.backoff.failed(&uid, *retry_after));
-        }
-        _ => ctx.backoff.forget(&uid),
-    }
-    match phase {
-        Phase::Ready {
-            recheck: Some(soon),
-            ..
-        } => Action::requeue(until_next_tick(*soon)),
-        Phase::Ready { recheck: None, .. } => {
-            Action::requeue(until_next_tick(resync_period(ctx, object)))
-        }
-        Phase::Progressing { poll, .. } => Action::requeue(*poll),
-        // The owner's deletion settles a conflict without any change to this object.
-        Phase::Stalled {
-            reason: Reason::Conflict,
-            ..
-        } => Action::requeue(until_next_tick(resync_period(ctx, object))),
-        Phase::Stalled { .. } | Phase::Retrying { .. } => Action::await_change(),
-    }
-}
-
-fn resync_period<A: Adapter>(ctx: &Context<A>, object: &A::Object) -> Duration {
-    object.management().resync().unwrap_or(ctx.settings.resync)
-}
-
-/// The wait until the next multiple of `period` since the Unix epoch, plus up to
-/// [`TICK_SPREAD`]. Objects on the same period resync together, so one batched reading of the
-/// cloud serves them all (the reading is what protects the cloud, not a random spread); the
-/// small spread keeps their reconciles from reaching the API server in one instant.
-fn until_next_tick(period: Duration) -> Duration {
-    let period_ms = period.as_millis().max(1);
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
-    let wait =
-        Duration::from_millis(u64::try_from(period_ms - now_ms % period_ms).unwrap_or(u64::MAX));
-    wait + TICK_SPREAD.min(period / 10).mul_f64(rand::random::<f64>())
-}
-
-/// Sends an Event without waiting for it (see [`super::writes::ObjectWrites::publish`]).
-pub(super) fn publish<A: Adapter>(
-    ctx: &Context<A>,
-    object: &A::Object,
-    type_: EventType,
-    reason: &str,
-    action: &str,
-    note: &str,
-) {
-    ctx.writes.publish(object, type_, reason, action, note);
 }

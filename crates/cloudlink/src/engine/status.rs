@@ -2,13 +2,11 @@
 //! before a create, the mark that one is being sent; and the forgetting of a vanished id.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use serde::Serialize;
-use serde_json::json;
 
 use super::adapter::ManagedObject;
 use super::conditions::{self, Desired};
 use super::outcome::Phase;
-use super::writes::ObjectWrites;
+use super::writes::{ObjectWrites, StatusPatch};
 use crate::api::common::ResourceStatus;
 
 /// Pure: the status an object should show after a reconcile that ended in `phase`.
@@ -73,27 +71,4 @@ pub async fn clear_id<K: ManagedObject>(
     object: &K,
 ) -> Result<(), kube::Error> {
     writes.patch_status(object, &StatusPatch::ClearId).await
-}
-
-/// The engine's writes of the status subresource, each a JSON merge patch: only the fields it
-/// names change (an absent field stays, `null` clears).
-#[derive(Debug)]
-pub enum StatusPatch<'a, V> {
-    /// The whole status of a reconcile (fields that are `None` are absent, so they stay).
-    Whole(&'a ResourceStatus<V>),
-    /// `status.createRequested`, before a create is sent.
-    CreateRequested(&'a Time),
-    /// `status.id: null`.
-    ClearId,
-}
-
-impl<V: Serialize> StatusPatch<'_, V> {
-    /// The merge patch's body, as sent to the API server.
-    pub fn body(&self) -> serde_json::Value {
-        match self {
-            StatusPatch::Whole(status) => json!({ "status": status }),
-            StatusPatch::CreateRequested(now) => json!({ "status": { "createRequested": now } }),
-            StatusPatch::ClearId => json!({ "status": { "id": null } }),
-        }
-    }
 }

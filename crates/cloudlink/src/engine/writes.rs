@@ -6,12 +6,15 @@
 use async_trait::async_trait;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
+use serde::Serialize;
+use serde_json::json;
 
 use super::adapter::ManagedObject;
 use super::events::{EventSink, EventType};
 use super::finalizers;
 use super::finalizers::FINALIZER;
-use super::status::StatusPatch;
+use crate::api::common::ResourceStatus;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 /// What the engine writes about an object of kind `K`.
 #[async_trait]
@@ -81,5 +84,28 @@ impl<K: ManagedObject> ObjectWrites<K> for KubeWrites {
     fn publish(&self, object: &K, type_: EventType, reason: &str, action: &str, note: &str) {
         self.events
             .publish(object.object_ref(&()), type_, reason, action, note);
+    }
+}
+
+/// The engine's writes of the status subresource, each a JSON merge patch: only the fields it
+/// names change (an absent field stays, `null` clears).
+#[derive(Debug)]
+pub enum StatusPatch<'a, V> {
+    /// The whole status of a reconcile (fields that are `None` are absent, so they stay).
+    Whole(&'a ResourceStatus<V>),
+    /// `status.createRequested`, before a create is sent.
+    CreateRequested(&'a Time),
+    /// `status.id: null`.
+    ClearId,
+}
+
+impl<V: Serialize> StatusPatch<'_, V> {
+    /// The merge patch's body, as sent to the API server.
+    pub fn body(&self) -> serde_json::Value {
+        match self {
+            StatusPatch::Whole(status) => json!({ "status": status }),
+            StatusPatch::CreateRequested(now) => json!({ "status": { "createRequested": now } }),
+            StatusPatch::ClearId => json!({ "status": { "id": null } }),
+        }
     }
 }

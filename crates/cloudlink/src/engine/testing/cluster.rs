@@ -21,8 +21,8 @@ use crate::engine::credentials::{Credentials, CredentialsError, needs_secret};
 use crate::engine::events::EventType;
 use crate::engine::finalizers;
 use crate::engine::finalizers::FINALIZER;
-use crate::engine::status::StatusPatch;
 use crate::engine::writes::ObjectWrites;
+use crate::engine::writes::StatusPatch;
 use cloudlink_cloud::{CloudError, CloudSession};
 
 /// An Event the engine published.

@@ -12,7 +12,8 @@ use super::cluster::{FakeApiServer, FakeCredentials, Recorded};
 use super::journal::Journal;
 use super::widget::{SECRET, Widget};
 use crate::engine::context::{Context, Settings};
-use crate::engine::reconcile::{EngineError, error_policy, reconcile};
+use crate::engine::error::EngineError;
+use crate::engine::reconcile::{error_policy, reconcile};
 
 const NAMESPACE: &str = "default";
 
