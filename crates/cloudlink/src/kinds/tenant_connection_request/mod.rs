@@ -15,11 +15,9 @@ use kube::ResourceExt;
 use crate::api::TenantConnectionRequest;
 use crate::api::common::{ManagementSpec, ResourceStatus};
 use crate::api::tenant_connection_request::{
-    APPROVED, OBJECT_TAG, OWNER_TAG, TenantConnectionRequestResourceStatus,
+    OBJECT_TAG, OWNER_TAG, TenantConnectionRequestResourceStatus,
 };
 use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, ManagedObject, Owner};
-use crate::engine::conditions::Desired;
-use crate::engine::outcome::{Phase, Reason};
 use cloudlink_cloud::ecl::{
     self, CreateTenantConnectionRequest, TenantConnectionApi, TenantConnectionRequestFilter,
     UpdateTenantConnectionRequest,
@@ -27,6 +25,10 @@ use cloudlink_cloud::ecl::{
 use cloudlink_cloud::{
     ApprovalApi, ApprovalFilter, ApprovalRequest, CloudError, CloudSession, EclClient, SssClient,
 };
+
+mod assessment;
+
+use assessment::{phase, view};
 
 /// How often a request that is still being registered is checked.
 const REGISTER_POLL: Duration = Duration::from_secs(2);
@@ -351,199 +353,5 @@ fn changes(
     (update != UpdateTenantConnectionRequest::default()).then_some(update)
 }
 
-/// Pure: Ready follows the requester's part (registration); Approved follows the owner's decision.
-fn phase(observed: &ObservedRequest) -> (Phase, Desired) {
-    let request = &observed.request;
-    let (id, other) = (&request.id, &request.tenant_id_other);
-    let approval_id = request.approval_request_id.as_deref().unwrap_or_default();
-    let approval_status = observed.approval.as_ref().map(|a| a.status.as_str());
-    let waiting =
-        |message: String| Desired::new(APPROVED, false, Reason::AwaitingApproval, message);
-    match request.status.as_str() {
-        "creating" | "registering" => (
-            Phase::progressing(
-                Reason::Progressing,
-                format!("request {id} is {}", request.status),
-                REGISTER_POLL,
-            ),
-            // No approval request exists before registration: nothing to ask the owner yet.
-            Desired::new(
-                APPROVED,
-                false,
-                Reason::Progressing,
-                format!("request {id} is not registered yet"),
-            ),
-        ),
-        "registered" if matches!(approval_status, Some("expired" | "approval_expired")) => {
-            let message = format!(
-                "approval request {approval_id} expired before tenant {other} decided; delete this object and create it again to ask again"
-            );
-            (
-                Phase::stalled(Reason::UnrecoverableError, message.clone()),
-                Desired::new(APPROVED, false, Reason::UnrecoverableError, message),
-            )
-        }
-        "registered" => (
-            Phase::ready_rechecked_after(format!("request {id} is registered"), APPROVAL_POLL),
-            waiting(format!(
-                "waiting for tenant {other} to approve approval request {approval_id}"
-            )),
-        ),
-        "approved" => (
-            Phase::ready(format!("request {id} is approved")),
-            Desired::new(
-                APPROVED,
-                true,
-                Reason::Success,
-                format!("tenant {other} approved approval request {approval_id}"),
-            ),
-        ),
-        "denied" | "cancelled" | "unavailable" => {
-            let message = match request.status.as_str() {
-                "denied" => format!(
-                    "tenant {other} denied approval request {approval_id}; delete this object and create it again to ask again"
-                ),
-                "cancelled" => format!(
-                    "approval request {approval_id} was cancelled; delete this object and create it again to ask again"
-                ),
-                _ => format!(
-                    "request {id} is unavailable in the cloud; delete this object and create it again"
-                ),
-            };
-            (
-                Phase::stalled(Reason::UnrecoverableError, message.clone()),
-                Desired::new(APPROVED, false, Reason::UnrecoverableError, message),
-            )
-        }
-        other_status => (
-            Phase::progressing(
-                Reason::Progressing,
-                format!("request {id} is {other_status}"),
-                APPROVAL_POLL,
-            ),
-            waiting(format!("request {id} is {other_status}")),
-        ),
-    }
-}
-
-fn view(request: &ecl::TenantConnectionRequestRecord) -> TenantConnectionRequestResourceStatus {
-    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-    let mut tags = request.tags.clone();
-    tags.remove(OWNER_TAG);
-    tags.remove(OBJECT_TAG);
-    TenantConnectionRequestResourceStatus {
-        status: some(&request.status),
-        approval_request_id: request.approval_request_id.as_deref().and_then(some),
-        tenant_id: some(&request.tenant_id),
-        name: some(&request.name),
-        description: some(&request.description),
-        tags,
-        name_other: some(&request.name_other),
-        description_other: some(&request.description_other),
-        tags_other: request.tags_other.clone(),
-        tenant_id_other: some(&request.tenant_id_other),
-        network_id: some(&request.network_id),
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(status: &str) -> ObservedRequest {
-        ObservedRequest {
-            request: ecl::TenantConnectionRequestRecord {
-                id: "r1".into(),
-                status: status.into(),
-                name: "n".into(),
-                tenant_id_other: "other".into(),
-                approval_request_id: Some("req1".into()),
-                tags: BTreeMap::from([
-                    (OWNER_TAG.to_owned(), "uid-1".to_owned()),
-                    ("team".to_owned(), "a".to_owned()),
-                ]),
-                ..Default::default()
-            },
-            approval: None,
-        }
-    }
-
-    #[test]
-    fn registered_is_ready_and_awaiting_approval() {
-        let (phase, approved) = phase(&request("registered"));
-        assert!(matches!(phase, Phase::Ready { .. }), "{phase:?}");
-        assert_eq!(
-            (approved.status, approved.reason),
-            (false, Reason::AwaitingApproval)
-        );
-        assert!(
-            approved.message.contains("req1"),
-            "the message names the approval request: {}",
-            approved.message
-        );
-    }
-
-    #[test]
-    fn approved_sets_approved_true() {
-        let (phase, approved) = phase(&request("approved"));
-        assert!(matches!(phase, Phase::Ready { .. }));
-        assert_eq!((approved.status, approved.reason), (true, Reason::Success));
-    }
-
-    #[test]
-    fn denied_and_cancelled_stall() {
-        for status in ["denied", "cancelled", "unavailable"] {
-            let (phase, approved) = phase(&request(status));
-            assert!(
-                matches!(
-                    phase,
-                    Phase::Stalled {
-                        reason: Reason::UnrecoverableError,
-                        ..
-                    }
-                ),
-                "{status}"
-            );
-            assert!(!approved.status);
-        }
-    }
-
-    #[test]
-    fn creating_is_progressing_and_not_yet_awaiting_approval() {
-        let (phase, approved) = phase(&request("creating"));
-        assert!(matches!(phase, Phase::Progressing { .. }));
-        assert_eq!(approved.reason, Reason::Progressing);
-    }
-
-    #[test]
-    fn only_changed_fields_are_updated_and_the_owner_tag_survives() {
-        let current = request("registered").request;
-        let same_tags = BTreeMap::from([("team".to_owned(), "a".to_owned())]);
-        assert_eq!(changes(Some("n"), None, &same_tags, &current), None);
-        let update = changes(Some("renamed"), None, &same_tags, &current).unwrap();
-        assert_eq!(
-            (
-                update.name.as_deref(),
-                update.description.as_deref(),
-                update.tags.as_ref()
-            ),
-            (Some("renamed"), None, None)
-        );
-        let new_tags = BTreeMap::from([("team".to_owned(), "b".to_owned())]);
-        let update = changes(None, None, &new_tags, &current).unwrap();
-        assert_eq!(
-            update.tags.unwrap().get(OWNER_TAG).map(String::as_str),
-            Some("uid-1")
-        );
-    }
-
-    #[test]
-    fn the_view_hides_cloudlinks_own_tag() {
-        let v = view(&request("registered").request);
-        assert_eq!(
-            v.tags,
-            BTreeMap::from([("team".to_owned(), "a".to_owned())])
-        );
-        assert_eq!(v.approval_request_id.as_deref(), Some("req1"));
-    }
-}
+mod tests;
