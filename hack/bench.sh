@@ -41,7 +41,7 @@ elapsed=$(( $(date +%s) - started ))
   echo "BENCH_LATENCY_MS=${BENCH_LATENCY_MS:-20} BENCH_SIZES=${BENCH_SIZES:-100,1000} BENCH_MEMORY=${BENCH_MEMORY:-1000,10000} BENCH_UNRELATED_SECRETS=${BENCH_UNRELATED_SECRETS:-1000} hack/bench.sh"
   echo '```'
   echo
-  echo "What is measured (crates/cloudlink/benches/operator.rs): N TenantConnectionRequests and N Cloudpipes are created at"
+  echo "What is measured (crates/cloudlink/benches/operator/): N TenantConnectionRequests and N Cloudpipes are created at"
   echo "once (16 at a time) in a namespace the operator watches; a watch records when each object first"
   echo "shows \`status.id\` and \`Ready=True\`. The floor creates the same objects in an unwatched namespace"
   echo "and does only the unavoidable work per object: one cloud POST and one status patch, at the same"

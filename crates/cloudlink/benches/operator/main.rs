@@ -1,0 +1,240 @@
+//! The figures of docs/benchmarks.md: run with `hack/bench.sh`, which starts a control plane and
+//! passes it in CLOUDLINK_TEST_KUBECONFIG. Release build; the operator is the real binary and the
+//! emulator runs in-process on a runtime of its own, both started as the integration tests start
+//! them. `runs.rs`: throughput, latency and memory with N objects; `startup.rs`: start-up with
+//! unrelated Secrets; `measure.rs`: RSS and the watch that times progress; `objects.rs`: the objects.
+//!
+//! Knobs (environment): BENCH_LATENCY_MS (emulator latency per cloud call, default 20),
+//! BENCH_SIZES (objects of each kind per throughput run, default "100,1000"), BENCH_MEMORY
+//! (request counts for the memory figures, default "1000,10000"), BENCH_SAMPLES (single-object
+//! latency samples, default 50), BENCH_CONCURRENCY (operator and floor concurrency, default 16),
+//! BENCH_LOG (the operator's --log, default warn), BENCH_UNRELATED_SECRETS (Secrets no object names
+//! for the start-up figures, default 1000), BENCH_UNRELATED_SECRET_KB (their size, default 300).
+//! A phase is skipped with "none" (sizes, memory, unrelated Secrets) or 0 (samples), e.g.
+//! `BENCH_SIZES=none BENCH_MEMORY=none BENCH_SAMPLES=0` runs the unrelated Secrets phase alone.
+
+use cloudlink_testkit as support;
+
+mod measure;
+mod objects;
+mod runs;
+mod startup;
+
+use measure::*;
+use objects::*;
+use startup::{SETTLE, UNRELATED_NAMESPACES, UNRELATED_RUN_OBJECTS};
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use cloudlink::api::{Cloudpipe, TenantConnectionRequest};
+use cloudlink_cloud::ecl::CreateTenantConnectionRequest;
+use cloudlink_cloud::{CloudSession, CloudpipeApi, EclClient, NovaClient, TenantConnectionApi};
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+use serde_json::{Value, json};
+use support::cluster::{TestNamespace, client, install_crds, kubeconfig, kubectl_ok};
+use support::emulator::{ADMIN, Emulator, OWNER, eventually};
+use support::operator::Operator;
+use support::scenario::{cloudpipe, network_id, request};
+
+const DEADLINE: Duration = Duration::from_secs(1800);
+
+fn knob(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+fn numbers(text: &str) -> Vec<usize> {
+    text.split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect()
+}
+
+#[tokio::main]
+async fn main() {
+    let latency: u64 = knob("BENCH_LATENCY_MS", "20")
+        .parse()
+        .expect("BENCH_LATENCY_MS");
+    let sizes = numbers(&knob("BENCH_SIZES", "100,1000"));
+    let memory = numbers(&knob("BENCH_MEMORY", "1000,10000"));
+    let samples: usize = knob("BENCH_SAMPLES", "50").parse().expect("BENCH_SAMPLES");
+    let concurrency: usize = knob("BENCH_CONCURRENCY", "16")
+        .parse()
+        .expect("BENCH_CONCURRENCY");
+    let unrelated = numbers(&knob("BENCH_UNRELATED_SECRETS", "1000"));
+    let unrelated_kb: usize = knob("BENCH_UNRELATED_SECRET_KB", "300")
+        .parse()
+        .expect("BENCH_UNRELATED_SECRET_KB");
+
+    install_crds();
+    let delay = json!({ "latency_ms": latency }).to_string();
+    let faults: Vec<String> = ["nova.*", "ecl.*", "sss.*"]
+        .iter()
+        .map(|family| format!("{family}={delay}"))
+        .collect();
+    let mut args = vec!["--auto-approve-after", "1s"];
+    for fault in &faults {
+        args.extend(["--fault", fault.as_str()]);
+    }
+    let cloud = Emulator::start(&args);
+    let client = client().await;
+    let bench = Bench {
+        cloud,
+        client,
+        concurrency,
+    };
+
+    println!(
+        "Emulator latency {latency} ms per cloud call; concurrency {concurrency}; {} cores.\n",
+        num_cpus()
+    );
+    // First: the cluster-wide operator of this phase would also take up the objects that the
+    // other phases leave in their terminating namespaces.
+    let mut secret_rows = Vec::new();
+    for &count in unrelated.iter().filter(|&&n| n > 0) {
+        secret_rows.push((
+            count,
+            bench.unrelated_secrets(count, unrelated_kb * 1024).await,
+        ));
+    }
+    if !sizes.is_empty() {
+        println!("## Throughput (N objects of each kind created at once)\n");
+        println!(
+            "| N per kind | objects | operator: all ids | floor: all ids | ratio | operator: all Ready |"
+        );
+        println!("|---:|---:|---:|---:|---:|---:|");
+        let mut call_rows = Vec::new();
+        let mut steady_rows = Vec::new();
+        for &n in &sizes {
+            let run = bench.operator_run(n).await;
+            let floor = bench.floor_run(n).await;
+            println!(
+                "| {n} | {} | {:.2} s | {:.2} s | {:.2} | {:.2} s |",
+                2 * n,
+                run.ids.as_secs_f64(),
+                floor.as_secs_f64(),
+                run.ids.as_secs_f64() / floor.as_secs_f64(),
+                run.ready.as_secs_f64()
+            );
+            call_rows.push((n, run.create_calls));
+            steady_rows.push((n, run.steady_calls, run.steady_ticks));
+        }
+
+        println!("\n## Cloud calls while creating (per object, from the emulator's counters)\n");
+        println!("| N per kind | route | calls | per object |");
+        println!("|---:|---|---:|---:|");
+        for (n, calls) in &call_rows {
+            for (route, count) in calls {
+                println!(
+                    "| {n} | {route} | {count} | {:.2} |",
+                    *count as f64 / *n as f64
+                );
+            }
+        }
+        println!("\n## Cloud calls per resync in the steady state (one credential)\n");
+        println!("| N per kind | route | calls per resync tick |");
+        println!("|---:|---|---:|");
+        for (n, calls, ticks) in &steady_rows {
+            for (route, count) in calls {
+                println!("| {n} | {route} | {:.1} |", *count as f64 / *ticks as f64);
+            }
+        }
+    }
+
+    if samples > 0 {
+        let (p50, p99, calls_on_path) = bench.latency(samples).await;
+        println!(
+            "\n## Latency: create → status.id, one object at a time ({samples} TenantConnectionRequests)\n"
+        );
+        println!(
+            "| p50 | p99 | cloud calls on the path | p50 overhead (minus {latency} ms per call) |"
+        );
+        println!("|---:|---:|---:|---:|");
+        let overhead = p50.as_secs_f64() * 1000.0 - (latency as f64 * calls_on_path);
+        println!(
+            "| {:.1} ms | {:.1} ms | {calls_on_path:.1} | {overhead:.1} ms |",
+            ms(p50),
+            ms(p99)
+        );
+    }
+
+    if !memory.is_empty() {
+        println!("\n## Memory (operator RSS)\n");
+        println!("| objects | RSS |");
+        println!("|---:|---:|");
+        for (objects, rss) in bench.memory(&memory).await {
+            println!("| {objects} | {:.1} MiB |", rss as f64 / 1024.0 / 1024.0);
+        }
+    }
+
+    for (count, [without, with]) in &secret_rows {
+        println!(
+            "\n## Start-up with Secrets no object names ({count} of {unrelated_kb} KB, cluster-wide operator)\n"
+        );
+        println!(
+            "A cluster-wide operator (the chart without `watchNamespaces`) starts with {UNRELATED_RUN_OBJECTS} Ready requests in"
+        );
+        println!(
+            "one namespace, before and after {count} Secrets of {unrelated_kb} KB of random data (as Helm's"
+        );
+        println!(
+            "releases) are created in {UNRELATED_NAMESPACES} other namespaces. Peak is the process's VmHWM; steady is VmRSS"
+        );
+        println!(
+            "{} s after `/readyz` first answers 200 (time to `/readyz` counts from the process's start).\n",
+            SETTLE.as_secs()
+        );
+        println!(
+            "| Secrets no object names | time to /readyz | peak RSS (VmHWM) | steady RSS (VmRSS) |"
+        );
+        println!("|---|---:|---:|---:|");
+        for (label, figures) in [
+            ("none".to_owned(), without),
+            (format!("{count} × {unrelated_kb} KB"), with),
+        ] {
+            println!(
+                "| {label} | {:.2} s | {:.1} MiB | {:.1} MiB |",
+                figures.ready.as_secs_f64(),
+                mib(figures.peak),
+                mib(figures.steady)
+            );
+        }
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1024.0 / 1024.0
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+struct Bench {
+    cloud: Emulator,
+    client: Client,
+    concurrency: usize,
+}
+
+struct OperatorRun {
+    ids: Duration,
+    ready: Duration,
+    create_calls: BTreeMap<String, u64>,
+    steady_calls: BTreeMap<String, u64>,
+    steady_ticks: u64,
+}
+
+/// Resync period of the throughput runs' operators: short, so that the steady state is measured
+/// in the same run.
+const RESYNC_SECONDS: u64 = 10;

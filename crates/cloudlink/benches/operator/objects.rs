@@ -1,0 +1,56 @@
+//! The objects a run creates.
+
+use super::*;
+
+/// A project per cloudpipe (Nova makes one cloudpipe per project), stable for a name.
+pub(crate) fn project_of(name: &str) -> String {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("{hash:016x}{:016x}", hash.rotate_left(17))
+}
+
+pub(crate) fn request_object(name: &str) -> TenantConnectionRequest {
+    serde_json::from_value(request(name, json!({}))).expect("request")
+}
+
+pub(crate) fn cloudpipe_object(name: &str) -> Cloudpipe {
+    serde_json::from_value(cloudpipe(name, json!({"projectId": project_of(name)})))
+        .expect("cloudpipe")
+}
+
+/// Creates `n` requests and `n` cloudpipes, `concurrency` at a time; returns (kind, name) pairs.
+pub(crate) async fn create_objects(
+    client: &Client,
+    namespace: &str,
+    n: usize,
+    concurrency: usize,
+) -> Vec<(&'static str, String)> {
+    let requests: Api<TenantConnectionRequest> = Api::namespaced(client.clone(), namespace);
+    let pipes: Api<Cloudpipe> = Api::namespaced(client.clone(), namespace);
+    let names: Vec<(&'static str, String)> = (0..n)
+        .flat_map(|i| [("tcr", format!("r{i}")), ("cpipe", format!("p{i}"))])
+        .collect();
+    futures::stream::iter(names.clone())
+        .map(|(kind, name)| {
+            let (requests, pipes) = (requests.clone(), pipes.clone());
+            async move {
+                if kind == "tcr" {
+                    requests
+                        .create(&PostParams::default(), &request_object(&name))
+                        .await
+                        .map(|_| ())
+                } else {
+                    pipes
+                        .create(&PostParams::default(), &cloudpipe_object(&name))
+                        .await
+                        .map(|_| ())
+                }
+                .expect("create")
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    names
+}

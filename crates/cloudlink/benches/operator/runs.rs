@@ -1,0 +1,233 @@
+//! The throughput, latency and memory runs: N objects of each kind against one operator.
+
+use super::*;
+
+impl Bench {
+    /// An operator watching `namespace`, or every namespace.
+    pub(crate) fn start_operator(&self, namespace: Option<&str>, resync: &str) -> Operator {
+        let concurrency = self.concurrency.to_string();
+        let log = knob("BENCH_LOG", "warn");
+        let mut args = match namespace {
+            Some(namespace) => vec!["--namespace", namespace],
+            None => Vec::new(),
+        };
+        args.extend([
+            "--log",
+            &log,
+            "--concurrency",
+            &concurrency,
+            // The default rate (20 calls/s per credential) protects a real cloud; the benchmark
+            // measures the engine, so the limiter is opened wide.
+            "--cloud-rate",
+            "1000",
+            "--cloud-burst",
+            "1000",
+            "--resync",
+            resync,
+        ]);
+        Operator::start_as(&kubeconfig(), &args, &[])
+    }
+
+    pub(crate) async fn wait_ready(&self, operator: &Operator) {
+        let url = format!("{}/readyz", operator.http_url());
+        eventually(
+            Duration::from_secs(60),
+            "the operator to be ready",
+            || async {
+                let answer = self.cloud.http().get(&url).send().await;
+                answer.is_ok_and(|r| r.status().is_success()).then_some(())
+            },
+        )
+        .await;
+    }
+
+    pub(crate) fn secret(&self, namespace: &str) {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cloud"},
+                            "stringData": {"clouds.yaml": self.cloud.clouds_yaml(&ADMIN)}});
+        kubectl_ok(
+            &["apply", "-n", namespace, "-f", "-"],
+            Some(&secret.to_string()),
+        );
+    }
+
+    pub(crate) async fn operator_run(&self, n: usize) -> OperatorRun {
+        self.cloud.reset().await;
+        let ns = TestNamespace::new(&format!("bench-op-{n}"));
+        self.secret(&ns.name);
+        let mut operator = self.start_operator(Some(&ns.name), &format!("{RESYNC_SECONDS}s"));
+        self.wait_ready(&operator).await;
+        let before = self.cloud.counters().await;
+        let watch = Progress::watch(self.client.clone(), &ns.name, 2 * n).await;
+        let started = Instant::now();
+        create_objects(&self.client, &ns.name, n, self.concurrency).await;
+        let (ids, ready) = watch.await.expect("watch");
+        let (ids, ready) = (ids - started, ready - started);
+        let create_calls = delta(&before, &self.cloud.counters().await);
+
+        // Steady state: let two ticks begin (the first may be one that was under way as the last
+        // objects became Ready, and still serves their first resyncs), then count the calls of
+        // the next ticks.
+        let list_route = "ecl.tcr.list";
+        let first = self.cloud.total(list_route).await;
+        eventually(
+            Duration::from_secs(4 * RESYNC_SECONDS),
+            "two resync ticks",
+            || async { (self.cloud.total(list_route).await > first + 1).then_some(()) },
+        )
+        .await;
+        let before = self.cloud.counters().await;
+        let steady_ticks = 3;
+        let from = self.cloud.total(list_route).await;
+        eventually(
+            Duration::from_secs((steady_ticks + 2) * RESYNC_SECONDS),
+            "the measured ticks",
+            || async { (self.cloud.total(list_route).await >= from + steady_ticks).then_some(()) },
+        )
+        .await;
+        let steady_calls = delta(&before, &self.cloud.counters().await);
+        operator.terminate();
+        OperatorRun {
+            ids,
+            ready,
+            create_calls,
+            steady_calls,
+            steady_ticks,
+        }
+    }
+
+    /// The floor: only the unavoidable work per object, one cloud POST and one status patch, at
+    /// the same concurrency, through the same cloud client library and API server.
+    pub(crate) async fn floor_run(&self, n: usize) -> Duration {
+        self.cloud.reset().await;
+        let ns = TestNamespace::new(&format!("bench-floor-{n}"));
+        let session =
+            CloudSession::from_clouds_yaml(&self.cloud.clouds_yaml(&ADMIN), "emulator", None)
+                .expect("session");
+        session.project_id().await.expect("token"); // the operator, too, starts with a token
+        let started = Instant::now();
+        let names = create_objects(&self.client, &ns.name, n, self.concurrency).await;
+        let requests: Api<TenantConnectionRequest> = Api::namespaced(self.client.clone(), &ns.name);
+        let pipes: Api<Cloudpipe> = Api::namespaced(self.client.clone(), &ns.name);
+        futures::stream::iter(names)
+            .map(|(kind, name)| {
+                let (session, requests, pipes) = (session.clone(), requests.clone(), pipes.clone());
+                async move {
+                    let id = if kind == "tcr" {
+                        let body = CreateTenantConnectionRequest {
+                            tenant_id_other: OWNER.project_id.to_owned(),
+                            network_id: network_id(),
+                            name: Some(name.clone()),
+                            ..Default::default()
+                        };
+                        EclClient::new(&session)
+                            .create_request(&body)
+                            .await
+                            .expect("floor create")
+                            .id
+                    } else {
+                        NovaClient::new(&session)
+                            .create_cloudpipe(Some(&project_of(&name)))
+                            .await
+                            .expect("floor create")
+                    };
+                    let patch = Patch::Merge(json!({"status": {"id": id}}));
+                    if kind == "tcr" {
+                        requests
+                            .patch_status(&name, &PatchParams::default(), &patch)
+                            .await
+                            .expect("floor patch");
+                    } else {
+                        pipes
+                            .patch_status(&name, &PatchParams::default(), &patch)
+                            .await
+                            .expect("floor patch");
+                    }
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        started.elapsed()
+    }
+
+    /// Single objects, one after the other: create → the watch shows status.id.
+    pub(crate) async fn latency(&self, samples: usize) -> (Duration, Duration, f64) {
+        self.cloud.reset().await;
+        let ns = TestNamespace::new("bench-latency");
+        self.secret(&ns.name);
+        let mut operator = self.start_operator(Some(&ns.name), "10m");
+        self.wait_ready(&operator).await;
+        let api: Api<TenantConnectionRequest> = Api::namespaced(self.client.clone(), &ns.name);
+        let mut times = Vec::new();
+        let before = self.cloud.counters().await;
+        for i in 0..samples {
+            let name = format!("single-{i}");
+            let watch = Progress::watch_kind::<TenantConnectionRequest>(
+                self.client.clone(),
+                &ns.name,
+                Some(&name),
+                1,
+            )
+            .await;
+            let object = request_object(&name);
+            let started = Instant::now();
+            api.create(&PostParams::default(), &object)
+                .await
+                .expect("create");
+            // The watch ends once the object is Ready as well, so that its polls do not overlap the
+            // next sample; only the id's time is kept.
+            let (id_seen, _) = watch.await.expect("watch");
+            times.push(id_seen - started);
+        }
+        let after = self.cloud.counters().await;
+        operator.terminate();
+        // Cloud calls before the id is known: the adoption lookup and the POST.
+        let calls = delta(&before, &after);
+        let on_path = (calls.get("ecl.tcr.list").copied().unwrap_or(0)
+            + calls.get("ecl.tcr.create").copied().unwrap_or(0)) as f64
+            / samples as f64;
+        times.sort();
+        let at =
+            |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
+        (at(0.50), at(0.99), on_path)
+    }
+
+    /// RSS of an operator idle, then with each count of Ready requests.
+    pub(crate) async fn memory(&self, counts: &[usize]) -> Vec<(usize, u64)> {
+        self.cloud.reset().await;
+        let ns = TestNamespace::new("bench-memory");
+        self.secret(&ns.name);
+        let mut operator = self.start_operator(Some(&ns.name), "10m");
+        self.wait_ready(&operator).await;
+        tokio::time::sleep(Duration::from_secs(2)).await; // a figure for the idle process, not a test
+        let mut figures = vec![(0, rss(operator.pid()))];
+        let mut made = 0;
+        for &count in counts {
+            let watch = Progress::watch_kind::<TenantConnectionRequest>(
+                self.client.clone(),
+                &ns.name,
+                None,
+                count,
+            )
+            .await;
+            let api: Api<TenantConnectionRequest> = Api::namespaced(self.client.clone(), &ns.name);
+            futures::stream::iter(made..count)
+                .map(|i| {
+                    let api = api.clone();
+                    async move {
+                        api.create(&PostParams::default(), &request_object(&format!("m{i}")))
+                            .await
+                            .expect("create")
+                    }
+                })
+                .buffer_unordered(self.concurrency)
+                .collect::<Vec<_>>()
+                .await;
+            made = count;
+            watch.await.expect("watch");
+            figures.push((count, rss(operator.pid())));
+        }
+        operator.terminate();
+        figures
+    }
+}
