@@ -62,6 +62,21 @@ pub mod condition {
     pub const RECONCILING: &str = "Reconciling";
     /// cloudlink cannot make progress without a change of spec, Secret or cloud (abnormal-true).
     pub const STALLED: &str = "Stalled";
+    /// Present (True) only while the object carries [`super::annotation::PAUSED`].
+    pub const PAUSED: &str = "Paused";
+}
+
+/// Annotations a user sets on any cloudlink object.
+pub mod annotation {
+    /// `"true"`: cloudlink makes no cloud call and no change for the object (but the `Paused`
+    /// condition) until the annotation is removed or set to anything else.
+    pub const PAUSED: &str = "cloudlink.dev/paused";
+    /// Any new value makes cloudlink read the object's resource from the cloud at once; the value
+    /// handled is then `status.lastHandledReconcileAt`.
+    pub const RECONCILE_REQUESTED_AT: &str = "cloudlink.dev/reconcile-requested-at";
+    /// Flux's annotation of the same meaning (`flux reconcile` sets it), read when cloudlink's own
+    /// is absent.
+    pub const FLUX_RECONCILE_REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
 }
 
 /// What cloudlink observed: the cloud resource, and how far it is from the spec.
@@ -92,6 +107,10 @@ pub struct ResourceStatus<R> {
     /// before asking again; without it, there is nothing to look for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_requested: Option<Time>,
+    /// The last value of `cloudlink.dev/reconcile-requested-at` (or Flux's
+    /// `reconcile.fluxcd.io/requestedAt`) that cloudlink acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
 }
 
 fn unobserved() -> i64 {
@@ -107,6 +126,7 @@ impl<R> Default for ResourceStatus<R> {
             observed_generation: unobserved(),
             last_sync_time: None,
             create_requested: None,
+            last_handled_reconcile_at: None,
         }
     }
 }

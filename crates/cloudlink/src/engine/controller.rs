@@ -16,12 +16,13 @@ use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
 
 use super::adapter::{Adapter, ManagedObject};
 use super::context::Context;
 use super::credentials::needs_secret;
+use super::pause;
 use super::reconcile::{error_policy, reconcile};
 
 /// Reconciles objects of `A::Object` until the process is asked to stop (SIGTERM or SIGINT):
@@ -42,10 +43,7 @@ pub async fn run<A: Adapter>(
         ),
         None => (Api::all(client.clone()), Api::all(client)),
     };
-    // Reconcile on spec changes and deletions (both move metadata.generation), not on the
-    // engine's own status and finalizer patches: polling is driven by the requeue each reconcile
-    // asks for, so self-triggered reconciles would only repeat cloud calls. The cache still sees
-    // every update.
+    // What triggers a reconcile: `pause::trigger`. The cache still sees every update.
     let (store, writer) = reflector::store();
     // The cache keeps only what the engine reads: managedFields and kubectl's copy of the last
     // applied manifest are much of an object's size, and the engine uses neither.
@@ -60,7 +58,7 @@ pub async fn run<A: Adapter>(
     let changes = reflector(writer, watched)
         .default_backoff()
         .touched_objects()
-        .predicate_filter(predicates::generation, Default::default());
+        .predicate_filter(pause::trigger, Default::default());
     let controller = Controller::for_stream(changes, store.clone());
     let listed = Arc::new(AtomicBool::new(false));
     count_secret_users(&ctx, store.clone(), listed.clone());

@@ -20,6 +20,7 @@ pub mod finalizers;
 pub mod metrics;
 pub mod outcome;
 pub mod ownership;
+pub mod pause;
 pub mod readings;
 pub mod reconcile;
 pub mod schedule;

@@ -23,6 +23,8 @@ pub enum Reason {
     ApiRemoved,
     /// Another object owns the cloud resource this one names: delete one of them.
     Conflict,
+    /// The user paused the object: remove the annotation to resume.
+    Paused,
 }
 
 impl Reason {
@@ -36,6 +38,7 @@ impl Reason {
             Reason::UnrecoverableError => "UnrecoverableError",
             Reason::ApiRemoved => "APIRemoved",
             Reason::Conflict => "Conflict",
+            Reason::Paused => "Paused",
         }
     }
 }

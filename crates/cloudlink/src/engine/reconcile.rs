@@ -20,6 +20,7 @@ use super::events::EventType;
 use super::failure::Failure;
 use super::finalizers::FINALIZER;
 use super::outcome::{Phase, Reason};
+use super::pause;
 use super::readings::Seen;
 use super::schedule::{next_action, resync_period};
 use super::status;
@@ -58,13 +59,22 @@ async fn reconcile_once<A: Adapter>(
     object: &Arc<A::Object>,
     ctx: &Arc<Context<A>>,
 ) -> Result<(Action, &'static str), EngineError> {
-    if object.meta().deletion_timestamp.is_some() {
-        let ours = object.finalizers().iter().any(|f| f == FINALIZER);
-        return if ours {
-            deletion::cleanup(&**object, ctx).await
-        } else {
-            Ok((Action::await_change(), "deleted"))
-        };
+    let deleting = object.meta().deletion_timestamp.is_some();
+    let ours = object.finalizers().iter().any(|f| f == FINALIZER);
+    if deleting && !ours {
+        return Ok((Action::await_change(), "deleted"));
+    }
+    if pause::paused(&**object) {
+        // Removing the annotation triggers the next reconcile (`pause::trigger`).
+        if pause::show_paused(&*ctx.writes, &**object, deleting).await? {
+            let note = "paused: no cloud call and no change until the annotation cloudlink.dev/paused is removed";
+            ctx.writes
+                .publish(object, EventType::Normal, "Paused", "Reconcile", note);
+        }
+        return Ok((Action::await_change(), "paused"));
+    }
+    if deleting {
+        return deletion::cleanup(&**object, ctx).await;
     }
     ctx.writes.add_finalizer(object).await?;
     apply(&**object, ctx).await
@@ -86,9 +96,11 @@ async fn apply<A: Adapter>(
 ) -> Result<(Action, &'static str), EngineError> {
     let current = object.status().cloned().unwrap_or_default();
     let uid = object.uid().unwrap_or_default();
+    // The user asked for a reconcile now: its read goes to the cloud, not to a batched reading.
+    let requested = pause::unhandled_request(object).map(str::to_owned);
     // This process's memory first: the cache may not show its latest status write yet.
     let mut id = ctx.known_id(&uid).or_else(|| current.id.clone());
-    let (phase, view, extra) = match converge(object, ctx, &mut id).await {
+    let (phase, view, extra) = match converge(object, ctx, &mut id, requested.is_some()).await {
         Ok(Assessment {
             phase,
             view,
@@ -107,7 +119,10 @@ async fn apply<A: Adapter>(
     };
     let now = Time(jiff::Timestamp::now());
     let generation = object.meta().generation.unwrap_or_default();
-    let next = status::next(&current, generation, id, view, &phase, &extra, &now);
+    let mut next = status::next(&current, generation, id, view, &phase, &extra, &now);
+    if requested.is_some() {
+        next.last_handled_reconcile_at = requested;
+    }
     status::write(&*ctx.writes, object, &next).await?;
     ctx.metrics.ready(
         &A::Object::kind(&()),
@@ -122,6 +137,7 @@ async fn converge<A: Adapter>(
     object: &A::Object,
     ctx: &Context<A>,
     id: &mut Option<String>,
+    fresh: bool,
 ) -> Result<Assessment<<A::Object as ManagedObject>::CloudView>, Failure> {
     let management = object.management();
     let managed = management.management_policy == ManagementPolicy::Managed;
@@ -129,7 +145,7 @@ async fn converge<A: Adapter>(
     let credential = session.key();
 
     let observed = match id.clone() {
-        Some(known) => match read(object, ctx, &cloud, credential, &known).await? {
+        Some(known) => match read(object, ctx, &cloud, credential, &known, fresh).await? {
             Some(observed) if managed => owned(object, ctx, &cloud, id, observed).await?,
             Some(observed) => observed,
             None if managed && management.import.is_none() => {
@@ -317,15 +333,17 @@ async fn set_id<A: Adapter>(
 }
 
 /// The object's resource, by id: on a resync, from the credential's batched reading; otherwise
-/// (a new spec, a resource still on its way, or one the reading does not list) with its own GET.
+/// (a new spec, a resource still on its way, one the reading does not list, or a `fresh` read
+/// the user asked for) with its own GET.
 async fn read<A: Adapter>(
     object: &A::Object,
     ctx: &Context<A>,
     cloud: &A::Cloud,
     credential: &SessionKey,
     id: &str,
+    fresh: bool,
 ) -> Result<Option<A::Observed>, Failure> {
-    if settled(object) {
+    if settled(object) && !fresh {
         let max_age = READING_AGE.min(resync_period(ctx, object) / 2);
         let reading = ctx
             .readings

@@ -8,6 +8,7 @@ use super::conditions::{self, Desired};
 use super::outcome::Phase;
 use super::writes::{ObjectWrites, StatusPatch};
 use crate::api::common::ResourceStatus;
+use crate::api::common::condition::PAUSED;
 
 /// Pure: the status an object should show after a reconcile that ended in `phase`.
 /// `view` is `None` when nothing was read from the cloud this time (the previous view is kept).
@@ -23,10 +24,13 @@ pub fn next<V: Clone + PartialEq>(
     let mut desired = conditions::standard(phase).to_vec();
     desired.extend_from_slice(extra);
     let view_changed = view.is_some() && view != current.resource;
+    let mut conditions = conditions::merge(&current.conditions, &desired, generation, now);
+    // A reconcile runs only on an object that is not paused (see `pause.rs`).
+    conditions.retain(|c| c.type_ != PAUSED);
     ResourceStatus {
         id,
         resource: view.or_else(|| current.resource.clone()),
-        conditions: conditions::merge(&current.conditions, &desired, generation, now),
+        conditions,
         observed_generation: generation,
         // Moves only when the cloud's answer changed: a steady resync must not write status.
         last_sync_time: if view_changed {
@@ -35,6 +39,7 @@ pub fn next<V: Clone + PartialEq>(
             current.last_sync_time.clone()
         },
         create_requested: current.create_requested.clone(),
+        last_handled_reconcile_at: current.last_handled_reconcile_at.clone(),
     }
 }
 

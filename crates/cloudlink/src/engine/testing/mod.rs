@@ -13,5 +13,6 @@ mod widget;
 mod conflicts;
 mod creation;
 mod errors;
+mod levers;
 mod observation;
 mod removal;
