@@ -2,7 +2,9 @@
 -- Install it in argocd-cm for both kinds (docs/gitops.md shows how). Argo CD runs it with the live
 -- object in `obj` and reads the table it returns: {status = Healthy|Progressing|Degraded|Suspended, message}.
 --
--- It follows the same rules as kstatus (what Flux uses), in the same order:
+-- It follows the same rules as kstatus (what Flux uses), in the same order, after one of its own:
+--   Paused=True (annotation cloudlink.dev/paused)      -> Suspended (kstatus has no such state: it
+--                                                         shows the last reconcile's result)
 --   deleting                                          -> Progressing ("Pending deletion")
 --   status.observedGeneration ~= metadata.generation  -> Progressing (the change is not yet observed)
 --   Reconciling=True                                  -> Progressing
@@ -43,6 +45,13 @@ end
 
 local hs = {}
 local metadata = obj.metadata or {}
+
+local paused = condition((obj.status or {}).conditions, "Paused")
+if paused ~= nil and paused.status == "True" then
+  hs.status = "Suspended"
+  hs.message = describe(paused)
+  return hs
+end
 
 if metadata.deletionTimestamp ~= nil then
   hs.status = "Progressing"

@@ -298,6 +298,25 @@ fn a_new_generation_is_current_only_after_it_was_observed() {
     );
 }
 
+/// A paused object (annotation cloudlink.dev/paused): Argo CD shows it Suspended, whatever the last
+/// reconcile left; kstatus has no paused state and keeps showing that result (Current when the
+/// paused object was Ready at its generation, InProgress when its spec changed since).
+#[test]
+fn a_paused_object_is_suspended_in_argo_cd() {
+    let message = "paused by annotation cloudlink.dev/paused=\"true\": cloudlink makes no cloud call and no change for this object until the annotation is removed";
+    let mut conditions = ready(1);
+    conditions.push(condition("Paused", true, "Paused", message, 1));
+    let object = cloudpipe(1, 1, sorted(conditions.clone()));
+    let (k, _) = kstatus(&object);
+    let (a, a_message) = argocd(&object);
+    assert_eq!((k.as_str(), a.as_str()), ("Current", "Suspended"));
+    assert_eq!(a_message, format!("Paused: {message}"));
+
+    let changed = cloudpipe(2, 1, sorted(conditions));
+    assert_eq!(kstatus(&changed).0, "InProgress");
+    assert_eq!(argocd(&changed).0, "Suspended");
+}
+
 #[test]
 fn a_deleted_object_is_terminating() {
     let mut object = cloudpipe(
