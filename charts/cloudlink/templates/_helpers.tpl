@@ -81,4 +81,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+# spec.export: read the named ConfigMap, create it (owned by the object), update its data. Never
+# list, watch or delete: Kubernetes deletes it with its owner.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "create", "patch"]
 {{- end }}

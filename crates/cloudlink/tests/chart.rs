@@ -143,6 +143,7 @@ fn operator_rules() -> BTreeMap<(String, String, Vec<String>), BTreeSet<String>>
     }
     grant("", "secrets", &["get", "list", "watch", "patch"]);
     grant("events.k8s.io", "events", &["create", "patch"]);
+    grant("", "configmaps", &["get", "create", "patch"]);
     map
 }
 

@@ -54,6 +54,20 @@ pub struct ImportRef {
     pub id: String,
 }
 
+/// Where cloudlink publishes what the cloud gave, for workloads to read.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportSpec {
+    /// A ConfigMap in the object's namespace that cloudlink creates, owns (it is deleted with the
+    /// object) and keeps up to date with the kind's documented keys. cloudlink never writes to a
+    /// ConfigMap it did not create for this object.
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub config_map_name: String,
+}
+
 /// Condition types cloudlink writes, in the shape kstatus (Flux) and Argo CD understand.
 pub mod condition {
     /// The cloud resource exists and matches the spec.
@@ -64,6 +78,8 @@ pub mod condition {
     pub const STALLED: &str = "Stalled";
     /// Present (True) only while the object carries [`super::annotation::PAUSED`].
     pub const PAUSED: &str = "Paused";
+    /// Present only with `spec.export`: whether the ConfigMap holds the cloud's answer.
+    pub const EXPORTED: &str = "Exported";
 }
 
 /// Annotations a user sets on any cloudlink object.
@@ -158,6 +174,10 @@ pub struct ManagementSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = cloudlink_duration::PATTERN), length(max = 32))]
     pub resync_period: Option<String>,
+    /// Publish the cloud's answer (the kind's documented keys) in a ConfigMap, for workloads and
+    /// GitOps-managed configuration to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<ExportSpec>,
 }
 
 impl ManagementSpec {
@@ -204,6 +224,7 @@ mod tests {
             on_delete: Default::default(),
             import: None,
             resync_period: period.map(str::to_owned),
+            export: None,
         };
         assert_eq!(
             spec(Some("1h30m")).resync(),

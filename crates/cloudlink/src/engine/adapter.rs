@@ -37,6 +37,12 @@ pub trait ManagedObject:
 
     fn management(&self) -> &ManagementSpec;
     fn status(&self) -> Option<&ResourceStatus<Self::CloudView>>;
+
+    /// Pure: what `spec.export` publishes, by the kind's documented keys; a key only once the
+    /// cloud has given its value.
+    fn exported(
+        status: &ResourceStatus<Self::CloudView>,
+    ) -> std::collections::BTreeMap<String, String>;
 }
 
 /// What the engine learns from an adapter about one observed cloud resource.

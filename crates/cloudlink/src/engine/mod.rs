@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod deletion;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod failure;
 pub mod finalizers;
 pub mod metrics;

@@ -13,10 +13,12 @@ use kube::{Resource, ResourceExt};
 
 use super::adapter::{Adapter, Assessment, ManagedObject};
 use super::claim::ensure_owned;
+use super::conditions;
 use super::context::Context;
 use super::deletion;
 use super::error::EngineError;
 use super::events::EventType;
+use super::export;
 use super::failure::Failure;
 use super::finalizers::FINALIZER;
 use super::outcome::{Phase, Reason};
@@ -24,8 +26,9 @@ use super::pause;
 use super::readings::Seen;
 use super::schedule::{next_action, resync_period};
 use super::status;
-use crate::api::common::ManagementPolicy;
+use crate::api::common::condition::EXPORTED;
 use crate::api::common::condition::READY;
+use crate::api::common::{ManagementPolicy, ResourceStatus};
 use cloudlink_cloud::{CloudSession, SessionKey};
 
 /// The oldest batched reading a resync accepts (less for objects that resync more often): it
@@ -123,6 +126,7 @@ async fn apply<A: Adapter>(
     if requested.is_some() {
         next.last_handled_reconcile_at = requested;
     }
+    publish_export(object, ctx, &mut next, &now).await?;
     status::write(&*ctx.writes, object, &next).await?;
     ctx.metrics.ready(
         &A::Object::kind(&()),
@@ -130,6 +134,31 @@ async fn apply<A: Adapter>(
         Some(matches!(phase, Phase::Ready { .. })),
     );
     Ok((next_action(ctx, object, &phase), phase.label()))
+}
+
+/// `spec.export`: publishes what `next` shows and records the outcome in the `Exported` condition
+/// (absent without `spec.export`).
+async fn publish_export<A: Adapter>(
+    object: &A::Object,
+    ctx: &Context<A>,
+    next: &mut ResourceStatus<<A::Object as ManagedObject>::CloudView>,
+    now: &Time,
+) -> Result<(), EngineError> {
+    let Some(spec) = &object.management().export else {
+        next.conditions.retain(|c| c.type_ != EXPORTED);
+        return Ok(());
+    };
+    let name = &spec.config_map_name;
+    let data = A::Object::exported(next);
+    let outcome = ctx.writes.export(object, name, &data).await?;
+    if outcome == export::Outcome::Foreign && !status::shows(next, EXPORTED, false) {
+        let note = export::condition(name, &outcome).message;
+        ctx.writes
+            .publish(object, EventType::Warning, "ExportRefused", "Export", &note);
+    }
+    let desired = [export::condition(name, &outcome)];
+    next.conditions = conditions::merge(&next.conditions, &desired, next.observed_generation, now);
+    Ok(())
 }
 
 /// Reads, adopts or creates the cloud resource and brings it in line with the spec.

@@ -77,3 +77,12 @@ pub async fn clear_id<K: ManagedObject>(
 ) -> Result<(), kube::Error> {
     writes.patch_status(object, &StatusPatch::ClearId).await
 }
+
+/// Pure: whether `status` already shows condition `type_` with `status_`.
+pub fn shows<V>(status: &ResourceStatus<V>, type_: &str, status_: bool) -> bool {
+    let wanted = if status_ { "True" } else { "False" };
+    status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == type_ && c.status == wanted)
+}

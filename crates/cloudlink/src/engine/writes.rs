@@ -4,13 +4,17 @@
 //! its place (k-orc's actuator seam, controller-rs's mocked API server).
 
 use async_trait::async_trait;
-use kube::api::{Api, Patch, PatchParams};
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde::Serialize;
 use serde_json::json;
 
 use super::adapter::ManagedObject;
 use super::events::{EventSink, EventType};
+use super::export;
 use super::finalizers;
 use super::finalizers::FINALIZER;
 use crate::api::common::ResourceStatus;
@@ -35,6 +39,14 @@ pub trait ObjectWrites<K: ManagedObject>: Send + Sync {
     /// Sends an Event about `object` without waiting for it: an Event is for people, and a slow
     /// or failing write of one must not hold up (or fail) the reconcile.
     fn publish(&self, object: &K, type_: EventType, reason: &str, action: &str, note: &str);
+
+    /// Publishes `data` in ConfigMap `name` of the object's namespace (see `export.rs`).
+    async fn export(
+        &self,
+        object: &K,
+        name: &str,
+        data: &BTreeMap<String, String>,
+    ) -> Result<export::Outcome, kube::Error>;
 }
 
 /// The writes as the API server takes them.
@@ -84,6 +96,45 @@ impl<K: ManagedObject> ObjectWrites<K> for KubeWrites {
     fn publish(&self, object: &K, type_: EventType, reason: &str, action: &str, note: &str) {
         self.events
             .publish(object.object_ref(&()), type_, reason, action, note);
+    }
+
+    /// One GET per reconcile that exports; a write only when a value changed.
+    async fn export(
+        &self,
+        object: &K,
+        name: &str,
+        data: &BTreeMap<String, String>,
+    ) -> Result<export::Outcome, kube::Error> {
+        let namespace = object.namespace().unwrap_or_default();
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &namespace);
+        let existing = api.get_opt(name).await?;
+        let uid = object.uid().unwrap_or_default();
+        match export::plan(existing.as_ref(), &uid, data) {
+            export::Plan::Create => {
+                let map = export::config_map(object, name, data);
+                api.create(&PostParams::default(), &map).await?;
+                Ok(export::Outcome::Written)
+            }
+            export::Plan::Update => {
+                // A merge patch of `data` alone: keys no longer published are removed (null).
+                let mut patch: serde_json::Map<String, serde_json::Value> = existing
+                    .and_then(|m| m.data)
+                    .unwrap_or_default()
+                    .into_keys()
+                    .map(|k| (k, serde_json::Value::Null))
+                    .collect();
+                patch.extend(data.iter().map(|(k, v)| (k.clone(), json!(v))));
+                api.patch(
+                    name,
+                    &PatchParams::default(),
+                    &Patch::Merge(&json!({"data": patch})),
+                )
+                .await?;
+                Ok(export::Outcome::Written)
+            }
+            export::Plan::Unchanged => Ok(export::Outcome::Unchanged),
+            export::Plan::Foreign => Ok(export::Outcome::Foreign),
+        }
     }
 }
 

@@ -37,6 +37,21 @@ impl ManagedObject for Cloudpipe {
     fn status(&self) -> Option<&ResourceStatus<CloudpipeResourceStatus>> {
         self.status.as_ref()
     }
+
+    /// `publicIp`, `publicPort`, `internalIp`, `instanceId`, `serverStatus` (README, "Export").
+    fn exported(status: &ResourceStatus<CloudpipeResourceStatus>) -> BTreeMap<String, String> {
+        let view = status.resource.clone().unwrap_or_default();
+        [
+            ("publicIp", view.public_ip),
+            ("publicPort", view.public_port.map(|p| p.to_string())),
+            ("internalIp", view.internal_ip),
+            ("instanceId", status.id.clone()),
+            ("serverStatus", view.server_status),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
+        .collect()
+    }
 }
 
 /// The VPN server, and its entry in Nova's cloudpipe list (absent while Nova does not list it).
@@ -406,6 +421,7 @@ mod tests {
                     on_delete: Default::default(),
                     import: None,
                     resync_period: None,
+                    export: None,
                 },
                 resource: Some(CloudpipeResourceSpec {
                     project_id: None,

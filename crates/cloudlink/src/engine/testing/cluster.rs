@@ -19,11 +19,13 @@ use crate::api::common::CloudCredentialsRef;
 use crate::engine::adapter::ManagedObject;
 use crate::engine::credentials::{Credentials, CredentialsError, needs_secret};
 use crate::engine::events::EventType;
+use crate::engine::export;
 use crate::engine::finalizers;
 use crate::engine::finalizers::FINALIZER;
 use crate::engine::writes::ObjectWrites;
 use crate::engine::writes::StatusPatch;
 use cloudlink_cloud::{CloudError, CloudSession};
+use k8s_openapi::api::core::v1::ConfigMap;
 
 /// An Event the engine published.
 #[derive(Clone, Debug)]
@@ -44,6 +46,8 @@ pub struct FakeApiServer {
     /// server unreachable.
     failing: Mutex<Vec<&'static str>>,
     created: Mutex<u32>,
+    /// ConfigMaps, apart from the objects (another kind, another name space).
+    config_maps: Mutex<BTreeMap<Key, ConfigMap>>,
     journal: Journal,
 }
 
@@ -225,6 +229,47 @@ impl<K: ManagedObject> ObjectWrites<K> for FakeApiServer {
             reason: reason.into(),
             note: note.into(),
         });
+    }
+
+    async fn export(
+        &self,
+        object: &K,
+        name: &str,
+        data: &BTreeMap<String, String>,
+    ) -> Result<export::Outcome, kube::Error> {
+        let key = (object.namespace().unwrap_or_default(), name.to_owned());
+        let mut maps = self.config_maps.lock().unwrap();
+        let uid = object.uid().unwrap_or_default();
+        Ok(match export::plan(maps.get(&key), &uid, data) {
+            export::Plan::Create => {
+                self.journal.record(format!("create configmap {name}"));
+                maps.insert(key, export::config_map(object, name, data));
+                export::Outcome::Written
+            }
+            export::Plan::Update => {
+                self.journal.record(format!("update configmap {name}"));
+                maps.get_mut(&key).unwrap().data = Some(data.clone());
+                export::Outcome::Written
+            }
+            export::Plan::Unchanged => export::Outcome::Unchanged,
+            export::Plan::Foreign => export::Outcome::Foreign,
+        })
+    }
+}
+
+impl FakeApiServer {
+    /// A ConfigMap of the default namespace.
+    pub fn config_map(&self, name: &str) -> Option<ConfigMap> {
+        let key = ("default".to_owned(), name.to_owned());
+        self.config_maps.lock().unwrap().get(&key).cloned()
+    }
+
+    /// Someone else's ConfigMap in the default namespace.
+    pub fn add_config_map(&self, name: &str) {
+        let mut map = ConfigMap::default();
+        map.metadata.name = Some(name.to_owned());
+        let key = ("default".to_owned(), name.to_owned());
+        self.config_maps.lock().unwrap().insert(key, map);
     }
 }
 

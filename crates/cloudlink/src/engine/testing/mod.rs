@@ -13,6 +13,7 @@ mod widget;
 mod conflicts;
 mod creation;
 mod errors;
+mod export;
 mod levers;
 mod observation;
 mod removal;

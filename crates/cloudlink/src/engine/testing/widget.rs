@@ -54,6 +54,17 @@ impl ManagedObject for Widget {
     fn status(&self) -> Option<&WidgetStatus> {
         self.status.as_ref()
     }
+
+    fn exported(status: &WidgetStatus) -> std::collections::BTreeMap<String, String> {
+        let view = status.resource.clone().unwrap_or_default();
+        [
+            ("id", status.id.clone()),
+            ("description", Some(view.description)),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
+        .collect()
+    }
 }
 
 /// The Secret every widget names unless a test says otherwise.
@@ -73,6 +84,7 @@ pub fn managed(name: &str) -> Widget {
                 on_delete: OnDelete::Delete,
                 import: None,
                 resync_period: None,
+                export: None,
             },
             resource: Some(WidgetResource {
                 name: name.into(),

@@ -48,6 +48,24 @@ impl ManagedObject for TenantConnectionRequest {
     fn status(&self) -> Option<&ResourceStatus<TenantConnectionRequestResourceStatus>> {
         self.status.as_ref()
     }
+
+    /// `id`, `status`, `approvalRequestId` (README, "Export").
+    fn exported(
+        status: &ResourceStatus<TenantConnectionRequestResourceStatus>,
+    ) -> BTreeMap<String, String> {
+        let view = status.resource.clone().unwrap_or_default();
+        [
+            ("id", status.id.clone()),
+            ("status", view.status),
+            (
+                "approvalRequestId",
+                view.approval_request_id.filter(|id| !id.is_empty()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
+        .collect()
+    }
 }
 
 /// The request, and its SSS approval request while one is pending.
