@@ -169,13 +169,26 @@ async fn the_chart_grants_what_the_operator_uses_and_no_more() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let operator = Operator::start_as(config.path(), &args, &env);
 
-    // The whole scenario, both kinds: create, approve, update, import, delete.
-    w.apply(&cloudpipe(
+    // The whole scenario, both kinds: create, export, approve, update, import, delete.
+    let mut vpn = cloudpipe(
         "vpn",
         json!({"vpn": {"publicIp": "203.0.113.10", "publicPort": 1194}}),
-    ));
+    );
+    vpn["spec"]["export"] = json!({"configMapName": "vpn-endpoint"});
+    w.apply(&vpn);
     w.apply(&request("req", json!({})));
-    w.condition("cloudpipe", "vpn", "Ready", "True", None).await;
+    w.condition("cloudpipe", "vpn", "Exported", "True", None)
+        .await;
+    w.patch(
+        "cloudpipe",
+        "vpn",
+        &json!({"spec": {"resource": {"vpn": {"publicPort": 1195}}}}),
+    );
+    eventually(DEADLINE, "the export updated", || async {
+        let map = w.get("configmap", "vpn-endpoint")?;
+        (map["data"]["publicPort"] == "1195").then_some(())
+    })
+    .await;
     let tcr = w
         .condition("tcr", "req", "Approved", "False", Some("AwaitingApproval"))
         .await;
@@ -269,7 +282,7 @@ async fn the_chart_grants_what_the_operator_uses_and_no_more() {
         ),
         "only its own Lease"
     );
-    let forbidden: [(&str, &str, Option<&str>); 10] = [
+    let forbidden: [(&str, &str, Option<&str>); 12] = [
         ("get", "secrets", Some(other)),
         ("get", "secrets", Some("default")),
         ("list", "secrets", None),
@@ -279,6 +292,8 @@ async fn the_chart_grants_what_the_operator_uses_and_no_more() {
         ("list", "cloudpipes.cloudlink.dev", None),
         ("create", "deployments.apps", Some(watched)),
         ("update", "configmaps", Some(watched)),
+        ("list", "configmaps", Some(watched)),
+        ("delete", "configmaps", Some(watched)),
         ("update", "leases.coordination.k8s.io", Some(watched)),
     ];
     let too_much: Vec<String> = forbidden
