@@ -4,7 +4,7 @@
 //! devices to it. Create answers 200 with the request in `creating`; it then becomes
 //! `registered` with an SSS approval request, and the network's owner approves, denies or the
 //! requester cancels it through SSS (see `sss`). Errors come as `{"cause": "…"}`, which
-//! `error::from_response` reads along with the gateway's other shapes.
+//! `error::response::from_response` reads along with the gateway's other shapes.
 //!
 //! Update sends only the fields that are set: the API keeps every field not sent, and `""` or
 //! `{}` clears one. The requester may change `name`, `description`, `tags`; the network's owner

@@ -3,7 +3,7 @@
 //! operator's own build never has this module.
 //!
 //! Each wrapper does what the client does with a cloud's answer, and nothing else: the error
-//! mapping (`error::from_response`), the Keystone token (`keystone::parse_token`), and the
+//! mapping (`error::response::from_response`), the Keystone token (`keystone::parse_token`), and the
 //! response bodies through `Inbound::json`, the one function every client reads a body with.
 //! The service clients' envelope types (`{"cloudpipes": […]}`, `{"tenant_connection_request":
 //! {…}}`, SSS's bare-or-wrapped approval) are private to their modules, so they are mirrored here,
@@ -50,14 +50,14 @@ fn inbound(status: u16, headers: HeaderMap, body: &[u8]) -> Inbound {
     }
 }
 
-/// A non-success answer as the clients see it: `error::from_response`.
+/// A non-success answer as the clients see it: `error::response::from_response`.
 pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> CloudError {
-    error::from_response(REQUEST, status, headers, body)
+    error::response::from_response(REQUEST, status, headers, body)
 }
 
-/// A `Retry-After` value: `error::parse_retry_after`.
+/// A `Retry-After` value: `error::response::parse_retry_after`.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    error::parse_retry_after(value)
+    error::response::parse_retry_after(value)
 }
 
 /// A 201 answer to `POST /v3/auth/tokens`: `keystone::parse_token`. The token id itself stays

@@ -86,7 +86,7 @@ impl Inbound {
 
     /// The typed error for a non-success answer.
     pub fn error(&self) -> CloudError {
-        error::from_response(&self.request, self.status, &self.headers, &self.body)
+        error::response::from_response(&self.request, self.status, &self.headers, &self.body)
     }
 
     /// The body as `T`. `what` names the expected document in the error ("a cloudpipe list").

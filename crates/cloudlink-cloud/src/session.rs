@@ -9,7 +9,7 @@
 //! objects using the same Secret share a token while a changed Secret gets a new session.
 //!
 //! Retry rule, in one place (`CloudSession::call`, behind every [`Request::send`]): a 401 drops the token and renews it once
-//! (single-flight, see `keystone`); a GET, PUT or DELETE is then sent once more; a POST never is —
+//! (single-flight, see `keystone::cache`); a GET, PUT or DELETE is then sent once more; a POST never is —
 //! it returns [`CloudError::TokenRejected`] and the reconciler decides. Nothing else is retried.
 
 use std::fmt;
@@ -23,7 +23,8 @@ use url::Url;
 use super::clouds_yaml::{CloudConfig, parse_clouds_yaml};
 use super::error::CloudError;
 use super::http::{CallMetrics, Inbound, Outbound, Transport};
-use super::keystone::{self, Token, TokenCache, TokenInfo};
+use super::keystone::cache::TokenCache;
+use super::keystone::{self, Token, TokenInfo};
 use super::rate_limit::{RateLimit, TokenBucket};
 
 /// Everything that decides which token and TLS settings a session uses.
