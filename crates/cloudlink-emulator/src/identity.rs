@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::body::{self, BodyError};
 use crate::directory::{DOMAIN_ID, DOMAIN_NAME, Directory, User, stable_id};
 use crate::errors::{self, Service};

@@ -16,6 +16,7 @@ mod admin;
 mod app;
 mod auth;
 mod body;
+mod caller;
 mod directory;
 mod ecl;
 mod errors;

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::errors;
 use crate::nova::{PathParams, check_url_project, instance_not_found, read_body, visible};
 use crate::nova_validation;

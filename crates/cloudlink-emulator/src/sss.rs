@@ -14,7 +14,7 @@ use axum::{Extension, Json};
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::body::{self, BodyError};
 use crate::errors::{self, Service};
 use crate::query::Query;
