@@ -93,6 +93,12 @@ pub async fn read_body(body: Body) -> Result<Value, Response> {
     }
 }
 
+/// The path's `server_id`, once the URL's project is checked.
+pub fn server_id<'a>(caller: &Caller, params: &'a PathParams) -> Result<&'a str, Response> {
+    check_url_project(caller, Some(params))?;
+    Ok(param(params, "server_id"))
+}
+
 /// An admin sees every server, others their project's (Nova's `project_only` lookup answers 404
 /// for the rest).
 fn may_see(caller: &Caller, server: &Server) -> bool {
@@ -132,11 +138,12 @@ pub fn read_server(
     params: &PathParams,
     answer: impl FnOnce(&Server) -> Response,
 ) -> Response {
-    if let Err(response) = check_url_project(caller, Some(params)) {
-        return response;
-    }
+    let id = match server_id(caller, params) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
     let world = app.world();
-    match visible_server(&world, caller, param(params, "server_id")) {
+    match visible_server(&world, caller, id) {
         Ok(server) => answer(server),
         Err(response) => response,
     }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::caller::Caller;
 use crate::errors;
-use crate::nova::{PathParams, check_url_project, read_body};
+use crate::nova::{PathParams, check_url_project, param, read_body};
 use crate::nova_validation;
 use crate::resources::{Server, VmState, VpnEndpoint};
 use crate::timefmt;
@@ -80,6 +80,27 @@ fn cloudpipe_entry(server: &Server, endpoint: Option<&VpnEndpoint>) -> Value {
     entry
 }
 
+/// What a cloudpipe change passes before it acts, in Nova's order: the body is read, the URL's
+/// project checked, then the release (410 from Pike on), the schema, and the policy.
+async fn admit(
+    app: &App,
+    caller: &Caller,
+    params: Option<&PathParams>,
+    body: Body,
+    validate: fn(&Value) -> Result<(), String>,
+) -> Result<Value, Response> {
+    let request = read_body(body).await?;
+    check_url_project(caller, params)?;
+    if app.world().nova_release.cloudpipe_removed() {
+        return Err(gone());
+    }
+    validate(&request).map_err(|message| errors::nova(StatusCode::BAD_REQUEST, &message))?;
+    if !caller.is_admin() {
+        return Err(policy_forbidden());
+    }
+    Ok(request)
+}
+
 /// `POST os-cloudpipe`: validation, then policy, then the project's existing VPN server or a new
 /// one. 200, not 201.
 pub async fn create(
@@ -88,22 +109,18 @@ pub async fn create(
     params: Option<Path<PathParams>>,
     body: Body,
 ) -> Response {
-    let request = match read_body(body).await {
+    let request = match admit(
+        &app,
+        &caller,
+        params.as_deref(),
+        body,
+        nova_validation::validate_create,
+    )
+    .await
+    {
         Ok(request) => request,
         Err(response) => return response,
     };
-    if let Err(response) = check_url_project(&caller, params.as_deref()) {
-        return response;
-    }
-    if app.world().nova_release.cloudpipe_removed() {
-        return gone();
-    }
-    if let Err(message) = nova_validation::validate_create(&request) {
-        return errors::nova(StatusCode::BAD_REQUEST, &message);
-    }
-    if !caller.is_admin() {
-        return policy_forbidden();
-    }
     let project_id = request["cloudpipe"]["project_id"]
         .as_str()
         .unwrap_or(&caller.project_id);
@@ -123,23 +140,19 @@ pub async fn configure_project(
     Path(params): Path<PathParams>,
     body: Body,
 ) -> Response {
-    let request = match read_body(body).await {
+    let request = match admit(
+        &app,
+        &caller,
+        Some(&params),
+        body,
+        nova_validation::validate_configure,
+    )
+    .await
+    {
         Ok(request) => request,
         Err(response) => return response,
     };
-    if let Err(response) = check_url_project(&caller, Some(&params)) {
-        return response;
-    }
-    if app.world().nova_release.cloudpipe_removed() {
-        return gone();
-    }
-    if let Err(message) = nova_validation::validate_configure(&request) {
-        return errors::nova(StatusCode::BAD_REQUEST, &message);
-    }
-    if !caller.is_admin() {
-        return policy_forbidden();
-    }
-    let action = params.get("action").map(String::as_str).unwrap_or_default();
+    let action = param(&params, "action");
     if action != "configure-project" {
         return errors::nova(StatusCode::BAD_REQUEST, &format!("Unknown action {action}"));
     }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::caller::Caller;
 use crate::errors;
-use crate::nova::{PathParams, check_url_project, param, read_server, visible_server};
+use crate::nova::{PathParams, check_url_project, read_server, server_id, visible_server};
 use crate::query::Query;
 use crate::resources::{Server, VmState};
 use crate::timefmt;
@@ -114,10 +114,10 @@ pub async fn delete(
     Extension(caller): Extension<Caller>,
     Path(params): Path<PathParams>,
 ) -> Response {
-    if let Err(response) = check_url_project(&caller, Some(&params)) {
-        return response;
-    }
-    let id = param(&params, "server_id");
+    let id = match server_id(&caller, &params) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
     let mut world = app.world();
     if let Err(response) = visible_server(&world, &caller, id) {
         return response;

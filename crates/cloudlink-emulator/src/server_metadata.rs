@@ -16,9 +16,7 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::caller::Caller;
 use crate::errors;
-use crate::nova::{
-    PathParams, check_url_project, param, read_body, read_server, visible_server_mut,
-};
+use crate::nova::{PathParams, param, read_body, read_server, server_id, visible_server_mut};
 use crate::nova_validation;
 use crate::resources::{Server, VmState};
 
@@ -123,10 +121,11 @@ pub async fn delete_item(
     Extension(caller): Extension<Caller>,
     Path(params): Path<PathParams>,
 ) -> Response {
-    if let Err(response) = check_url_project(&caller, Some(&params)) {
-        return response;
-    }
-    let (id, key) = (param(&params, "server_id"), param(&params, "key"));
+    let id = match server_id(&caller, &params) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let key = param(&params, "key");
     let mut world = app.world();
     let server = match visible_server_mut(&mut world, &caller, id) {
         Ok(server) => server,
@@ -163,9 +162,10 @@ async fn change(
         Ok(request) => request,
         Err(response) => return response,
     };
-    if let Err(response) = check_url_project(caller, Some(params)) {
-        return response;
-    }
+    let id = match server_id(caller, params) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
     if let Err(message) = nova_validation::validate_metadata(&request, field, field == "meta") {
         return errors::nova(StatusCode::BAD_REQUEST, &message);
     }
@@ -177,7 +177,6 @@ async fn change(
                 .collect()
         })
         .unwrap_or_default();
-    let id = param(params, "server_id");
     let mut world = app.world();
     let server = match visible_server_mut(&mut world, caller, id) {
         Ok(server) => server,
