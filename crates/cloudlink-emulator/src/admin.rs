@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::body;
 use crate::faults::FaultSpec;
-use crate::nova::NovaRelease;
+use crate::nova_release::NovaRelease;
 use crate::route;
 use crate::sss;
 use crate::state::{Decision, DecisionError};

@@ -16,11 +16,12 @@ use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
-use crate::auth::Caller;
 use crate::body::{self, BodyError};
+use crate::caller::Caller;
 use crate::errors::{self, Service};
 use crate::query::Query;
-use crate::state::{NewTcr, Tcr, TcrStatus, World};
+use crate::resources::{NewTcr, Tcr, TcrStatus};
+use crate::state::World;
 
 const MAX_TEXT: usize = 255;
 

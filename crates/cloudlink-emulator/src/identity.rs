@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::auth::Caller;
 use crate::body::{self, BodyError};
+use crate::caller::Caller;
 use crate::directory::{DOMAIN_ID, DOMAIN_NAME, Directory, User, stable_id};
 use crate::errors::{self, Service};
 use crate::query::Query;

@@ -16,15 +16,25 @@ mod admin;
 mod app;
 mod auth;
 mod body;
+mod caller;
+mod counters;
 mod directory;
 mod ecl;
 mod errors;
 mod faults;
 mod identity;
+mod lifecycle;
+mod middleware;
 mod nova;
+mod nova_cloudpipe;
+mod nova_framing;
+mod nova_release;
+mod nova_servers;
 mod nova_validation;
 mod query;
+mod resources;
 mod route;
+mod router;
 mod server;
 mod server_metadata;
 mod sss;
@@ -42,8 +52,9 @@ use crate::auth::{Authenticator, RemoteKeystone, ServiceCredentials};
 use crate::directory::Directory;
 use crate::faults::{FaultSpec, Faults};
 use crate::identity::Identity;
-use crate::nova::NovaRelease;
-use crate::state::{Lifecycle, World};
+use crate::lifecycle::Lifecycle;
+use crate::nova_release::NovaRelease;
+use crate::state::World;
 
 /// Durations are written as cloudlink's: `500ms`, `2s`, `1.5s`, `1h30m`, `0s` (or `0`).
 #[derive(Parser)]
@@ -231,7 +242,7 @@ pub async fn bind(args: Args) -> Result<Bound, String> {
     let mut world = World::new(lifecycle, args.nova_release);
     world.nova_max_limit = args.nova_max_limit.max(1);
     let app = app::App::new(base_url.clone(), args.region, auth, faults, world);
-    let router = app::router(&app, identity);
+    let router = router::router(&app, identity);
 
     tracing::info!(%base_url, nova_release = ?args.nova_release, "ready");
     Ok(Bound {

@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
-use crate::route::DropConnection;
+use crate::middleware::DropConnection;
 
 /// Returned to hyper instead of a response: hyper then closes the connection unanswered.
 #[derive(Debug)]

@@ -14,11 +14,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::errors;
-use crate::nova::{PathParams, check_url_project, instance_not_found, read_body, visible};
+use crate::nova::{PathParams, param, read_body, read_server, server_id, visible_server_mut};
 use crate::nova_validation;
-use crate::state::{Server, VmState};
+use crate::resources::{Server, VmState};
 
 /// Nova's default `metadata_items` quota per server (over it: 403 `MetadataLimitExceeded`).
 const MAX_ITEMS: usize = 128;
@@ -29,7 +29,7 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
     Path(params): Path<PathParams>,
 ) -> Response {
-    read(&app, &caller, &params, |server| {
+    read_server(&app, &caller, &params, |server| {
         Json(json!({ "metadata": server.metadata })).into_response()
     })
 }
@@ -41,7 +41,7 @@ pub async fn show(
     Path(params): Path<PathParams>,
 ) -> Response {
     let key = param(&params, "key");
-    read(&app, &caller, &params, |server| {
+    read_server(&app, &caller, &params, |server| {
         match server.metadata.get(key) {
             Some(value) => Json(json!({ "meta": { key: value } })).into_response(),
             None => item_not_found(),
@@ -56,18 +56,7 @@ pub async fn merge(
     Path(params): Path<PathParams>,
     body: Body,
 ) -> Response {
-    change(
-        &app,
-        &caller,
-        &params,
-        body,
-        "metadata",
-        |metadata, items| {
-            metadata.extend(items);
-            Ok(json!({ "metadata": metadata }))
-        },
-    )
-    .await
+    set_all(&app, &caller, &params, body, true).await
 }
 
 /// `PUT servers/{id}/metadata`: replaces all items; answers with them.
@@ -77,17 +66,24 @@ pub async fn replace(
     Path(params): Path<PathParams>,
     body: Body,
 ) -> Response {
-    change(
-        &app,
-        &caller,
-        &params,
-        body,
-        "metadata",
-        |metadata, items| {
-            *metadata = items;
-            Ok(json!({ "metadata": metadata }))
-        },
-    )
+    set_all(&app, &caller, &params, body, false).await
+}
+
+/// `{"metadata": {...}}` sets these items, after the others are dropped unless `keep_others`.
+async fn set_all(
+    app: &App,
+    caller: &Caller,
+    params: &PathParams,
+    body: Body,
+    keep_others: bool,
+) -> Response {
+    change(app, caller, params, body, "metadata", |metadata, items| {
+        if !keep_others {
+            metadata.clear();
+        }
+        metadata.extend(items);
+        Ok(json!({ "metadata": metadata }))
+    })
     .await
 }
 
@@ -125,17 +121,15 @@ pub async fn delete_item(
     Extension(caller): Extension<Caller>,
     Path(params): Path<PathParams>,
 ) -> Response {
-    if let Err(response) = check_url_project(&caller, Some(&params)) {
-        return response;
-    }
-    let (id, key) = (param(&params, "server_id"), param(&params, "key"));
+    let id = match server_id(&caller, &params) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let key = param(&params, "key");
     let mut world = app.world();
-    let Some(server) = world
-        .servers
-        .get_mut(id)
-        .filter(|s| visible(&caller, Some(s)).is_some())
-    else {
-        return instance_not_found(id);
+    let server = match visible_server_mut(&mut world, &caller, id) {
+        Ok(server) => server,
+        Err(response) => return response,
     };
     if !server.metadata.contains_key(key) {
         return item_not_found();
@@ -147,29 +141,8 @@ pub async fn delete_item(
     StatusCode::NO_CONTENT.into_response()
 }
 
-fn param<'a>(params: &'a PathParams, name: &str) -> &'a str {
-    params.get(name).map(String::as_str).unwrap_or_default()
-}
-
 fn item_not_found() -> Response {
     errors::nova(StatusCode::NOT_FOUND, "Metadata item was not found")
-}
-
-fn read(
-    app: &App,
-    caller: &Caller,
-    params: &PathParams,
-    answer: impl FnOnce(&Server) -> Response,
-) -> Response {
-    if let Err(response) = check_url_project(caller, Some(params)) {
-        return response;
-    }
-    let id = param(params, "server_id");
-    let world = app.world();
-    match visible(caller, world.servers.get(id)) {
-        Some(server) => answer(server),
-        None => instance_not_found(id),
-    }
 }
 
 /// The body is validated first (Nova's schema decorator), then the server is looked up, then its
@@ -189,9 +162,10 @@ async fn change(
         Ok(request) => request,
         Err(response) => return response,
     };
-    if let Err(response) = check_url_project(caller, Some(params)) {
-        return response;
-    }
+    let id = match server_id(caller, params) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
     if let Err(message) = nova_validation::validate_metadata(&request, field, field == "meta") {
         return errors::nova(StatusCode::BAD_REQUEST, &message);
     }
@@ -203,14 +177,10 @@ async fn change(
                 .collect()
         })
         .unwrap_or_default();
-    let id = param(params, "server_id");
     let mut world = app.world();
-    let Some(server) = world
-        .servers
-        .get_mut(id)
-        .filter(|s| visible(caller, Some(s)).is_some())
-    else {
-        return instance_not_found(id);
+    let server = match visible_server_mut(&mut world, caller, id) {
+        Ok(server) => server,
+        Err(response) => return response,
     };
     if let Some(response) = unsettled(server, "update metadata") {
         return response;

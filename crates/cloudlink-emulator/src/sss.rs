@@ -14,11 +14,12 @@ use axum::{Extension, Json};
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::auth::Caller;
 use crate::body::{self, BodyError};
+use crate::caller::Caller;
 use crate::errors::{self, Service};
 use crate::query::Query;
-use crate::state::{Approval, Decision, DecisionError};
+use crate::resources::Approval;
+use crate::state::{Decision, DecisionError};
 use crate::timefmt;
 
 fn is_party(caller: &Caller, approval: &Approval) -> bool {

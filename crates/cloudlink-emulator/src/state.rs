@@ -1,183 +1,20 @@
-//! Everything the emulated clouds hold, and the clock-driven transitions between states.
+//! The emulated world: everything the clouds hold (`resources.rs`), what requests do to it, and
+//! the clock-driven transitions between states (timed by `lifecycle.rs`).
 //!
 //! Transitions (a server finishing its build, a TCR becoming `registered`, …) are kept in a
 //! timeline and applied by [`World::advance`] whenever the world is next looked at, so a reader
 //! always sees exactly the state the configured delays imply, with no background task racing it.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
 
 use jiff::Timestamp;
-use serde::Serialize;
-use serde_json::Value;
 
-use crate::nova::NovaRelease;
-
-/// How long the asynchronous steps take.
-#[derive(Clone, Copy, Debug)]
-pub struct Lifecycle {
-    pub server_build: Duration,
-    pub server_delete: Duration,
-    /// `creating` → `registering` (the approval request id is assigned).
-    pub tcr_registering: Duration,
-    /// `registering` → `registered` (the SSS approval request becomes visible).
-    pub tcr_registered: Duration,
-    pub auto_approve_after: Option<Duration>,
-    /// After this an unanswered approval request is `expired` and its TCR `unavailable`.
-    pub approval_deadline: Duration,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VmState {
-    Building,
-    Active,
-}
-
-/// A cloudpipe's VPN server (the only kind of server the emulator runs).
-#[derive(Clone, Debug, Serialize)]
-pub struct Server {
-    pub id: String,
-    pub project_id: String,
-    pub name: String,
-    pub created: Timestamp,
-    pub updated: Timestamp,
-    pub vm_state: VmState,
-    pub task_state: Option<&'static str>,
-    pub internal_ip: String,
-    /// Server metadata (`/servers/{id}/metadata`).
-    pub metadata: BTreeMap<String, String>,
-    #[serde(skip)]
-    sequence: u64,
-}
-
-/// What `configure-project` stored for a project's networks.
-#[derive(Clone, Debug, Serialize)]
-pub struct VpnEndpoint {
-    pub public_ip: String,
-    /// Nova keeps the port in an integer column, so a digit string reads back as a number.
-    pub public_port: Value,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TcrStatus {
-    Creating,
-    Registering,
-    Registered,
-    Approved,
-    Denied,
-    Cancelled,
-    Unavailable,
-}
-
-impl TcrStatus {
-    pub const ALL: [TcrStatus; 7] = [
-        TcrStatus::Creating,
-        TcrStatus::Registering,
-        TcrStatus::Registered,
-        TcrStatus::Approved,
-        TcrStatus::Denied,
-        TcrStatus::Cancelled,
-        TcrStatus::Unavailable,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TcrStatus::Creating => "creating",
-            TcrStatus::Registering => "registering",
-            TcrStatus::Registered => "registered",
-            TcrStatus::Approved => "approved",
-            TcrStatus::Denied => "denied",
-            TcrStatus::Cancelled => "cancelled",
-            TcrStatus::Unavailable => "unavailable",
-        }
-    }
-
-    /// Still on its way, or approved: a second identical request would conflict with it.
-    pub fn is_live(self) -> bool {
-        matches!(
-            self,
-            TcrStatus::Creating
-                | TcrStatus::Registering
-                | TcrStatus::Registered
-                | TcrStatus::Approved
-        )
-    }
-}
-
-/// A tenant connection request. Field order is the wire order of eclcloud's fixtures; the
-/// serialised form (minus the skipped fields) is exactly the API object.
-#[derive(Clone, Debug, Serialize)]
-pub struct Tcr {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub tags: BTreeMap<String, String>,
-    pub tenant_id: String,
-    pub name_other: String,
-    pub description_other: String,
-    pub tags_other: BTreeMap<String, String>,
-    pub tenant_id_other: String,
-    pub network_id: String,
-    pub status: TcrStatus,
-    pub approval_request_id: String,
-    #[serde(skip)]
-    pub requester_user_id: String,
-    #[serde(skip)]
-    sequence: u64,
-}
-
-/// What a create request carries.
-pub struct NewTcr {
-    pub tenant_id: String,
-    pub requester_user_id: String,
-    pub tenant_id_other: String,
-    pub network_id: String,
-    pub name: String,
-    pub description: String,
-    pub tags: BTreeMap<String, String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ApprovalStatus {
-    Registered,
-    Approved,
-    Denied,
-    Cancelled,
-    Expired,
-}
-
-impl ApprovalStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApprovalStatus::Registered => "registered",
-            ApprovalStatus::Approved => "approved",
-            ApprovalStatus::Denied => "denied",
-            ApprovalStatus::Cancelled => "cancelled",
-            ApprovalStatus::Expired => "expired",
-        }
-    }
-}
-
-/// An SSS approval request for one TCR; the network owner (`approver_tenant`) decides it.
-#[derive(Clone, Debug, Serialize)]
-pub struct Approval {
-    pub request_id: String,
-    pub tcr_id: String,
-    pub requester_tenant: String,
-    pub approver_tenant: String,
-    pub request_user_id: String,
-    pub network_id: String,
-    pub registered: Timestamp,
-    pub updated: Option<Timestamp>,
-    pub deadline: Timestamp,
-    pub status: ApprovalStatus,
-    #[serde(skip)]
-    sequence: u64,
-}
+use crate::lifecycle::{Event, Lifecycle, Timeline};
+use crate::nova_release::NovaRelease;
+use crate::resources::{
+    Approval, ApprovalStatus, NewTcr, Server, Tcr, TcrStatus, VmState, VpnEndpoint,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -192,16 +29,6 @@ pub enum DecisionError {
     NotPending(ApprovalStatus),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Event {
-    ServerBuilt(String),
-    ServerGone(String),
-    TcrRegistering(String),
-    TcrRegistered(String),
-    AutoApprove(String),
-    ApprovalExpired(String),
-}
-
 pub struct World {
     pub servers: HashMap<String, Server>,
     pub vpn_endpoints: BTreeMap<String, VpnEndpoint>,
@@ -212,7 +39,7 @@ pub struct World {
     /// Nova's `osapi_max_limit`: the most servers one page of a list holds.
     pub nova_max_limit: usize,
     lifecycle: Lifecycle,
-    timeline: BinaryHeap<Reverse<(Instant, u64, Event)>>,
+    timeline: Timeline,
     /// Creation order (lists are sorted by it) and tie-break for simultaneous events.
     sequence: u64,
     approvals_issued: u64,
@@ -229,7 +56,7 @@ impl World {
             startup_release: nova_release,
             nova_max_limit: 1000,
             lifecycle,
-            timeline: BinaryHeap::new(),
+            timeline: Timeline::default(),
             sequence: 0,
             approvals_issued: 0,
         }
@@ -249,19 +76,13 @@ impl World {
 
     fn schedule(&mut self, at: Instant, event: Event) {
         let sequence = self.next_sequence();
-        self.timeline.push(Reverse((at, sequence, event)));
+        self.timeline.schedule(at, sequence, event);
     }
 
     /// Applies every transition due by `now`, oldest first.
     pub fn advance(&mut self, now: Instant) {
-        while self
-            .timeline
-            .peek()
-            .is_some_and(|Reverse((at, _, _))| *at <= now)
-        {
-            if let Some(Reverse((at, _, event))) = self.timeline.pop() {
-                self.apply(at, event);
-            }
+        while let Some((at, event)) = self.timeline.next_due(now) {
+            self.apply(at, event);
         }
     }
 
