@@ -1,4 +1,4 @@
-//! A non-success answer (status, headers, body) → `error::from_response`, the typed error every
+//! A non-success answer (status, headers, body) → `error::response::from_response`, the typed error every
 //! client returns; and each header value → `parse_retry_after`.
 //!
 //! Input, shaped like an HTTP answer so that the seeds are readable: the status on the first line,
