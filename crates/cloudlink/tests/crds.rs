@@ -69,10 +69,9 @@ fn committed_crds_match_the_generator() {
 #[test]
 fn crds_install_and_become_established() {
     install_crds();
-    for name in [
-        "cloudpipes.cloudlink.dev",
-        "tenantconnectionrequests.cloudlink.dev",
-    ] {
+    for (file, _) in cloudlink::kinds::crds() {
+        let name = format!("{}.cloudlink.dev", file.trim_end_matches(".yaml"));
+        let name = name.as_str();
         let status = kubectl_ok(
             &[
                 "get",

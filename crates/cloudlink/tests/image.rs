@@ -281,7 +281,7 @@ fn the_layer_holds_a_static_binary_that_runs_alone() {
         String::from_utf8_lossy(&out.stderr)
     );
     let printed = String::from_utf8(out.stdout).unwrap();
-    for file in ["cloudpipes.yaml", "tenantconnectionrequests.yaml"] {
+    for (file, _) in cloudlink::kinds::crds() {
         let committed = std::fs::read_to_string(format!("{ROOT}/crds/{file}")).unwrap();
         assert!(
             printed.contains(&committed),

@@ -68,6 +68,9 @@ pub enum AdapterError {
     },
     #[error(transparent)]
     Cloud(#[from] CloudError),
+    /// The cloud has not got that far yet (a request still registering); asked again shortly.
+    #[error("{0}")]
+    NotYet(String),
 }
 
 impl AdapterError {
@@ -150,6 +153,13 @@ pub trait Adapter: Send + Sync + 'static {
         observed: &Self::Observed,
     ) -> Result<Option<Self::Observed>, AdapterError>;
 
+    /// What deleting the object does in the cloud: by default the engine deletes the resource
+    /// (as `spec.onDelete` says). A resource the cloud cannot delete or undo (a decision on an
+    /// approval request) is always left as it is; the Event says so with this note.
+    fn deletion(&self) -> CloudDeletion {
+        CloudDeletion::Delete
+    }
+
     /// Starts deleting the resource. The engine then polls [`Adapter::get`] until it is gone.
     async fn delete(
         &self,
@@ -193,6 +203,15 @@ pub trait Adapter: Send + Sync + 'static {
         object: &Self::Object,
         observed: &Self::Observed,
     ) -> Assessment<<Self::Object as ManagedObject>::CloudView>;
+}
+
+/// What deleting an object can do to its cloud resource (see [`Adapter::deletion`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloudDeletion {
+    /// Delete it, unless `spec.onDelete` is `detach` or the object is unmanaged.
+    Delete,
+    /// The cloud offers no way to delete or undo it: it stays, and the Event says why.
+    Impossible(&'static str),
 }
 
 /// What a create returned.

@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
-use super::adapter::{Adapter, ManagedObject};
+use super::adapter::{Adapter, CloudDeletion, ManagedObject};
 use super::claim::owner_for_deletion;
 use super::context::Context;
 use super::error::EngineError;
@@ -37,6 +37,8 @@ enum InCloud {
 enum Released {
     Deleted,
     Kept,
+    /// The cloud cannot delete it (see `Adapter::deletion`).
+    Permanent(&'static str),
     NeverCreated,
     LeftToOwner(String, Owner),
 }
@@ -48,7 +50,9 @@ pub(super) async fn cleanup<A: Adapter>(
     let management = object.management();
     let deletes = management.management_policy == ManagementPolicy::Managed
         && management.on_delete == OnDelete::Delete;
-    let released = if !deletes {
+    let released = if let CloudDeletion::Impossible(why) = ctx.adapter.deletion() {
+        Released::Permanent(why)
+    } else if !deletes {
         Released::Kept
     } else if never_reached_cloud(object, ctx) {
         Released::NeverCreated
@@ -187,6 +191,10 @@ fn describe<A: Adapter>(
     match released {
         Released::Deleted => ("Deleted", format!("deleted cloud resource {id}")),
         Released::Kept => ("Detached", format!("left cloud resource {id} in the cloud")),
+        Released::Permanent(why) => (
+            "Detached",
+            format!("left cloud resource {id} as it is: {why}"),
+        ),
         Released::NeverCreated => (
             "Released",
             "released without touching the cloud: this object never created anything there".into(),

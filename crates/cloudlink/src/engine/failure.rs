@@ -113,6 +113,10 @@ impl From<AdapterError> for Failure {
                 Failure::terminal(Reason::InvalidConfiguration, error.to_string())
             }
             AdapterError::Cloud(error) => error.into(),
+            AdapterError::NotYet(message) => Failure::Transient {
+                message,
+                retry_after: Some(Duration::from_secs(2)),
+            },
         }
     }
 }

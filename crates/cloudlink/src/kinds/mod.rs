@@ -6,6 +6,7 @@
 //! (`crate::api`), one adapter here, and one line in [`each`].
 
 pub mod cloudpipe;
+pub mod tenant_connection_approval;
 pub mod tenant_connection_request;
 
 use crate::engine::adapter::Adapter;
@@ -36,6 +37,7 @@ pub trait Visit {
 pub fn each(visit: &mut impl Visit) {
     visit.kind::<cloudpipe::CloudpipeAdapter>();
     visit.kind::<tenant_connection_request::TenantConnectionRequestAdapter>();
+    visit.kind::<tenant_connection_approval::TenantConnectionApprovalAdapter>();
 }
 
 /// The plural names of every kind (`cloudpipes`, …), as RBAC rules name them.

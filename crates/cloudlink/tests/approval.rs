@@ -1,0 +1,173 @@
+//! The network owner's side of the ECL workflow against the real API server and the emulator: a
+//! `TenantConnectionApproval` with the owner tenant's credentials decides the approval request
+//! the requester's `TenantConnectionRequest` made.
+
+use cloudlink_testkit as support;
+
+use serde_json::{Value, json};
+use support::emulator::{OWNER, eventually};
+use support::scenario::{DEADLINE, World, condition_of, request};
+
+/// An approval of the request with cloud id `tcr`, with the owner's Secret `owner`.
+fn approval(name: &str, resource: Value) -> Value {
+    json!({"apiVersion": "cloudlink.dev/v1alpha1", "kind": "TenantConnectionApproval", "metadata": {"name": name},
+           "spec": {"cloudCredentialsRef": {"secretName": "owner", "cloudName": "emulator"}, "resource": resource}})
+}
+
+/// Both teams in one namespace: the requester's Secret `cloud`, the owner's Secret `owner`, and a
+/// request registered in the cloud. Returns the request's id and its approval request's id.
+async fn registered_request(w: &World, name: &str) -> (String, String) {
+    w.secret("owner", &w.cloud.clouds_yaml(&OWNER));
+    w.apply(&request(name, json!({})));
+    let object = w
+        .condition("tcr", name, "Approved", "False", Some("AwaitingApproval"))
+        .await;
+    let status = &object["status"];
+    (
+        status["id"].as_str().unwrap().to_owned(),
+        status["resource"]["approvalRequestId"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+/// Asks the request's controller to look at the cloud now, instead of at its next approval check.
+fn refresh(w: &World, name: &str, token: &str) {
+    w.patch(
+        "tcr",
+        name,
+        &json!({"metadata": {"annotations": {"cloudlink.dev/reconcile-requested-at": token}}}),
+    );
+}
+
+#[tokio::test]
+async fn the_owner_approves_by_request_id_and_the_request_sees_it() {
+    let w = World::start("approve", &[], &[]);
+    let (tcr, approval_id) = registered_request(&w, "to-shared").await;
+
+    w.apply(&approval(
+        "accept",
+        json!({"tenantConnectionRequestId": tcr, "decision": "approved"}),
+    ));
+    let object = w
+        .condition("tca", "accept", "Ready", "True", Some("Success"))
+        .await;
+    let status = &object["status"];
+    assert_eq!(status["id"], approval_id.as_str());
+    assert_eq!(status["resource"]["status"], "approved");
+    assert_eq!(
+        status["resource"]["tenantConnectionRequestId"],
+        tcr.as_str()
+    );
+    assert_eq!(
+        status["resource"]["networkId"].as_str().map(str::len),
+        Some(36)
+    );
+    assert_eq!(w.cloud.count("sss.approval.update", "204").await, 1);
+    w.event("Created").await;
+
+    refresh(&w, "to-shared", "1");
+    w.condition("tcr", "to-shared", "Approved", "True", None)
+        .await;
+
+    // A resync decides nothing twice.
+    refresh(&w, "to-shared", "2");
+    w.apply(&approval(
+        "accept",
+        json!({"tenantConnectionRequestId": tcr, "decision": "approved"}),
+    ));
+    assert_eq!(w.cloud.total("sss.approval.update").await, 1);
+
+    // Deleting the approval leaves the decision: SSS has no undo.
+    w.delete("tca", "accept");
+    w.gone("tca", "accept").await;
+    w.event("Detached").await;
+    assert!(
+        w.events().contains("SSS cannot undo a decision"),
+        "{}",
+        w.events()
+    );
+    let approvals = w.cloud.state().await["approval_requests"].clone();
+    assert!(
+        approvals.to_string().contains("\"approved\""),
+        "the decision stays: {approvals}"
+    );
+}
+
+#[tokio::test]
+async fn a_denial_by_approval_request_id_stalls_the_request() {
+    let w = World::start("deny", &[], &[]);
+    let (_, approval_id) = registered_request(&w, "to-shared").await;
+
+    w.apply(&approval(
+        "refuse",
+        json!({"approvalRequestId": approval_id, "decision": "denied"}),
+    ));
+    w.condition("tca", "refuse", "Ready", "True", None).await;
+
+    refresh(&w, "to-shared", "1");
+    let object = w
+        .condition("tcr", "to-shared", "Stalled", "True", None)
+        .await;
+    let approved = condition_of(&object, "Approved").unwrap();
+    assert_eq!(approved["status"], "False");
+}
+
+#[tokio::test]
+async fn a_request_that_can_no_longer_be_decided_stalls_the_approval_with_the_reason() {
+    let w = World::start("decided", &[], &[]);
+    let (tcr, _) = registered_request(&w, "to-shared").await;
+    // Someone decided already, outside Kubernetes.
+    w.cloud.deny(&tcr).await;
+
+    w.apply(&approval(
+        "late",
+        json!({"tenantConnectionRequestId": tcr, "decision": "approved"}),
+    ));
+    let object = w
+        .condition("tca", "late", "Stalled", "True", Some("UnrecoverableError"))
+        .await;
+    let message = condition_of(&object, "Ready").unwrap()["message"].clone();
+    assert!(
+        message.as_str().unwrap().contains("already denied"),
+        "{message}"
+    );
+    assert_eq!(w.cloud.total("sss.approval.update").await, 0);
+}
+
+#[tokio::test]
+async fn the_requesters_credentials_cannot_approve_their_own_request() {
+    let w = World::start("self-approve", &[], &[]);
+    let (tcr, _) = registered_request(&w, "to-shared").await;
+    let mut own = approval(
+        "own",
+        json!({"tenantConnectionRequestId": tcr, "decision": "approved"}),
+    );
+    own["spec"]["cloudCredentialsRef"]["secretName"] = json!("cloud");
+    w.apply(&own);
+
+    let object = w
+        .condition(
+            "tca",
+            "own",
+            "Stalled",
+            "True",
+            Some("InvalidConfiguration"),
+        )
+        .await;
+    let message = condition_of(&object, "Ready").unwrap()["message"].clone();
+    assert!(
+        message
+            .as_str()
+            .unwrap()
+            .contains("spec.cloudCredentialsRef"),
+        "{message}"
+    );
+    assert_eq!(w.cloud.total("sss.approval.update").await, 0);
+    eventually(DEADLINE, "the request still awaiting approval", || async {
+        let object = w.get("tcr", "to-shared")?;
+        (condition_of(&object, "Approved")?["reason"] == "AwaitingApproval").then_some(())
+    })
+    .await;
+}
