@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The quick start: a local control plane, the cloud emulator (built-in identity, approvals granted
-# after a few seconds), the CRDs, the operator, and every manifest of examples/, watched until all
-# objects are Ready. Then everything is torn down, unless --keep.
+# The quick start: a local control plane, the cloud emulator (built-in identity), the CRDs, the
+# operator, and every manifest of examples/: the requester's requests, then the network owner's
+# approvals of them, watched until all objects are Ready and the requests Approved. Then everything
+# is torn down, unless --keep.
 #
 #   hack/demo.sh           run the demo and clean up
 #   hack/demo.sh --keep    leave it running and print how to use it (stop with: hack/demo.sh --stop)
@@ -44,7 +45,7 @@ say "starting the cloud emulator on $EMULATOR_ADDR"
 if curl -s -o /dev/null "http://$EMULATOR_ADDR/"; then
   echo "$EMULATOR_ADDR is taken: the examples' credentials point there; stop what listens on it" >&2; exit 1
 fi
-"$TARGET/cloudlink-emulator" --listen "$EMULATOR_ADDR" --auto-approve-after 5s >"$DIR/emulator.log" 2>&1 &
+"$TARGET/cloudlink-emulator" --listen "$EMULATOR_ADDR" >"$DIR/emulator.log" 2>&1 &
 echo $! >"$DIR/emulator.pid"
 until curl -fs "http://$EMULATOR_ADDR/v3" >/dev/null; do
   kill -0 "$(cat "$DIR/emulator.pid")" 2>/dev/null || { cat "$DIR/emulator.log" >&2; exit 1; }
@@ -74,6 +75,17 @@ kubectl wait --for=jsonpath='{.status.id}' cloudpipe/project-vpn --timeout=60s >
 server=$(kubectl get cloudpipe project-vpn -o jsonpath='{.status.id}')
 sed "s/3f1e7a52-8c4d-4b6e-9a0f-2d5c8b7e1a93/$server/" examples/cloudpipe-observe.yaml | kubectl apply -f -
 
+say "the network owner approves both requests (owner's Secret, TenantConnectionApproval)"
+kubectl apply -f examples/ecl-owner-credentials.yaml
+kubectl wait --for=jsonpath='{.status.resource.approvalRequestId}' tcr/to-shared-network --timeout=60s >/dev/null
+request=$(kubectl get tcr to-shared-network -o jsonpath='{.status.id}')
+sed "s/7f3c2a9d-8e4f-4a1b-9c3d-4e5f60718293/$request/" examples/tenantconnectionapproval.yaml | kubectl apply -f -
+sed -e "s/7f3c2a9d-8e4f-4a1b-9c3d-4e5f60718293/$existing/" -e "s/accept-platform-team/accept-made-elsewhere/" \
+  examples/tenantconnectionapproval.yaml | kubectl apply -f -
+kubectl wait --for=condition=Ready tca --all --timeout=60s
+# The requests see the decision at their next approval check (30 s), or at once when asked:
+kubectl annotate tcr --all --overwrite "cloudlink.dev/reconcile-requested-at=$(date +%s)"
+
 say "kubectl get cloudlink -A, until every object is Ready"
 deadline=$(( SECONDS + 120 ))
 while :; do
@@ -93,6 +105,7 @@ The demo keeps running. Try:
   export KUBECONFIG=$KUBECONFIG PATH=$BIN:\$PATH
   kubectl get cloudlink -A
   kubectl describe tcr to-shared-network
+  kubectl describe tca accept-platform-team
   kubectl explain cloudpipe.spec
 Logs: $DIR/operator.log, $DIR/emulator.log. Stop everything with: hack/demo.sh --stop
 MSG
