@@ -171,3 +171,80 @@ async fn the_requesters_credentials_cannot_approve_their_own_request() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_reference_in_the_same_namespace_decides_the_request_it_shows() {
+    let w = World::start("approve-ref", &[], &[]);
+    let (_, approval_id) = registered_request(&w, "to-shared").await;
+
+    w.apply(&approval(
+        "accept",
+        json!({"requestRef": {"name": "to-shared"}, "decision": "approved"}),
+    ));
+    let object = w.condition("tca", "accept", "Ready", "True", None).await;
+    assert_eq!(object["status"]["id"], approval_id.as_str());
+    assert_eq!(object["status"]["resource"]["status"], "approved");
+}
+
+#[tokio::test]
+async fn a_reference_to_another_namespace_needs_that_namespaces_grant() {
+    let owners = support::cluster::TestNamespace::new("owners");
+    let w = World::start("requesters", &[], &["--namespace", &owners.name]);
+    let (_, approval_id) = registered_request(&w, "to-shared").await;
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "owner"},
+                        "stringData": {"clouds.yaml": w.cloud.clouds_yaml(&OWNER)}});
+    let mut accept = approval(
+        "accept",
+        json!({"requestRef": {"namespace": w.ns.name, "name": "to-shared"}, "decision": "approved"}),
+    );
+    for object in [&secret, &accept] {
+        support::cluster::kubectl_ok(
+            &["apply", "-n", &owners.name, "-f", "-"],
+            Some(&object.to_string()),
+        );
+    }
+    let get = || {
+        let out = support::cluster::kubectl_ok(
+            &["get", "-n", &owners.name, "tca", "accept", "-o", "json"],
+            None,
+        );
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+
+    // Without the grant: refused with the way out, and nothing decided.
+    let refused = eventually(DEADLINE, "the missing grant reported", || async {
+        let object = get();
+        let ready = condition_of(&object, "Ready")?;
+        ready["message"]
+            .as_str()?
+            .contains("cloudlink.dev/approval-namespaces")
+            .then_some(object)
+    })
+    .await;
+    assert_eq!(
+        condition_of(&refused, "Ready").unwrap()["status"],
+        "False",
+        "{refused:#}"
+    );
+    assert_eq!(w.cloud.total("sss.approval.update").await, 0);
+
+    // The requesters grant the owners' namespace: the approval goes through.
+    w.patch(
+        "tcr",
+        "to-shared",
+        &json!({"metadata": {"annotations": {"cloudlink.dev/approval-namespaces": owners.name}}}),
+    );
+    // Any change of the approval makes it look again at once (instead of at its backoff).
+    accept["metadata"]["annotations"] = json!({"cloudlink.dev/reconcile-requested-at": "granted"});
+    support::cluster::kubectl_ok(
+        &["apply", "-n", &owners.name, "-f", "-"],
+        Some(&accept.to_string()),
+    );
+    let approved = eventually(DEADLINE, "the approval after the grant", || async {
+        let object = get();
+        (condition_of(&object, "Ready")?["status"] == "True").then_some(object)
+    })
+    .await;
+    assert_eq!(approved["status"]["id"], approval_id.as_str());
+    assert_eq!(w.cloud.count("sss.approval.update", "204").await, 1);
+}

@@ -93,6 +93,9 @@ pub mod annotation {
     /// Flux's annotation of the same meaning (`flux reconcile` sets it), read when cloudlink's own
     /// is absent.
     pub const FLUX_RECONCILE_REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
+    /// On a `TenantConnectionRequest`: the other namespaces (comma-separated) whose
+    /// `TenantConnectionApproval` may decide it through `spec.resource.requestRef`.
+    pub const APPROVAL_NAMESPACES: &str = "cloudlink.dev/approval-namespaces";
 }
 
 /// What cloudlink observed: the cloud resource, and how far it is from the spec.

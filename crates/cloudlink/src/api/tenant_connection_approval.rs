@@ -43,7 +43,7 @@ pub struct TenantConnectionApprovalSpec {
 /// One request and what to decide about it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("has(self.approvalRequestId) != has(self.tenantConnectionRequestId)").message("spec.resource must name exactly one of approvalRequestId and tenantConnectionRequestId"))]
+#[x_kube(validation = Rule::new("[has(self.approvalRequestId), has(self.tenantConnectionRequestId), has(self.requestRef)].filter(x, x).size() == 1").message("spec.resource must name exactly one of approvalRequestId, tenantConnectionRequestId and requestRef"))]
 #[x_kube(validation = Rule::new("self == oldSelf").message("spec.resource is immutable: SSS cannot change or undo a decision; create another object for another request"))]
 pub struct TenantConnectionApprovalResourceSpec {
     /// The SSS approval request to decide (as the requester's `TenantConnectionRequest` shows it
@@ -55,8 +55,29 @@ pub struct TenantConnectionApprovalResourceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 255))]
     pub tenant_connection_request_id: Option<String>,
+    /// The requester's `TenantConnectionRequest` object, when both teams use this cluster:
+    /// cloudlink decides the request it shows in `status.id`. An object in another namespace must
+    /// grant this one: its annotation `cloudlink.dev/approval-namespaces` lists the namespaces
+    /// (comma-separated) that may decide it by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_ref: Option<RequestRef>,
     /// `approved` or `denied`.
     pub decision: Decision,
+}
+
+/// A `TenantConnectionRequest` object.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestRef {
+    /// Its namespace; this object's namespace when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
+    pub namespace: Option<String>,
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
 }
 
 /// The owner's answer.

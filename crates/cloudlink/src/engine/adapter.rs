@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::conditions::Desired;
+use super::objects::Objects;
 use super::outcome::Phase;
 pub use super::ownership::Owner;
 use crate::api::common::{ManagementSpec, ResourceStatus};
@@ -107,6 +108,16 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// The cloud's id of an observed resource (what goes into `status.id`).
     fn id(observed: &Self::Observed) -> String;
+
+    /// Follows the spec's references to other cloudlink objects (a `requestRef`) and returns the
+    /// object with what they say filled in, before any cloud call; `None`: nothing to follow.
+    fn resolve(
+        &self,
+        _objects: &Objects,
+        _object: &Self::Object,
+    ) -> Result<Option<Self::Object>, AdapterError> {
+        Ok(None)
+    }
 
     /// Reads the resource by id; `Ok(None)` when the cloud says it does not exist.
     async fn get(

@@ -11,6 +11,7 @@ use super::adapter::Adapter;
 use super::backoff::Backoff;
 use super::credentials::{Credentials, Sessions};
 use super::metrics::{NoMetrics, ReconcileMetrics};
+use super::objects::Objects;
 use super::ownership::Claims;
 use super::readings::Readings;
 use super::writes::{KubeWrites, ObjectWrites};
@@ -44,6 +45,8 @@ pub struct Context<A: Adapter> {
     pub backoff: Backoff,
     pub settings: Settings,
     pub metrics: Arc<dyn ReconcileMetrics>,
+    /// Every running kind's objects, for references between objects.
+    pub objects: Arc<Objects>,
     /// Cloud ids this process created, adopted or imported, by object UID; status gets them with
     /// the reconcile's status write. They win over the object's status: the controller's cache can
     /// lag behind our own writes, and a reconcile that read the stale copy would look for the
@@ -83,6 +86,7 @@ impl<A: Adapter> Context<A> {
             credentials,
             settings,
             metrics: Arc::new(NoMetrics),
+            objects: Arc::new(Objects::default()),
             known_ids: Mutex::new(HashMap::new()),
             create_requests: Mutex::new(std::collections::HashSet::new()),
             readings: Readings::new(A::id),
@@ -92,6 +96,12 @@ impl<A: Adapter> Context<A> {
 
     pub fn with_metrics(mut self, metrics: Arc<dyn ReconcileMetrics>) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// The objects every kind's controllers share (see `objects.rs`).
+    pub fn with_objects(mut self, objects: Arc<Objects>) -> Self {
+        self.objects = objects;
         self
     }
 

@@ -60,6 +60,7 @@ pub async fn run<A: Adapter>(
         .touched_objects()
         .predicate_filter(pause::trigger, Default::default());
     let controller = Controller::for_stream(changes, store.clone());
+    ctx.objects.register(store.clone());
     let listed = Arc::new(AtomicBool::new(false));
     count_secret_users(&ctx, store.clone(), listed.clone());
     // Names are all the mapper needs, and each event is dropped once mapped: nothing of the

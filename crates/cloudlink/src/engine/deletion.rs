@@ -130,6 +130,8 @@ async fn delete_in_cloud<A: Adapter>(
         .session(&namespace, &object.management().cloud_credentials_ref)
         .await?;
     let cloud = ctx.adapter.connect(&session);
+    let resolved = ctx.adapter.resolve(&ctx.objects, object)?;
+    let object = resolved.as_ref().unwrap_or(object);
     let known = ctx
         .known_id(&object.uid().unwrap_or_default())
         .or_else(|| object.status().and_then(|s| s.id.clone()));

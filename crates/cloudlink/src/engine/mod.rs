@@ -19,6 +19,7 @@ pub mod export;
 pub mod failure;
 pub mod finalizers;
 pub mod metrics;
+pub mod objects;
 pub mod outcome;
 pub mod ownership;
 pub mod pause;

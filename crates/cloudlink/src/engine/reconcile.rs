@@ -170,6 +170,8 @@ async fn converge<A: Adapter>(
 ) -> Result<Assessment<<A::Object as ManagedObject>::CloudView>, Failure> {
     let management = object.management();
     let managed = management.management_policy == ManagementPolicy::Managed;
+    let resolved = ctx.adapter.resolve(&ctx.objects, object)?;
+    let object = resolved.as_ref().unwrap_or(object);
     let (cloud, session) = connect(object, ctx).await?;
     let credential = session.key();
 

@@ -13,6 +13,7 @@ use super::preflight;
 use crate::engine::context::{Context, Settings};
 use crate::engine::controller;
 use crate::engine::credentials::Sessions;
+use crate::engine::objects::Objects;
 use crate::kinds::{Kind, Visit};
 use cloudlink_cloud::SessionOptions;
 use cloudlink_cloud::rate_limit::RateLimit;
@@ -171,6 +172,7 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
         shared: Shared {
             client,
             sessions,
+            objects: Arc::new(Objects::default()),
             settings,
             metrics: metrics.clone(),
         },
@@ -194,6 +196,7 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
 struct Shared {
     client: kube::Client,
     sessions: Arc<Sessions>,
+    objects: Arc<Objects>,
     settings: Settings,
     metrics: Arc<Metrics>,
 }
@@ -215,6 +218,7 @@ impl<'a> Visit for Controllers<'a> {
         let Shared {
             client,
             sessions,
+            objects,
             settings,
             metrics,
         } = &self.shared;
@@ -225,7 +229,8 @@ impl<'a> Visit for Controllers<'a> {
                 sessions.clone(),
                 settings.clone(),
             )
-            .with_metrics(metrics.clone()),
+            .with_metrics(metrics.clone())
+            .with_objects(objects.clone()),
         );
         for namespace in self.namespaces {
             let readiness = self.readiness.clone();

@@ -8,11 +8,13 @@
 //! settled by this process's claims (the second is `Conflict`), so nothing is decided twice.
 
 mod assessment;
+mod reference;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use kube::ResourceExt;
 
 use super::tenant_connection_request::RequestClients;
 use crate::api::TenantConnectionApproval;
@@ -21,6 +23,7 @@ use crate::api::tenant_connection_approval::TenantConnectionApprovalResourceStat
 use crate::engine::adapter::{
     Adapter, AdapterError, Assessment, CloudDeletion, Created, ManagedObject, Owner,
 };
+use crate::engine::objects::Objects;
 use cloudlink_cloud::ecl::{TenantConnectionRequestFilter, TenantConnectionRequestRecord};
 use cloudlink_cloud::{
     ApprovalDecision, ApprovalFilter, ApprovalRequest, CloudSession, EclClient, SssClient,
@@ -81,6 +84,29 @@ impl Adapter for TenantConnectionApprovalAdapter {
 
     fn id(observed: &ObservedApproval) -> String {
         observed.approval.request_id.clone()
+    }
+
+    /// `requestRef`: the request's id, from the object the requester's team applied.
+    fn resolve(
+        &self,
+        objects: &Objects,
+        object: &TenantConnectionApproval,
+    ) -> Result<Option<TenantConnectionApproval>, AdapterError> {
+        let Some(reference) = object
+            .spec
+            .resource
+            .as_ref()
+            .and_then(|r| r.request_ref.as_ref())
+        else {
+            return Ok(None);
+        };
+        let here = object.namespace().unwrap_or_default();
+        let id = reference::request_id(objects, &here, reference)?;
+        let mut resolved = object.clone();
+        if let Some(resource) = resolved.spec.resource.as_mut() {
+            resource.tenant_connection_request_id = Some(id);
+        }
+        Ok(Some(resolved))
     }
 
     async fn get(

@@ -89,3 +89,21 @@ fn the_view_names_the_request_the_requester_and_the_network() {
     assert_eq!(shown.requester_tenant_id.as_deref(), Some("requester"));
     assert_eq!(shown.network_id.as_deref(), Some("net"));
 }
+
+#[test]
+fn only_the_listed_namespaces_are_granted() {
+    use super::reference::grants;
+    use crate::api::TenantConnectionRequest;
+    let mut request: TenantConnectionRequest = serde_json::from_value(serde_json::json!({
+        "apiVersion": "cloudlink.dev/v1alpha1", "kind": "TenantConnectionRequest",
+        "metadata": {"name": "r", "namespace": "team-a",
+                     "annotations": {"cloudlink.dev/approval-namespaces": "owners, network-ops"}},
+        "spec": {"cloudCredentialsRef": {"secretName": "s", "cloudName": "c"}}
+    }))
+    .unwrap();
+    assert!(grants(&request, "owners"));
+    assert!(grants(&request, "network-ops"));
+    assert!(!grants(&request, "network"));
+    request.metadata.annotations = None;
+    assert!(!grants(&request, "owners"));
+}
