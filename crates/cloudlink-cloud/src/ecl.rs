@@ -21,7 +21,7 @@ use super::serde_util::{de_opt_string, de_string, de_tags};
 use super::session::{CloudSession, Endpoint, Service, require_id, set_params};
 
 /// ECL's catalog URL is the unversioned service root: eclsdk and eclcloud add `v2.0`.
-const PROVIDER_CONNECTIVITY: Service = Service {
+pub(crate) const PROVIDER_CONNECTIVITY: Service = Service {
     service_type: "provider-connectivity",
     version_prefix: |segs| {
         if segs.last() == Some(&"v2.0") {

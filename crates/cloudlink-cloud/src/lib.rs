@@ -21,6 +21,7 @@
 
 pub mod catalog;
 pub mod clouds_yaml;
+pub mod connections;
 pub mod ecl;
 pub mod error;
 #[cfg(fuzzing)]
@@ -35,6 +36,7 @@ mod session;
 pub mod sss;
 
 pub use clouds_yaml::{CloudConfig, Interface, parse_clouds_yaml};
+pub use connections::{ConnectionApi, ConnectionClient, TenantConnectionRecord};
 pub use ecl::{
     CreateTenantConnectionRequest, EclClient, TenantConnectionApi, TenantConnectionRequestFilter,
     TenantConnectionRequestRecord, UpdateTenantConnectionRequest,
