@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use super::conditions::Desired;
 use super::objects::Objects;
-use super::outcome::Phase;
+use super::outcome::{Phase, Reason};
 pub use super::ownership::Owner;
 use crate::api::common::{ManagementSpec, ResourceStatus};
 use cloudlink_cloud::CloudError;
@@ -69,12 +69,26 @@ pub enum AdapterError {
     },
     #[error(transparent)]
     Cloud(#[from] CloudError),
-    /// The cloud has not got that far yet (a request still registering); asked again shortly.
-    #[error("{0}")]
-    NotYet(String),
+    /// Nothing is wrong, but the step has to wait for something outside this object (a request
+    /// still registering, an approval not given yet): the object shows `reason` and `message`
+    /// (Ready=False, Reconciling=True), no Warning Event, and is looked at again after `poll`.
+    #[error("{message}")]
+    Waiting {
+        reason: Reason,
+        message: String,
+        poll: std::time::Duration,
+    },
 }
 
 impl AdapterError {
+    pub fn waiting(reason: Reason, message: impl Into<String>, poll: std::time::Duration) -> Self {
+        AdapterError::Waiting {
+            reason,
+            message: message.into(),
+            poll,
+        }
+    }
+
     pub fn spec(field: &'static str, problem: impl Into<String>) -> Self {
         AdapterError::Spec {
             field,

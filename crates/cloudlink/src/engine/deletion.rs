@@ -69,6 +69,11 @@ pub(super) async fn cleanup<A: Adapter>(
                 write_phase(&*ctx.writes, object, &phase).await?;
                 return Ok((Action::requeue(DELETE_POLL), "deleting"));
             }
+            Err(waiting @ Failure::Waiting { .. }) => {
+                let phase = waiting.phase();
+                write_phase(&*ctx.writes, object, &phase).await?;
+                return Ok((next_action(ctx, object, &phase), "deleting"));
+            }
             Err(failure) => {
                 let failure = blocked(object, ctx, failure);
                 ctx.writes.publish(

@@ -16,6 +16,13 @@ pub enum Failure {
     },
     /// Only a change of spec, Secret or cloud helps.
     Terminal { reason: Reason, message: String },
+    /// Nothing failed: the step waits for something outside the object (see
+    /// `AdapterError::Waiting`); looked at again after `poll`, without a Warning Event.
+    Waiting {
+        reason: Reason,
+        message: String,
+        poll: Duration,
+    },
 }
 
 impl Failure {
@@ -43,13 +50,18 @@ impl Failure {
                 retry_after: *retry_after,
             },
             Failure::Terminal { reason, message } => Phase::stalled(*reason, message.clone()),
+            Failure::Waiting {
+                reason,
+                message,
+                poll,
+            } => Phase::progressing(*reason, message.clone(), *poll),
         }
     }
 
     pub fn reason(&self) -> Reason {
         match self {
             Failure::Transient { .. } => Reason::TransientError,
-            Failure::Terminal { reason, .. } => *reason,
+            Failure::Terminal { reason, .. } | Failure::Waiting { reason, .. } => *reason,
         }
     }
 
@@ -67,13 +79,21 @@ impl Failure {
                 reason,
                 message: tell(&message),
             },
+            waiting @ Failure::Waiting { .. } => waiting,
         }
     }
 
     pub fn message(&self) -> &str {
         match self {
-            Failure::Transient { message, .. } | Failure::Terminal { message, .. } => message,
+            Failure::Transient { message, .. }
+            | Failure::Terminal { message, .. }
+            | Failure::Waiting { message, .. } => message,
         }
+    }
+
+    /// Whether it is worth a Warning Event: waiting is not a failure.
+    pub fn is_warning(&self) -> bool {
+        !matches!(self, Failure::Waiting { .. })
     }
 }
 
@@ -113,9 +133,14 @@ impl From<AdapterError> for Failure {
                 Failure::terminal(Reason::InvalidConfiguration, error.to_string())
             }
             AdapterError::Cloud(error) => error.into(),
-            AdapterError::NotYet(message) => Failure::Transient {
+            AdapterError::Waiting {
+                reason,
                 message,
-                retry_after: Some(Duration::from_secs(2)),
+                poll,
+            } => Failure::Waiting {
+                reason,
+                message,
+                poll,
             },
         }
     }

@@ -110,13 +110,15 @@ async fn apply<A: Adapter>(
             conditions,
         }) => (phase, Some(view), conditions),
         Err(failure) => {
-            ctx.writes.publish(
-                object,
-                EventType::Warning,
-                failure.reason().as_str(),
-                "Reconcile",
-                failure.message(),
-            );
+            if failure.is_warning() {
+                ctx.writes.publish(
+                    object,
+                    EventType::Warning,
+                    failure.reason().as_str(),
+                    "Reconcile",
+                    failure.message(),
+                );
+            }
             (failure.phase(), None, Vec::new())
         }
     };

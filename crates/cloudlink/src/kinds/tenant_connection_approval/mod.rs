@@ -10,6 +10,9 @@
 mod assessment;
 mod reference;
 
+/// A request registers within seconds.
+const REGISTERING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -24,6 +27,7 @@ use crate::engine::adapter::{
     Adapter, AdapterError, Assessment, CloudDeletion, Created, ManagedObject, Owner,
 };
 use crate::engine::objects::Objects;
+use crate::engine::outcome::Reason;
 use cloudlink_cloud::ecl::{TenantConnectionRequestFilter, TenantConnectionRequestRecord};
 use cloudlink_cloud::{
     ApprovalDecision, ApprovalFilter, ApprovalRequest, CloudSession, EclClient, SssClient,
@@ -284,10 +288,14 @@ async fn resolve(
         .filter(|id| !id.is_empty())
     else {
         // Registration is the cloud's work and takes seconds: worth waiting for.
-        return Err(AdapterError::NotYet(format!(
-            "tenant connection request {tcr} has no approval request yet (status {}); cloudlink looks again shortly",
-            request.status
-        )));
+        return Err(AdapterError::waiting(
+            Reason::Progressing,
+            format!(
+                "tenant connection request {tcr} has no approval request yet (status {}); cloudlink looks again shortly",
+                request.status
+            ),
+            REGISTERING_WAIT,
+        ));
     };
     let approval = match cloud.approvals.show_approval(&approval_id).await {
         Ok(approval) => approval,

@@ -7,7 +7,11 @@ use crate::api::common::annotation::APPROVAL_NAMESPACES;
 use crate::api::tenant_connection_approval::RequestRef;
 use crate::engine::adapter::AdapterError;
 use crate::engine::objects::Objects;
+use crate::engine::outcome::Reason;
 use kube::ResourceExt;
+
+/// Waiting on the requester's team (its object, its id, its grant): looked at again this often.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The cloud id of the request `reference` names, seen from namespace `here`. Waiting (the
 /// object is not there yet, has no id yet, or does not grant `here` yet) is retried with backoff:
@@ -20,23 +24,33 @@ pub(super) fn request_id(
     let namespace = reference.namespace.as_deref().unwrap_or(here);
     let name = &reference.name;
     let Some(request) = objects.get::<TenantConnectionRequest>(namespace, name) else {
-        return Err(AdapterError::NotYet(format!(
-            "spec.resource.requestRef: no TenantConnectionRequest {namespace}/{name} (is the name right, and does cloudlink watch namespace {namespace}?); cloudlink looks again"
-        )));
+        return Err(AdapterError::waiting(
+            Reason::Progressing,
+            format!(
+                "spec.resource.requestRef: no TenantConnectionRequest {namespace}/{name} (is the name right, and does cloudlink watch namespace {namespace}?); cloudlink looks again"
+            ),
+            WAIT,
+        ));
     };
     if namespace != here && !grants(&request, here) {
-        return Err(AdapterError::NotYet(format!(
-            "spec.resource.requestRef: TenantConnectionRequest {namespace}/{name} does not let namespace {here} decide it: its team must add {here} to its annotation {APPROVAL_NAMESPACES}; cloudlink looks again"
-        )));
+        return Err(AdapterError::waiting(
+            Reason::Progressing,
+            format!(
+                "spec.resource.requestRef: TenantConnectionRequest {namespace}/{name} does not let namespace {here} decide it: its team must add {here} to its annotation {APPROVAL_NAMESPACES}; cloudlink looks again"
+            ),
+            WAIT,
+        ));
     }
     request
         .status
         .as_ref()
         .and_then(|s| s.id.clone())
         .ok_or_else(|| {
-            AdapterError::NotYet(format!(
+            AdapterError::waiting(
+            Reason::Progressing,
+            format!(
                 "spec.resource.requestRef: TenantConnectionRequest {namespace}/{name} has no id yet; cloudlink looks again"
-            ))
+            ), WAIT)
         })
 }
 
