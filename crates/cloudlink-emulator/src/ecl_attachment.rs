@@ -119,7 +119,7 @@ pub fn attachment_opts(fields: &Map<String, Value>, device: DeviceType) -> Resul
             }
             _ => None,
         };
-        if !number.is_some_and(|n| n <= 65535) {
+        if number.is_none_or(|n| n > 65535) {
             return Err(bad_request(
                 "Invalid input for attachment_opts.segmentation_id: must be an integer from 0 to 65535.",
             ));
