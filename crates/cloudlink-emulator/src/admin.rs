@@ -12,7 +12,8 @@
 //! | `DELETE /_admin/faults` | | 204 |
 //! | `PUT /_admin/nova-release` | `{"release": "pike"}` | 204 |
 //! | `POST /_admin/tenant_connection_requests/{id}/{approve,deny,cancel}` | | 204; 404; 409 if not `registered` |
-//! | `DELETE /_admin/tenant_connection_requests/{id}` | | 204; 404 |
+//! | `DELETE /_admin/tenant_connection_requests/{id}` | | 204; 404 (its tenant connections go too) |
+//! | `DELETE /_admin/tenant_connections/{id}` | | 204; 404 |
 //! | `DELETE /_admin/servers/{id}` | | 204; 404 |
 //! | `DELETE /_admin/tokens` | | 204: every token issued so far stops working |
 //! | `POST /_admin/reset` | | 204: resources, counters, faults and Nova release as at startup (tokens stay valid) |
@@ -47,6 +48,7 @@ pub fn routes() -> Router<App> {
         .route("/nova-release", put(set_nova_release))
         .route("/tenant_connection_requests/{id}/{decision}", post(decide))
         .route("/tenant_connection_requests/{id}", delete(delete_tcr))
+        .route("/tenant_connections/{id}", delete(delete_tc))
         .route("/servers/{id}", delete(delete_server))
         .route("/tokens", delete(forget_tokens))
         .route("/reset", post(reset))
@@ -92,6 +94,7 @@ async fn dump(State(app): State<App>) -> Response {
         "servers": world.vpn_servers(),
         "vpn_endpoints": world.vpn_endpoints,
         "tenant_connection_requests": world.tcrs_in_order(),
+        "tenant_connections": world.tcs_in_order(),
         "approval_requests": world.approvals_in_order().into_iter().map(|a| sss::view(a, &app.region, None)).collect::<Vec<_>>(),
         "faults": app.faults.snapshot(),
         "counters": app.counters.snapshot(),
@@ -204,6 +207,14 @@ async fn delete_tcr(State(app): State<App>, Path(id): Path<String>) -> Response 
         done()
     } else {
         error(StatusCode::NOT_FOUND, "no such tenant connection request")
+    }
+}
+
+async fn delete_tc(State(app): State<App>, Path(id): Path<String>) -> Response {
+    if app.world().remove_tc(&id) {
+        done()
+    } else {
+        error(StatusCode::NOT_FOUND, "no such tenant connection")
     }
 }
 

@@ -5,7 +5,6 @@
 //! Where the sources stop (exact error texts, what triggers 409, what the wrong side gets), the
 //! choices are written next to the code that makes them.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -16,17 +15,16 @@ use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
-use crate::body::{self, BodyError};
 use crate::caller::Caller;
-use crate::errors::{self, Service};
+use crate::ecl_fields::{
+    Changes, bad_request, check_sides, id_field, read_object, refuse_fixed, refuse_unknown,
+    tags_field, text_field,
+};
+use crate::errors;
 use crate::query::Query;
 use crate::resources::{NewTcr, Tcr, TcrStatus};
 use crate::state::World;
 
-const MAX_TEXT: usize = 255;
-
-const REQUESTER_FIELDS: [&str; 3] = ["name", "description", "tags"];
-const OWNER_FIELDS: [&str; 3] = ["name_other", "description_other", "tags_other"];
 /// Shown in responses but fixed once created (TPE marks the first two ForceNew).
 const FIXED_FIELDS: [&str; 6] = [
     "tenant_id_other",
@@ -37,9 +35,7 @@ const FIXED_FIELDS: [&str; 6] = [
     "approval_request_id",
 ];
 
-fn bad_request(message: &str) -> Response {
-    errors::cause(StatusCode::BAD_REQUEST, message)
-}
+const OBJECT: &str = "tenant_connection_request";
 
 fn not_found(id: &str) -> Response {
     errors::cause(
@@ -49,7 +45,7 @@ fn not_found(id: &str) -> Response {
 }
 
 /// Both tenants of a request see it: the one that made it and the network owner it was made to.
-fn is_party(caller: &Caller, tcr: &Tcr) -> bool {
+pub fn is_party(caller: &Caller, tcr: &Tcr) -> bool {
     tcr.tenant_id == caller.project_id || tcr.tenant_id_other == caller.project_id
 }
 
@@ -59,83 +55,6 @@ fn visible<'a>(world: &'a World, caller: &Caller, id: &str) -> Option<&'a Tcr> {
 
 fn wrap(tcr: &Tcr) -> Response {
     Json(json!({ "tenant_connection_request": tcr })).into_response()
-}
-
-/// The `tenant_connection_request` object of a create or update body.
-async fn read_request(body: Body) -> Result<Map<String, Value>, Response> {
-    let request = match body::read_json(body).await {
-        Ok(request) => request.unwrap_or(Value::Null),
-        Err(BodyError::TooLarge) => return Err(errors::too_large(Service::Ecl)),
-        Err(BodyError::Malformed) => return Err(bad_request("Malformed request body")),
-    };
-    match request.get("tenant_connection_request") {
-        Some(Value::Object(fields)) => Ok(fields.clone()),
-        _ => Err(bad_request(
-            "Invalid request body: a 'tenant_connection_request' object is required.",
-        )),
-    }
-}
-
-/// Unknown keys are refused rather than ignored, Neutron-style: a client sending a misspelt field
-/// should find out here, not in production.
-fn refuse_unknown(fields: &Map<String, Value>, known: &[&str]) -> Result<(), Response> {
-    let unknown: Vec<&str> = fields
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !known.contains(k))
-        .collect();
-    if unknown.is_empty() {
-        Ok(())
-    } else {
-        Err(bad_request(&format!(
-            "Unrecognized attribute(s) '{}'",
-            unknown.join(", ")
-        )))
-    }
-}
-
-fn text_field(fields: &Map<String, Value>, key: &str) -> Result<Option<String>, Response> {
-    match fields.get(key) {
-        None => Ok(None),
-        Some(Value::String(text)) if text.chars().count() <= MAX_TEXT => Ok(Some(text.clone())),
-        Some(_) => Err(bad_request(&format!(
-            "Invalid input for {key}: must be a string of at most {MAX_TEXT} characters."
-        ))),
-    }
-}
-
-fn id_field(fields: &Map<String, Value>, key: &str) -> Result<String, Response> {
-    match text_field(fields, key)? {
-        Some(id) if !id.is_empty() => Ok(id),
-        _ => Err(bad_request(&format!(
-            "Invalid input for {key}: it is required and must not be empty."
-        ))),
-    }
-}
-
-/// Tags are a string-to-string map (eclcloud types them `map[string]string`).
-fn tags_field(
-    fields: &Map<String, Value>,
-    key: &str,
-) -> Result<Option<BTreeMap<String, String>>, Response> {
-    let Some(value) = fields.get(key) else {
-        return Ok(None);
-    };
-    let invalid = || {
-        bad_request(&format!(
-            "Invalid input for {key}: must be an object whose values are strings."
-        ))
-    };
-    let object = value.as_object().ok_or_else(invalid)?;
-    object
-        .iter()
-        .map(|(k, v)| {
-            v.as_str()
-                .map(|v| (k.clone(), v.to_owned()))
-                .ok_or_else(invalid)
-        })
-        .collect::<Result<_, _>>()
-        .map(Some)
 }
 
 /// `GET …/tenant_connection_requests`: exact-match filters on the documented query parameters; a
@@ -193,7 +112,7 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     body: Body,
 ) -> Response {
-    let fields = match read_request(body).await {
+    let fields = match read_object(body, OBJECT).await {
         Ok(fields) => fields,
         Err(response) => return response,
     };
@@ -240,29 +159,19 @@ fn new_tcr(caller: &Caller, fields: &Map<String, Value>) -> Result<NewTcr, Respo
     })
 }
 
-/// `PUT …/tenant_connection_requests/{id}`: only the fields sent change (`""` and `{}` clear).
-/// The requester may change name/description/tags, the network owner the `*_other` fields; a
-/// field of the other side is refused with 403 (the DOCS say who "can update", not what the
-/// other side gets).
+/// `PUT …/tenant_connection_requests/{id}`: only the fields sent change, each side its own
+/// (`ecl_fields::check_sides`).
 pub async fn update(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     body: Body,
 ) -> Response {
-    let fields = match read_request(body).await {
+    let fields = match read_object(body, OBJECT).await {
         Ok(fields) => fields,
         Err(response) => return response,
     };
-    if let Some(fixed) = fields.keys().find(|k| FIXED_FIELDS.contains(&k.as_str())) {
-        return bad_request(&format!("Attribute '{fixed}' cannot be updated."));
-    }
-    let known: Vec<&str> = REQUESTER_FIELDS
-        .iter()
-        .chain(OWNER_FIELDS.iter())
-        .copied()
-        .collect();
-    if let Err(response) = refuse_unknown(&fields, &known) {
+    if let Err(response) = refuse_fixed(&fields, &FIXED_FIELDS) {
         return response;
     }
     let changes = match Changes::read(&fields) {
@@ -273,73 +182,20 @@ pub async fn update(
     let Some(tcr) = world.tcrs.get_mut(&id).filter(|t| is_party(&caller, t)) else {
         return not_found(&id);
     };
-    for (side_fields, side_tenant, side) in [
-        (
-            &REQUESTER_FIELDS,
-            &tcr.tenant_id,
-            "the requesting tenant (tenant_id)",
-        ),
-        (
-            &OWNER_FIELDS,
-            &tcr.tenant_id_other,
-            "the network owner tenant (tenant_id_other)",
-        ),
-    ] {
-        if let Some(field) = side_fields.iter().find(|f| fields.contains_key(**f))
-            && *side_tenant != caller.project_id
-        {
-            return errors::cause(
-                StatusCode::FORBIDDEN,
-                &format!("Only {side} can update {field}."),
-            );
-        }
+    if let Err(response) = check_sides(&fields, &caller, &tcr.tenant_id, &tcr.tenant_id_other) {
+        return response;
     }
-    changes.apply(tcr);
+    changes.apply(tcr.labels());
     wrap(tcr)
-}
-
-/// The update's new values, checked before anything is touched.
-struct Changes {
-    name: Option<String>,
-    description: Option<String>,
-    tags: Option<BTreeMap<String, String>>,
-    name_other: Option<String>,
-    description_other: Option<String>,
-    tags_other: Option<BTreeMap<String, String>>,
-}
-
-impl Changes {
-    fn read(fields: &Map<String, Value>) -> Result<Changes, Response> {
-        Ok(Changes {
-            name: text_field(fields, "name")?,
-            description: text_field(fields, "description")?,
-            tags: tags_field(fields, "tags")?,
-            name_other: text_field(fields, "name_other")?,
-            description_other: text_field(fields, "description_other")?,
-            tags_other: tags_field(fields, "tags_other")?,
-        })
-    }
-
-    fn apply(self, tcr: &mut Tcr) {
-        fn set<T>(target: &mut T, value: Option<T>) {
-            if let Some(value) = value {
-                *target = value;
-            }
-        }
-        set(&mut tcr.name, self.name);
-        set(&mut tcr.description, self.description);
-        set(&mut tcr.tags, self.tags);
-        set(&mut tcr.name_other, self.name_other);
-        set(&mut tcr.description_other, self.description_other);
-        set(&mut tcr.tags_other, self.tags_other);
-    }
 }
 
 /// `DELETE …/tenant_connection_requests/{id}`: 204, then 404.
 ///
 /// Decided where the sources are silent: only the requesting tenant deletes (the network owner
 /// answers through SSS instead) and gets 403 otherwise; and 409 (documented for delete, trigger
-/// unknown) while the asynchronous create is still running (`creating`, `registering`).
+/// unknown) while the asynchronous create is still running (`creating`, `registering`) and while
+/// tenant connections made on it are not gone yet (research §3.5 infers this one: deleting the
+/// request would pull the network from under attached devices).
 pub async fn delete(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
@@ -359,6 +215,19 @@ pub async fn delete(
         let message = format!(
             "Tenant Connection Request {id} cannot be deleted while its status is {}.",
             tcr.status.as_str()
+        );
+        return errors::cause(StatusCode::CONFLICT, &message);
+    }
+    let connections: Vec<&str> = world
+        .tcs_in_order()
+        .into_iter()
+        .filter(|tc| tc.tenant_connection_request_id == id)
+        .map(|tc| tc.id.as_str())
+        .collect();
+    if !connections.is_empty() {
+        let message = format!(
+            "Tenant Connection Request {id} cannot be deleted: it is used by tenant connection(s) {}.",
+            connections.join(", ")
         );
         return errors::cause(StatusCode::CONFLICT, &message);
     }

@@ -1,6 +1,6 @@
 //! cloudlink-emulator: an in-memory, loopback stand-in for the clouds cloudlink manages — a
 //! Keystone v3 subset, Nova os-cloudpipe, ECL provider-connectivity tenant connection requests and
-//! SSS approval requests — faithful to the upstream code, API references and clients its modules
+//! tenant connections, and SSS approval requests — faithful to the upstream code, API references and clients its modules
 //! name, with injectable faults and an admin API for tests.
 //!
 //! A library, so that tests start it in-process ([`bind`], then [`Bound::serve`]); the
@@ -20,6 +20,9 @@ mod caller;
 mod counters;
 mod directory;
 mod ecl;
+mod ecl_attachment;
+mod ecl_connections;
+mod ecl_fields;
 mod errors;
 mod faults;
 mod identity;
@@ -60,7 +63,7 @@ use crate::state::World;
 #[derive(Parser)]
 #[command(
     version,
-    about = "In-memory emulator of Keystone, Nova os-cloudpipe and ECL tenant connection requests"
+    about = "In-memory emulator of Keystone, Nova os-cloudpipe, ECL tenant connection requests and tenant connections"
 )]
 pub struct Args {
     /// Address to listen on (port 0: any free port).
@@ -139,6 +142,14 @@ pub struct Args {
     /// An approval request nobody answers expires after this (its TCR becomes `unavailable`).
     #[arg(long, default_value = "168h", value_parser = parse_duration)]
     approval_deadline: Duration,
+
+    /// A new tenant connection stays `creating` this long, then `active`.
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    tc_active_delay: Duration,
+
+    /// A deleted tenant connection shows `deleting` this long, then is gone.
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    tc_delete_delay: Duration,
 
     /// A fault at startup, `ROUTE=JSON` (repeatable); ROUTE may be `family.*` or `*`, JSON is a
     /// fault spec, e.g. `ecl.tcr.create={"commit_then_fail":"error","times":1}`.
@@ -237,6 +248,8 @@ pub async fn bind(args: Args) -> Result<Bound, String> {
         tcr_registered: args.tcr_registered_delay,
         auto_approve_after: args.auto_approve_after,
         approval_deadline: args.approval_deadline,
+        tc_active: args.tc_active_delay,
+        tc_delete: args.tc_delete_delay,
     };
     let faults = Faults::new(args.faults, args.seed);
     let mut world = World::new(lifecycle, args.nova_release);

@@ -17,6 +17,10 @@ pub struct Lifecycle {
     pub auto_approve_after: Option<Duration>,
     /// After this an unanswered approval request is `expired` and its TCR `unavailable`.
     pub approval_deadline: Duration,
+    /// A tenant connection's `creating` → `active`.
+    pub tc_active: Duration,
+    /// A deleted tenant connection's `deleting` → gone.
+    pub tc_delete: Duration,
 }
 
 /// A transition to apply to the world, naming the resource it concerns.
@@ -28,6 +32,8 @@ pub enum Event {
     TcrRegistered(String),
     AutoApprove(String),
     ApprovalExpired(String),
+    TcActive(String),
+    TcGone(String),
 }
 
 /// Transitions still to come, earliest first; among simultaneous ones, the one scheduled first.

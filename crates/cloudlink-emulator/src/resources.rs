@@ -1,12 +1,14 @@
 //! What the emulated clouds hold: Nova's VPN servers and endpoints, ECL's tenant connection
-//! requests and SSS's approval requests, in the shape their APIs show them. `state.rs` keeps
-//! them and changes them.
+//! requests and tenant connections, and SSS's approval requests, in the shape their APIs show
+//! them. `state.rs` keeps them and changes them.
 
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::ecl_fields::Labels;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -111,6 +113,19 @@ pub struct Tcr {
     pub sequence: u64,
 }
 
+impl Tcr {
+    pub fn labels(&mut self) -> Labels<'_> {
+        Labels {
+            name: &mut self.name,
+            description: &mut self.description,
+            tags: &mut self.tags,
+            name_other: &mut self.name_other,
+            description_other: &mut self.description_other,
+            tags_other: &mut self.tags_other,
+        }
+    }
+}
+
 /// What a create request carries.
 pub struct NewTcr {
     pub tenant_id: String,
@@ -160,4 +175,115 @@ pub struct Approval {
     /// Creation order: lists are sorted by it.
     #[serde(skip)]
     pub sequence: u64,
+}
+
+/// What a tenant connection attaches to the network (eclcloud's `CreateOpts.DeviceType`; TPE
+/// validates these three).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum DeviceType {
+    #[serde(rename = "ECL::Compute::Server")]
+    ComputeServer,
+    #[serde(rename = "ECL::Baremetal::Server")]
+    BaremetalServer,
+    #[serde(rename = "ECL::VirtualNetworkAppliance::VSRX")]
+    Vsrx,
+}
+
+impl DeviceType {
+    pub const ALL: [DeviceType; 3] = [
+        DeviceType::ComputeServer,
+        DeviceType::BaremetalServer,
+        DeviceType::Vsrx,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceType::ComputeServer => "ECL::Compute::Server",
+            DeviceType::BaremetalServer => "ECL::Baremetal::Server",
+            DeviceType::Vsrx => "ECL::VirtualNetworkAppliance::VSRX",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DeviceType> {
+        DeviceType::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TcStatus {
+    Creating,
+    Active,
+    Deleting,
+}
+
+impl TcStatus {
+    pub const ALL: [TcStatus; 3] = [TcStatus::Creating, TcStatus::Active, TcStatus::Deleting];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcStatus::Creating => "creating",
+            TcStatus::Active => "active",
+            TcStatus::Deleting => "deleting",
+        }
+    }
+}
+
+/// A tenant connection: one device of the requester attached to the network of an approved TCR.
+/// The serialised form is what the admin dump shows; the API object (`ecl_connections::view`)
+/// leaves out `attachment_opts`, which neither eclcloud's nor TPE's recorded answers carry.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tc {
+    pub id: String,
+    pub tenant_connection_request_id: String,
+    pub name: String,
+    pub description: String,
+    pub tags: BTreeMap<String, String>,
+    pub tenant_id: String,
+    pub name_other: String,
+    pub description_other: String,
+    pub tags_other: BTreeMap<String, String>,
+    pub tenant_id_other: String,
+    pub network_id: String,
+    pub device_type: DeviceType,
+    pub device_id: String,
+    /// `""` for a compute server (eclcloud's fixtures), as the client gave it otherwise.
+    pub device_interface_id: String,
+    /// `""` until the port exists (`active`); always `""` for a vSRX, which attaches an interface
+    /// of its own rather than a port (eclcloud's and TPE's recorded answers).
+    pub port_id: String,
+    pub status: TcStatus,
+    /// As the client sent it (after validation); `{}` when it sent none.
+    pub attachment_opts: Value,
+    /// Creation order: lists are sorted by it.
+    #[serde(skip)]
+    pub sequence: u64,
+}
+
+impl Tc {
+    pub fn labels(&mut self) -> Labels<'_> {
+        Labels {
+            name: &mut self.name,
+            description: &mut self.description,
+            tags: &mut self.tags,
+            name_other: &mut self.name_other,
+            description_other: &mut self.description_other,
+            tags_other: &mut self.tags_other,
+        }
+    }
+}
+
+/// What a create request carries, once validated against its TCR.
+pub struct NewTc {
+    pub tenant_connection_request_id: String,
+    pub tenant_id: String,
+    pub tenant_id_other: String,
+    pub network_id: String,
+    pub name: String,
+    pub description: String,
+    pub tags: BTreeMap<String, String>,
+    pub device_type: DeviceType,
+    pub device_id: String,
+    pub device_interface_id: String,
+    pub attachment_opts: Value,
 }

@@ -58,6 +58,11 @@ pub const ECL_TCR_GET: Route = guarded("ecl.tcr.get", Service::Ecl);
 pub const ECL_TCR_CREATE: Route = guarded("ecl.tcr.create", Service::Ecl);
 pub const ECL_TCR_UPDATE: Route = guarded("ecl.tcr.update", Service::Ecl);
 pub const ECL_TCR_DELETE: Route = guarded("ecl.tcr.delete", Service::Ecl);
+pub const ECL_TC_LIST: Route = guarded("ecl.tc.list", Service::Ecl);
+pub const ECL_TC_GET: Route = guarded("ecl.tc.get", Service::Ecl);
+pub const ECL_TC_CREATE: Route = guarded("ecl.tc.create", Service::Ecl);
+pub const ECL_TC_UPDATE: Route = guarded("ecl.tc.update", Service::Ecl);
+pub const ECL_TC_DELETE: Route = guarded("ecl.tc.delete", Service::Ecl);
 pub const ECL_UNKNOWN: Route = guarded("ecl.unknown", Service::Ecl);
 
 pub const SSS_APPROVAL_LIST: Route = guarded("sss.approval.list", Service::Sss);
@@ -77,6 +82,7 @@ pub const ALL: &[Route] = &[
     NOVA_CLOUDPIPE_LIST,
     NOVA_CLOUDPIPE_CREATE,
     NOVA_CLOUDPIPE_CONFIGURE,
+    NOVA_SERVER_LIST,
     NOVA_SERVER_GET,
     NOVA_SERVER_DELETE,
     NOVA_METADATA_LIST,
@@ -89,6 +95,11 @@ pub const ALL: &[Route] = &[
     ECL_TCR_CREATE,
     ECL_TCR_UPDATE,
     ECL_TCR_DELETE,
+    ECL_TC_LIST,
+    ECL_TC_GET,
+    ECL_TC_CREATE,
+    ECL_TC_UPDATE,
+    ECL_TC_DELETE,
     ECL_UNKNOWN,
     SSS_APPROVAL_LIST,
     SSS_APPROVAL_GET,

@@ -10,6 +10,7 @@ use axum::routing::{get, post, put};
 use crate::admin;
 use crate::app::App;
 use crate::ecl;
+use crate::ecl_connections;
 use crate::errors;
 use crate::identity::{self, Identity};
 use crate::middleware::{self, RouteContext};
@@ -97,6 +98,19 @@ pub fn router(app: &App, identity: Option<Arc<Identity>>) -> Router {
             get(ecl::show.layer(named(route::ECL_TCR_GET)))
                 .put(ecl::update.layer(named(route::ECL_TCR_UPDATE)))
                 .delete(ecl::delete.layer(named(route::ECL_TCR_DELETE)))
+                .fallback(ecl::unknown.layer(named(route::ECL_UNKNOWN))),
+        )
+        .route(
+            "/v2.0/tenant_connections",
+            get(ecl_connections::list.layer(named(route::ECL_TC_LIST)))
+                .post(ecl_connections::create.layer(named(route::ECL_TC_CREATE)))
+                .fallback(ecl::unknown.layer(named(route::ECL_UNKNOWN))),
+        )
+        .route(
+            "/v2.0/tenant_connections/{id}",
+            get(ecl_connections::show.layer(named(route::ECL_TC_GET)))
+                .put(ecl_connections::update.layer(named(route::ECL_TC_UPDATE)))
+                .delete(ecl_connections::delete.layer(named(route::ECL_TC_DELETE)))
                 .fallback(ecl::unknown.layer(named(route::ECL_UNKNOWN))),
         )
         .fallback(ecl::unknown.layer(named(route::ECL_UNKNOWN)));

@@ -10,10 +10,12 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 
+mod connections;
+
 use crate::lifecycle::{Event, Lifecycle, Timeline};
 use crate::nova_release::NovaRelease;
 use crate::resources::{
-    Approval, ApprovalStatus, NewTcr, Server, Tcr, TcrStatus, VmState, VpnEndpoint,
+    Approval, ApprovalStatus, NewTcr, Server, Tc, Tcr, TcrStatus, VmState, VpnEndpoint,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +35,7 @@ pub struct World {
     pub servers: HashMap<String, Server>,
     pub vpn_endpoints: BTreeMap<String, VpnEndpoint>,
     pub tcrs: HashMap<String, Tcr>,
+    pub tcs: HashMap<String, Tc>,
     pub approvals: HashMap<String, Approval>,
     pub nova_release: NovaRelease,
     startup_release: NovaRelease,
@@ -51,6 +54,7 @@ impl World {
             servers: HashMap::new(),
             vpn_endpoints: BTreeMap::new(),
             tcrs: HashMap::new(),
+            tcs: HashMap::new(),
             approvals: HashMap::new(),
             nova_release,
             startup_release: nova_release,
@@ -145,6 +149,10 @@ impl World {
                         tcr.status = TcrStatus::Unavailable;
                     }
                 }
+            }
+            Event::TcActive(id) => self.activate_tc(&id),
+            Event::TcGone(id) => {
+                self.tcs.remove(&id);
             }
         }
     }
@@ -296,11 +304,14 @@ impl World {
     }
 
     /// Deletes a TCR; a still pending approval request for it is cancelled (nobody could act on
-    /// it any more).
+    /// it any more), and tenant connections still on it go with it (the API refuses that delete
+    /// with 409; only an out-of-band delete gets here with connections left).
     pub fn remove_tcr(&mut self, id: &str) -> bool {
         let Some(tcr) = self.tcrs.remove(id) else {
             return false;
         };
+        self.tcs
+            .retain(|_, tc| tc.tenant_connection_request_id != id);
         if let Some(approval) = self
             .approvals
             .get_mut(&tcr.approval_request_id)

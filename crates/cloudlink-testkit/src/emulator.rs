@@ -272,11 +272,23 @@ impl Emulator {
         .await;
     }
 
-    /// Deletes a TCR out of band (as if someone removed it in the portal).
+    /// Deletes a TCR out of band (as if someone removed it in the portal), with its tenant
+    /// connections.
     pub async fn delete_tcr(&self, tcr_id: &str) {
         self.admin_expect(
             reqwest::Method::DELETE,
             &format!("/tenant_connection_requests/{tcr_id}"),
+            None,
+            204,
+        )
+        .await;
+    }
+
+    /// Deletes a tenant connection out of band, at once.
+    pub async fn delete_tenant_connection(&self, tc_id: &str) {
+        self.admin_expect(
+            reqwest::Method::DELETE,
+            &format!("/tenant_connections/{tc_id}"),
             None,
             204,
         )

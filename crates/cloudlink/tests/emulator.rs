@@ -1,7 +1,8 @@
 //! The cloud emulator driven over HTTP as a client would, asserting the contract of the upstream
 //! APIs (Nova 15.0.0, Keystone v3, ECL provider-connectivity and SSS): status codes, bodies,
 //! headers, lifecycles (polled with deadlines), faults, counters, the 410 mode, token expiry and
-//! the `--keystone-url` mode.
+//! the `--keystone-url` mode. Tenant connections (`emulator/connections.rs`) and the SSS owner's
+//! view (`emulator/approvals.rs`) have files of their own.
 
 use cloudlink_testkit as support;
 
@@ -22,6 +23,11 @@ const FAST: &[&str] = &[
     "--tcr-registered-delay",
     "50ms",
 ];
+
+#[path = "emulator/approvals.rs"]
+mod approvals;
+#[path = "emulator/connections.rs"]
+mod connections;
 
 const DEADLINE: Duration = Duration::from_secs(5);
 

@@ -1,5 +1,6 @@
 //! The REAL Python clients drive the emulator: python-novaclient 9.1.3 (`nova cloudpipe-*`) and
-//! eclcli 4.8.0 + eclsdk 1.10.0 (`ecl icc tenant-connection-request *`), from the cached venvs of
+//! eclcli 4.8.0 + eclsdk 1.10.0 (`ecl icc tenant-connection-request *`, and `tenant-connection *`
+//! in `real_clients/ecl_connections.rs`), from the cached venvs of
 //! `hack/python-clients.sh` (through `hack/test.sh`). The tests assert on what a user of those
 //! clients sees: the tables, the exit codes and the error lines.
 
@@ -352,6 +353,9 @@ async fn nova_through_the_real_keystone() {
 }
 
 // ------------------------------------------------------------------------------------------- ecl
+
+#[path = "real_clients/ecl_connections.rs"]
+mod ecl_connections;
 
 /// eclcli's environment: it wants OS_TENANT_ID (OS_PROJECT_ID is not recognised) and the domains.
 fn ecl_env(emulator: &Emulator, account: &Account) -> Vec<(&'static str, String)> {
