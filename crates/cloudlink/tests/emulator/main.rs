@@ -24,9 +24,7 @@ const FAST: &[&str] = &[
     "50ms",
 ];
 
-#[path = "emulator/approvals.rs"]
 mod approvals;
-#[path = "emulator/connections.rs"]
 mod connections;
 
 const DEADLINE: Duration = Duration::from_secs(5);

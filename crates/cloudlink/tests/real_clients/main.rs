@@ -354,7 +354,6 @@ async fn nova_through_the_real_keystone() {
 
 // ------------------------------------------------------------------------------------------- ecl
 
-#[path = "real_clients/ecl_connections.rs"]
 mod ecl_connections;
 
 /// eclcli's environment: it wants OS_TENANT_ID (OS_PROJECT_ID is not recognised) and the domains.
