@@ -2,10 +2,12 @@
 
 pub mod cloudpipe;
 pub mod common;
+pub mod tenant_connection;
 pub mod tenant_connection_approval;
 pub mod tenant_connection_request;
 
 pub use cloudpipe::Cloudpipe;
+pub use tenant_connection::TenantConnection;
 pub use tenant_connection_approval::TenantConnectionApproval;
 pub use tenant_connection_request::TenantConnectionRequest;
 

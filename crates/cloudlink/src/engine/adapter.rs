@@ -160,6 +160,17 @@ pub trait Adapter: Send + Sync + 'static {
         object: &Self::Object,
     ) -> Result<Option<Self::Observed>, AdapterError>;
 
+    /// Whether the cloud would take the create now (a connection needs an approved request). The
+    /// engine asks before it marks and sends a create, so an object that has to wait writes
+    /// nothing; `AdapterError::Waiting` says what it waits for. Default: always.
+    async fn ready_to_create(
+        &self,
+        _cloud: &Self::Cloud,
+        _object: &Self::Object,
+    ) -> Result<(), AdapterError> {
+        Ok(())
+    }
+
     /// Creates the resource. Must do nothing that can fail after the cloud has created it: the
     /// engine records the id right after, and everything else happens in later steps that can be
     /// retried.

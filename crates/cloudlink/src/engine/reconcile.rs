@@ -289,6 +289,7 @@ async fn create_or_adopt<A: Adapter>(
             .publish(object, EventType::Normal, "Adopted", "Create", &note);
         return Ok(found);
     }
+    ctx.adapter.ready_to_create(cloud, object).await?;
     // The credentials must work before a create is marked: a mark whose request never left
     // (Keystone unreachable, a wrong password) would make the object look as if it had reached
     // the cloud, and hold its deletion.

@@ -6,6 +6,7 @@
 //! (`crate::api`), one adapter here, and one line in [`each`].
 
 pub mod cloudpipe;
+pub mod tenant_connection;
 pub mod tenant_connection_approval;
 pub mod tenant_connection_request;
 
@@ -38,6 +39,7 @@ pub fn each(visit: &mut impl Visit) {
     visit.kind::<cloudpipe::CloudpipeAdapter>();
     visit.kind::<tenant_connection_request::TenantConnectionRequestAdapter>();
     visit.kind::<tenant_connection_approval::TenantConnectionApprovalAdapter>();
+    visit.kind::<tenant_connection::TenantConnectionAdapter>();
 }
 
 /// The plural names of every kind (`cloudpipes`, …), as RBAC rules name them.

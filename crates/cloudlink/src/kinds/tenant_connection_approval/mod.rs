@@ -282,16 +282,18 @@ async fn resolve(
             format!("no tenant connection request {tcr} is visible to these credentials: check the id, and that they are the network owner tenant's"),
         )
     })?;
-    let Some(approval_id) = request
+    // Until the request is registered, SSS may not show its approval request yet (a request
+    // `registering` already names it): registration is the cloud's work and takes seconds.
+    let registering = matches!(request.status.as_str(), "creating" | "registering");
+    let approval_id = request
         .approval_request_id
         .clone()
-        .filter(|id| !id.is_empty())
-    else {
-        // Registration is the cloud's work and takes seconds: worth waiting for.
+        .filter(|id| !id.is_empty() && !registering);
+    let Some(approval_id) = approval_id else {
         return Err(AdapterError::waiting(
             Reason::Progressing,
             format!(
-                "tenant connection request {tcr} has no approval request yet (status {}); cloudlink looks again shortly",
+                "tenant connection request {tcr} is not registered yet (status {}); cloudlink looks again shortly",
                 request.status
             ),
             REGISTERING_WAIT,

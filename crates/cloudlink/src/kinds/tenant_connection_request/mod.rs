@@ -18,6 +18,7 @@ use crate::api::tenant_connection_request::{
     OBJECT_TAG, OWNER_TAG, TenantConnectionRequestResourceStatus,
 };
 use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, ManagedObject, Owner};
+use crate::engine::outcome::Reason;
 use cloudlink_cloud::ecl::{
     self, CreateTenantConnectionRequest, TenantConnectionApi, TenantConnectionRequestFilter,
     UpdateTenantConnectionRequest,
@@ -37,6 +38,8 @@ const REGISTER_POLL: Duration = Duration::from_secs(2);
 /// waiting request at a tick); before batching, two hundred requests re-read at 10 s exceeded one
 /// credential's default rate (20 calls/s) and starved every other object.
 const APPROVAL_POLL: Duration = Duration::from_secs(30);
+/// A deletion waiting for the request's connections to go (they take about a second each).
+const CONNECTIONS_WAIT: Duration = Duration::from_secs(2);
 
 impl ManagedObject for TenantConnectionRequest {
     type CloudView = TenantConnectionRequestResourceStatus;
@@ -241,7 +244,19 @@ impl Adapter for TenantConnectionRequestAdapter {
         cloud: &RequestClients,
         observed: &ObservedRequest,
     ) -> Result<(), AdapterError> {
-        Ok(cloud.requests.delete_request(&observed.request.id).await?)
+        let id = &observed.request.id;
+        match cloud.requests.delete_request(id).await {
+            // ECL refuses to delete a request its tenant connections still use: they go first
+            // (deleting both objects, or their namespace, deletes the connections too).
+            Err(CloudError::Conflict { message, .. }) => Err(AdapterError::waiting(
+                Reason::Progressing,
+                format!(
+                    "tenant connection request {id} waits for its tenant connections to be deleted first ({message})"
+                ),
+                CONNECTIONS_WAIT,
+            )),
+            other => Ok(other?),
+        }
     }
 
     /// The request alone: its approval does not matter to its deletion.
@@ -336,7 +351,8 @@ async fn with_approval(
 }
 
 /// The tags that mark a request as `owner`'s.
-fn marks(owner: &Owner) -> BTreeMap<String, String> {
+/// The tags that mark a resource as `owner`'s (requests and connections alike).
+pub(crate) fn marks(owner: &Owner) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::from([(OWNER_TAG.to_owned(), owner.uid.clone())]);
     if let Some(object) = &owner.object {
         tags.insert(OBJECT_TAG.to_owned(), object.clone());
