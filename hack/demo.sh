@@ -61,6 +61,8 @@ echo $! >"$DIR/operator.pid"
 say "applying examples/"
 kubectl apply -f examples/openstack-credentials.yaml -f examples/ecl-credentials.yaml \
   -f examples/cloudpipe.yaml -f examples/tenantconnectionrequest.yaml
+# The connection can come at once: it waits (AwaitingApproval) until the owner has approved.
+kubectl apply -f examples/tenantconnection.yaml
 # The import examples name resources that already exist in the cloud. Make them exist first:
 # a request made outside Kubernetes, and the VPN server of the cloudpipe above.
 token=$(curl -fsS -D - -o /dev/null "http://$EMULATOR_ADDR/v3/auth/tokens" -H 'content-type: application/json' -d \
@@ -84,7 +86,7 @@ sed -e "s/7f3c2a9d-8e4f-4a1b-9c3d-4e5f60718293/$existing/" -e "s/accept-platform
   examples/tenantconnectionapproval.yaml | kubectl apply -f -
 kubectl wait --for=condition=Ready tca --all --timeout=60s
 # The requests see the decision at their next approval check (30 s), or at once when asked:
-kubectl annotate tcr --all --overwrite "cloudlink.dev/reconcile-requested-at=$(date +%s)"
+kubectl annotate tcr,tc --all --overwrite "cloudlink.dev/reconcile-requested-at=$(date +%s)"
 
 say "kubectl get cloudlink -A, until every object is Ready"
 deadline=$(( SECONDS + 120 ))
@@ -106,6 +108,7 @@ The demo keeps running. Try:
   kubectl get cloudlink -A
   kubectl describe tcr to-shared-network
   kubectl describe tca accept-platform-team
+  kubectl describe tc web-1; kubectl get configmap web-1-connection -o yaml
   kubectl explain cloudpipe.spec
 Logs: $DIR/operator.log, $DIR/emulator.log. Stop everything with: hack/demo.sh --stop
 MSG
