@@ -1,13 +1,13 @@
 //! The Helm chart grants the operator exactly what it uses. Install the chart, take a token of its
 //! ServiceAccount, run `cloudlink run` outside the cluster with only that token and the Deployment's
-//! own arguments, drive the whole scenario for both kinds, then read the API server's audit log:
+//! own arguments, drive the whole scenario for every kind, then read the API server's audit log:
 //! zero 403s for that ServiceAccount. `kubectl auth can-i` shows what it must not be able to do.
 
 use cloudlink_testkit as support;
 
 use serde_json::{Value, json};
 use support::cluster::{TestNamespace, kubeconfig, kubectl, kubectl_ok};
-use support::emulator::eventually;
+use support::emulator::{OWNER, eventually};
 use support::operator::Operator;
 use support::scenario::{DEADLINE, World, cloudpipe, request, request_made_elsewhere};
 
@@ -189,11 +189,31 @@ async fn the_chart_grants_what_the_operator_uses_and_no_more() {
         (map["data"]["publicPort"] == "1195").then_some(())
     })
     .await;
-    let tcr = w
-        .condition("tcr", "req", "Approved", "False", Some("AwaitingApproval"))
+    w.condition("tcr", "req", "Approved", "False", Some("AwaitingApproval"))
         .await;
-    w.cloud.approve(tcr["status"]["id"].as_str().unwrap()).await;
+    // The owner's approval and the requester's connection, by reference (the controllers'
+    // caches), and a reconcile-now: the whole ECL workflow.
+    w.secret("owner", &w.cloud.clouds_yaml(&OWNER));
+    w.apply(&json!({"apiVersion": "cloudlink.dev/v1alpha1", "kind": "TenantConnection", "metadata": {"name": "web"},
+        "spec": {"cloudCredentialsRef": {"secretName": "cloud", "cloudName": "emulator"},
+                 "resource": {"requestRef": {"name": "req"},
+                              "device": {"type": "ECL::Compute::Server", "id": "3f1e7a52-8c4d-4b6e-9a0f-2d5c8b7e1a93"}}}}));
+    w.apply(&json!({"apiVersion": "cloudlink.dev/v1alpha1", "kind": "TenantConnectionApproval", "metadata": {"name": "accept"},
+        "spec": {"cloudCredentialsRef": {"secretName": "owner", "cloudName": "emulator"},
+                 "resource": {"requestRef": {"name": "req"}, "decision": "approved"}}}));
+    w.condition("tca", "accept", "Ready", "True", None).await;
+    w.patch(
+        "tcr",
+        "req",
+        &json!({"metadata": {"annotations": {"cloudlink.dev/reconcile-requested-at": "1"}}}),
+    );
     w.condition("tcr", "req", "Approved", "True", None).await;
+    w.patch(
+        "tc",
+        "web",
+        &json!({"metadata": {"annotations": {"cloudlink.dev/reconcile-requested-at": "1"}}}),
+    );
+    w.condition("tc", "web", "Ready", "True", None).await;
     w.patch(
         "tcr",
         "req",
@@ -218,12 +238,19 @@ async fn the_chart_grants_what_the_operator_uses_and_no_more() {
     adopted["spec"]["resource"]["networkId"] = network;
     w.apply(&adopted);
     w.condition("tcr", "adopted", "Ready", "True", None).await;
-    for (kind, name) in [("cloudpipe", "vpn"), ("tcr", "req"), ("tcr", "adopted")] {
+    for (kind, name) in [
+        ("tc", "web"),
+        ("tca", "accept"),
+        ("cloudpipe", "vpn"),
+        ("tcr", "req"),
+        ("tcr", "adopted"),
+    ] {
         w.delete(kind, name);
         w.gone(kind, name).await;
     }
     assert!(
         w.cloud_list("tenant_connection_requests").await.is_empty()
+            && w.cloud_list("tenant_connections").await.is_empty()
             && w.cloud_list("servers").await.is_empty()
     );
     drop(operator);
