@@ -505,3 +505,50 @@ fn objects_from_the_api_server_follow_the_same_rules() {
     );
     assert_eq!(health(&get()), pair("Failed", "Degraded"));
 }
+
+/// The workflow's other kinds, as the API server serves them: unobserved is in progress for both
+/// tools (their CRDs default `observedGeneration` to -1 too), and a connection waiting for the
+/// owner's approval is in progress, not failed.
+#[test]
+fn the_approval_and_the_connection_follow_the_same_rules() {
+    install_crds();
+    let ns = TestNamespace::new("gitops-ecl");
+    for (file, kind, name) in [
+        (
+            "tenantconnectionapproval.yaml",
+            "tenantconnectionapproval",
+            "accept-platform-team",
+        ),
+        ("tenantconnection.yaml", "tenantconnection", "web-1"),
+    ] {
+        let manifest = std::fs::read_to_string(format!("{ROOT}/examples/{file}")).unwrap();
+        kubectl_ok(&["apply", "-n", &ns.name, "-f", "-"], Some(&manifest));
+        let object: Value = serde_json::from_str(&kubectl_ok(
+            &["get", "-n", &ns.name, kind, name, "-o", "json"],
+            None,
+        ))
+        .unwrap();
+        assert_eq!(
+            (kstatus(&object).0.as_str(), argocd(&object).0.as_str()),
+            ("InProgress", "Progressing"),
+            "{kind} before cloudlink looked at it: status {}",
+            object["status"]
+        );
+    }
+    let waiting = message_of_waiting_connection();
+    let (k, k_message) = kstatus(&waiting);
+    let (a, a_message) = argocd(&waiting);
+    assert_eq!((k.as_str(), a.as_str()), ("InProgress", "Progressing"));
+    assert!(
+        k_message.contains("approve") || a_message.contains("approve"),
+        "{k_message} / {a_message}"
+    );
+}
+
+/// A TenantConnection as cloudlink shows it while the request awaits the owner's approval.
+fn message_of_waiting_connection() -> Value {
+    let message = "tenant connection request r1 is registered: waiting for the network owner (tenant t) to approve it";
+    json!({"apiVersion": "cloudlink.dev/v1alpha1", "kind": "TenantConnection",
+           "metadata": {"name": "web-1", "namespace": "n", "generation": 1},
+           "status": {"observedGeneration": 1, "conditions": sorted(reconciling(1, "AwaitingApproval", message))}})
+}
