@@ -113,3 +113,40 @@ async fn a_denied_request_never_gets_a_connection() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn deleting_the_namespace_of_the_whole_workflow_leaves_nothing_in_the_cloud() {
+    let w = World::start("connect-ns", &[], &[]);
+    w.secret("owner", &w.cloud.clouds_yaml(&OWNER));
+    w.apply(&request("to-shared", json!({})));
+    w.apply(&connection("web", web_server()));
+    w.apply(&approval("accept", "to-shared", "approved"));
+    w.condition("tca", "accept", "Ready", "True", None).await;
+    w.patch(
+        "tc",
+        "web",
+        &json!({"metadata": {"annotations": {"cloudlink.dev/reconcile-requested-at": "approved"}}}),
+    );
+    w.condition("tc", "web", "Ready", "True", None).await;
+    assert_eq!(w.cloud_list("tenant_connections").await.len(), 1);
+
+    support::cluster::kubectl_ok(&["delete", "namespace", &w.ns.name, "--wait=false"], None);
+    eventually(
+        std::time::Duration::from_secs(120),
+        "the namespace to be gone",
+        || async {
+            let out =
+                support::cluster::kubectl(&["get", "namespace", &w.ns.name, "-o", "name"], None);
+            (!out.status.success()).then_some(())
+        },
+    )
+    .await;
+    assert!(w.cloud_list("tenant_connections").await.is_empty());
+    assert!(w.cloud_list("tenant_connection_requests").await.is_empty());
+    // The decision stays: SSS cannot undo it.
+    assert!(
+        w.cloud.state().await["approval_requests"]
+            .to_string()
+            .contains("\"approved\"")
+    );
+}
