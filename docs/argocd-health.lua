@@ -1,4 +1,4 @@
--- Argo CD health check for cloudlink's kinds (cloudlink.dev Cloudpipe and TenantConnectionRequest).
+-- Argo CD health check for cloudlink's kinds (every kind in the cloudlink.dev group).
 -- Install it in argocd-cm for both kinds (docs/gitops.md shows how). Argo CD runs it with the live
 -- object in `obj` and reads the table it returns: {status = Healthy|Progressing|Degraded|Suspended, message}.
 --
