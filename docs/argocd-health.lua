@@ -1,5 +1,5 @@
 -- Argo CD health check for cloudlink's kinds (every kind in the cloudlink.dev group).
--- Install it in argocd-cm for both kinds (docs/gitops.md shows how). Argo CD runs it with the live
+-- Install it in argocd-cm for every kind (docs/gitops.md shows how). Argo CD runs it with the live
 -- object in `obj` and reads the table it returns: {status = Healthy|Progressing|Degraded|Suspended, message}.
 --
 -- It follows the same rules as kstatus (what Flux uses), in the same order, after one of its own:
