@@ -248,3 +248,37 @@ async fn a_reference_to_another_namespace_needs_that_namespaces_grant() {
     assert_eq!(approved["status"]["id"], approval_id.as_str());
     assert_eq!(w.cloud.count("sss.approval.update", "204").await, 1);
 }
+
+#[tokio::test]
+async fn an_expired_approval_request_cannot_be_approved_and_says_so() {
+    let w = World::start("expired", &["--approval-deadline", "1s"], &[]);
+    w.secret("owner", &w.cloud.clouds_yaml(&OWNER));
+    w.apply(&request("to-shared", json!({})));
+    // The request is registered, then its approval request expires before the owner acts (the
+    // request itself then stalls as unavailable).
+    let tcr = eventually(DEADLINE, "the request's id", || async {
+        w.get("tcr", "to-shared")?["status"]["id"]
+            .as_str()
+            .map(str::to_owned)
+    })
+    .await;
+    eventually(DEADLINE, "the approval request to expire", || async {
+        let state = w.cloud.state().await;
+        state["approval_requests"]
+            .to_string()
+            .contains("\"expired\"")
+            .then_some(())
+    })
+    .await;
+
+    w.apply(&approval(
+        "late",
+        json!({"tenantConnectionRequestId": tcr, "decision": "approved"}),
+    ));
+    let object = w
+        .condition("tca", "late", "Stalled", "True", Some("UnrecoverableError"))
+        .await;
+    let message = condition_of(&object, "Ready").unwrap()["message"].clone();
+    assert!(message.as_str().unwrap().contains("expired"), "{message}");
+    assert_eq!(w.cloud.total("sss.approval.update").await, 0);
+}
