@@ -11,7 +11,7 @@ use kube::ResourceExt;
 
 use super::journal::Journal;
 use super::widget::{Widget, WidgetView};
-use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, Owner};
+use crate::engine::adapter::{Adapter, AdapterError, Assessment, CloudDeletion, Created, Owner};
 use crate::engine::outcome::{Phase, Reason};
 use cloudlink_cloud::{CloudError, CloudSession};
 
@@ -63,6 +63,10 @@ pub struct Behaviour {
     /// A create of a name that exists answers with the existing widget (Nova's cloudpipe, one per
     /// project).
     pub one_per_name: bool,
+    /// The cloud would not take a create yet (a connection whose request is not approved).
+    pub not_ready: bool,
+    /// The cloud cannot delete or undo a widget (an approval decision).
+    pub undeletable: bool,
 }
 
 #[derive(Default)]
@@ -90,6 +94,8 @@ impl FakeAdapter {
                 delete_reads: 1,
                 marks_on_create: true,
                 one_per_name: false,
+                not_ready: false,
+                undeletable: false,
             })),
             journal,
         }
@@ -267,6 +273,25 @@ impl Adapter for FakeAdapter {
             let id = found?.id.clone();
             cloud.read(&id)
         })
+    }
+
+    async fn ready_to_create(&self, _: &(), _: &Widget) -> Result<(), AdapterError> {
+        if self.behaviour.lock().unwrap().not_ready {
+            return Err(AdapterError::waiting(
+                Reason::AwaitingApproval,
+                "waiting for the owner",
+                Duration::from_secs(30),
+            ));
+        }
+        Ok(())
+    }
+
+    fn deletion(&self) -> CloudDeletion {
+        if self.behaviour.lock().unwrap().undeletable {
+            CloudDeletion::Impossible("the cloud keeps widgets")
+        } else {
+            CloudDeletion::Delete
+        }
     }
 
     async fn create(&self, _: &(), object: &Widget) -> Result<Created<CloudWidget>, AdapterError> {

@@ -17,3 +17,4 @@ mod export;
 mod levers;
 mod observation;
 mod removal;
+mod waiting;
