@@ -21,14 +21,15 @@ pub fn kubeconfig() -> PathBuf {
     }
 }
 
-/// A kube client for the test control plane, as admin.
+/// A kube client for the test control plane, as admin, built as the operator builds its own
+/// (no-delay sockets), so that the benchmark's floor goes through the same connections.
 pub async fn client() -> Client {
     let kubeconfig =
         kube::config::Kubeconfig::read_from(kubeconfig()).expect("test kubeconfig is readable");
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await
         .expect("test kubeconfig is valid");
-    Client::try_from(config).expect("kube client")
+    cloudlink::operator::kube_client::from_config(config).expect("kube client")
 }
 
 /// Runs kubectl against the test control plane; `stdin` is piped in when given.

@@ -150,8 +150,9 @@ impl Bench {
         started.elapsed()
     }
 
-    /// Single objects, one after the other: create → the watch shows status.id.
-    pub(crate) async fn latency(&self, samples: usize) -> (Duration, Duration, f64) {
+    /// Single objects, one after the other: create → the watch shows status.id. Returns every
+    /// sample, sorted, and the cloud calls on the path per sample.
+    pub(crate) async fn latency(&self, samples: usize) -> (Vec<Duration>, f64) {
         self.cloud.reset().await;
         let ns = TestNamespace::new("bench-latency");
         self.secret(&ns.name);
@@ -187,9 +188,7 @@ impl Bench {
             + calls.get("ecl.tcr.create").copied().unwrap_or(0)) as f64
             / samples as f64;
         times.sort();
-        let at =
-            |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
-        (at(0.50), at(0.99), on_path)
+        (times, on_path)
     }
 
     /// RSS of an operator idle, then with each count of Ready requests.

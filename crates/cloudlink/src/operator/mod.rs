@@ -1,6 +1,7 @@
 //! `cloudlink run`: everything between the command line and the reconcilers.
 
 pub mod http;
+pub mod kube_client;
 pub mod leader;
 pub mod memory;
 pub mod metrics;

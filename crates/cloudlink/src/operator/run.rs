@@ -106,7 +106,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
 }
 
 async fn operate(args: RunArgs) -> Result<(), RunError> {
-    let client = kube::Client::try_default()
+    let client = super::kube_client::infer()
         .await
         .map_err(RunError::Client)?;
     preflight::check_crds_installed(&client, args.namespaces.first().map(String::as_str)).await?;
