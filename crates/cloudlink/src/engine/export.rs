@@ -15,6 +15,14 @@ use super::conditions::Desired;
 use super::outcome::Reason;
 use crate::api::common::condition::EXPORTED;
 
+/// Pure: the keys whose value the cloud has given (for `ManagedObject::exported`).
+pub fn known<const N: usize>(values: [(&str, Option<String>); N]) -> BTreeMap<String, String> {
+    values
+        .into_iter()
+        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
+        .collect()
+}
+
 /// What publishing needs to do, from what the ConfigMap holds now.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Plan {

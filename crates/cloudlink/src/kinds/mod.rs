@@ -6,6 +6,7 @@
 //! (`crate::api`), one adapter here, and one line in [`each`].
 
 pub mod cloudpipe;
+pub mod labels;
 pub mod tenant_connection;
 pub mod tenant_connection_approval;
 pub mod tenant_connection_request;

@@ -57,13 +57,10 @@ impl ManagedObject for Widget {
 
     fn exported(status: &WidgetStatus) -> std::collections::BTreeMap<String, String> {
         let view = status.resource.clone().unwrap_or_default();
-        [
+        crate::engine::export::known([
             ("id", status.id.clone()),
             ("description", Some(view.description)),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
-        .collect()
+        ])
     }
 }
 

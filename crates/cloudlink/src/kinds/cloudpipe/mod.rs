@@ -41,16 +41,13 @@ impl ManagedObject for Cloudpipe {
     /// `publicIp`, `publicPort`, `internalIp`, `instanceId`, `serverStatus` (README, "Export").
     fn exported(status: &ResourceStatus<CloudpipeResourceStatus>) -> BTreeMap<String, String> {
         let view = status.resource.clone().unwrap_or_default();
-        [
+        crate::engine::export::known([
             ("publicIp", view.public_ip),
             ("publicPort", view.public_port.map(|p| p.to_string())),
             ("internalIp", view.internal_ip),
             ("instanceId", status.id.clone()),
             ("serverStatus", view.server_status),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
-        .collect()
+        ])
     }
 }
 

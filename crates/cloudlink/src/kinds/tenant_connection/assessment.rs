@@ -1,6 +1,5 @@
 //! What a connection's and its request's cloud states mean. Pure.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -8,9 +7,9 @@ use serde_json::{Value, json};
 use crate::api::tenant_connection::{
     AttachmentOpts, TenantConnectionResourceSpec, TenantConnectionResourceStatus,
 };
-use crate::api::tenant_connection_request::{OBJECT_TAG, OWNER_TAG};
 use crate::engine::adapter::AdapterError;
 use crate::engine::outcome::{Phase, Reason};
+use crate::kinds::labels;
 use cloudlink_cloud::connections::{TenantConnectionRecord, UpdateTenantConnection};
 use cloudlink_cloud::ecl::TenantConnectionRequestRecord;
 
@@ -71,9 +70,7 @@ pub(super) fn phase(observed: &TenantConnectionRecord) -> Phase {
 
 pub(super) fn view(observed: &TenantConnectionRecord) -> TenantConnectionResourceStatus {
     let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-    let mut tags = observed.tags.clone();
-    tags.remove(OWNER_TAG);
-    tags.remove(OBJECT_TAG);
+    let tags = super::super::labels::without_marks(&observed.tags);
     TenantConnectionResourceStatus {
         status: some(&observed.status),
         port_id: some(&observed.port_id),
@@ -90,33 +87,27 @@ pub(super) fn view(observed: &TenantConnectionRecord) -> TenantConnectionResourc
     }
 }
 
-/// Pure: the update that makes the connection's labels match the spec, if any; cloudlink's own
-/// tags are kept.
+/// Pure: the update that makes the connection's labels match the spec, if any.
 pub(super) fn changes(
     spec: &TenantConnectionResourceSpec,
     current: &TenantConnectionRecord,
 ) -> Option<UpdateTenantConnection> {
-    let mut update = UpdateTenantConnection::default();
-    if let Some(name) = spec.name.as_deref().filter(|n| *n != current.name) {
-        update.name = Some(name.to_owned());
-    }
-    if let Some(description) = spec
-        .description
-        .as_deref()
-        .filter(|d| *d != current.description)
-    {
-        update.description = Some(description.to_owned());
-    }
-    let mut wanted: BTreeMap<String, String> = spec.tags.clone();
-    for key in [OWNER_TAG, OBJECT_TAG] {
-        if let Some(value) = current.tags.get(key) {
-            wanted.insert(key.into(), value.clone());
-        }
-    }
-    if wanted != current.tags {
-        update.tags = Some(wanted);
-    }
-    (!update.is_empty()).then_some(update)
+    let current = labels::Current {
+        name: &current.name,
+        description: &current.description,
+        tags: &current.tags,
+    };
+    let changes = labels::changes(
+        spec.name.as_deref(),
+        spec.description.as_deref(),
+        &spec.tags,
+        current,
+    )?;
+    Some(UpdateTenantConnection {
+        name: changes.name,
+        description: changes.description,
+        tags: changes.tags,
+    })
 }
 
 /// The API's `attachment_opts` for the spec's.

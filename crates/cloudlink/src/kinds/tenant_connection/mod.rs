@@ -17,12 +17,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kube::ResourceExt;
 
-use super::tenant_connection_request::marks;
+use super::labels;
 use crate::api::TenantConnection;
 use crate::api::TenantConnectionRequest;
 use crate::api::common::{ManagementSpec, ResourceStatus};
 use crate::api::tenant_connection::TenantConnectionResourceStatus;
-use crate::api::tenant_connection_request::{OBJECT_TAG, OWNER_TAG};
+use crate::api::tenant_connection_request::OWNER_TAG;
 use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, ManagedObject, Owner};
 use crate::engine::objects::Objects;
 use crate::engine::outcome::Reason;
@@ -53,15 +53,12 @@ impl ManagedObject for TenantConnection {
         status: &ResourceStatus<TenantConnectionResourceStatus>,
     ) -> BTreeMap<String, String> {
         let view = status.resource.clone().unwrap_or_default();
-        [
+        crate::engine::export::known([
             ("id", status.id.clone()),
             ("status", view.status),
             ("portId", view.port_id),
             ("networkId", view.network_id),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
-        .collect()
+        ])
     }
 }
 
@@ -199,7 +196,7 @@ impl Adapter for TenantConnectionAdapter {
             ));
         };
         let mut tags = spec.tags.clone();
-        tags.extend(marks(&Owner::of(object)));
+        tags.extend(labels::marks(&Owner::of(object)));
         let attachment = spec
             .attachment_opts
             .as_ref()
@@ -257,14 +254,7 @@ impl Adapter for TenantConnectionAdapter {
     }
 
     fn owner(&self, observed: &TenantConnectionRecord) -> Option<Owner> {
-        Some(Owner {
-            uid: observed
-                .tags
-                .get(OWNER_TAG)
-                .filter(|uid| !uid.is_empty())?
-                .clone(),
-            object: observed.tags.get(OBJECT_TAG).cloned(),
-        })
+        labels::owner(&observed.tags)
     }
 
     /// The requester may change a connection's tags while it is not being deleted.
@@ -278,7 +268,7 @@ impl Adapter for TenantConnectionAdapter {
             return Ok(None);
         }
         let mut tags = observed.tags.clone();
-        tags.extend(marks(owner));
+        tags.extend(labels::marks(owner));
         let change = UpdateTenantConnection {
             tags: Some(tags),
             ..Default::default()

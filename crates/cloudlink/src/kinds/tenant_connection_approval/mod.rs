@@ -49,17 +49,14 @@ impl ManagedObject for TenantConnectionApproval {
         status: &ResourceStatus<TenantConnectionApprovalResourceStatus>,
     ) -> BTreeMap<String, String> {
         let view = status.resource.clone().unwrap_or_default();
-        [
+        crate::engine::export::known([
             ("id", status.id.clone()),
             ("status", view.status),
             (
                 "tenantConnectionRequestId",
                 view.tenant_connection_request_id,
             ),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
-        .collect()
+        ])
     }
 }
 

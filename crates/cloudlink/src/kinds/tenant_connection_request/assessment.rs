@@ -2,9 +2,7 @@
 //! `status.resource`. Pure.
 
 use super::{APPROVAL_POLL, ObservedRequest, REGISTER_POLL};
-use crate::api::tenant_connection_request::{
-    APPROVED, OBJECT_TAG, OWNER_TAG, TenantConnectionRequestResourceStatus,
-};
+use crate::api::tenant_connection_request::{APPROVED, TenantConnectionRequestResourceStatus};
 use crate::engine::conditions::Desired;
 use crate::engine::outcome::{Phase, Reason};
 use cloudlink_cloud::ecl;
@@ -88,9 +86,7 @@ pub(super) fn view(
     request: &ecl::TenantConnectionRequestRecord,
 ) -> TenantConnectionRequestResourceStatus {
     let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-    let mut tags = request.tags.clone();
-    tags.remove(OWNER_TAG);
-    tags.remove(OBJECT_TAG);
+    let tags = super::labels::without_marks(&request.tags);
     TenantConnectionRequestResourceStatus {
         status: some(&request.status),
         approval_request_id: request.approval_request_id.as_deref().and_then(some),

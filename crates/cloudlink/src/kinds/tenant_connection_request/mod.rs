@@ -12,11 +12,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kube::ResourceExt;
 
+use super::labels;
 use crate::api::TenantConnectionRequest;
 use crate::api::common::{ManagementSpec, ResourceStatus};
-use crate::api::tenant_connection_request::{
-    OBJECT_TAG, OWNER_TAG, TenantConnectionRequestResourceStatus,
-};
+use crate::api::tenant_connection_request::{OWNER_TAG, TenantConnectionRequestResourceStatus};
 use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, ManagedObject, Owner};
 use crate::engine::outcome::Reason;
 use cloudlink_cloud::ecl::{
@@ -57,17 +56,14 @@ impl ManagedObject for TenantConnectionRequest {
         status: &ResourceStatus<TenantConnectionRequestResourceStatus>,
     ) -> BTreeMap<String, String> {
         let view = status.resource.clone().unwrap_or_default();
-        [
+        crate::engine::export::known([
             ("id", status.id.clone()),
             ("status", view.status),
             (
                 "approvalRequestId",
                 view.approval_request_id.filter(|id| !id.is_empty()),
             ),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
-        .collect()
+        ])
     }
 }
 
@@ -189,7 +185,7 @@ impl Adapter for TenantConnectionRequestAdapter {
             AdapterError::spec("spec.resource", "is required to create a request")
         })?;
         let mut tags = spec.tags.clone();
-        tags.extend(marks(&Owner::of(object)));
+        tags.extend(labels::marks(&Owner::of(object)));
         let body = CreateTenantConnectionRequest {
             tenant_id_other: spec.tenant_id_other.clone(),
             network_id: spec.network_id.clone(),
@@ -277,11 +273,7 @@ impl Adapter for TenantConnectionRequestAdapter {
     }
 
     fn owner(&self, observed: &ObservedRequest) -> Option<Owner> {
-        let tags = &observed.request.tags;
-        Some(Owner {
-            uid: tags.get(OWNER_TAG).filter(|uid| !uid.is_empty())?.clone(),
-            object: tags.get(OBJECT_TAG).cloned(),
-        })
+        labels::owner(&observed.request.tags)
     }
 
     /// The requester may change a request's tags in any status: the mark is added to the others.
@@ -292,7 +284,7 @@ impl Adapter for TenantConnectionRequestAdapter {
         owner: &Owner,
     ) -> Result<Option<ObservedRequest>, AdapterError> {
         let mut tags = observed.request.tags.clone();
-        tags.extend(marks(owner));
+        tags.extend(labels::marks(owner));
         let change = UpdateTenantConnectionRequest {
             tags: Some(tags),
             ..Default::default()
@@ -350,41 +342,25 @@ async fn with_approval(
     Ok(ObservedRequest { request, approval })
 }
 
-/// The tags that mark a request as `owner`'s.
-/// The tags that mark a resource as `owner`'s (requests and connections alike).
-pub(crate) fn marks(owner: &Owner) -> BTreeMap<String, String> {
-    let mut tags = BTreeMap::from([(OWNER_TAG.to_owned(), owner.uid.clone())]);
-    if let Some(object) = &owner.object {
-        tags.insert(OBJECT_TAG.to_owned(), object.clone());
-    }
-    tags
-}
-
-/// Pure: the update that makes the request match the spec, if any. Unset spec fields are left
-/// alone; cloudlink's own tags are kept (they say whose the request is).
+/// Pure: the update that makes the request's labels match the spec, if any.
 fn changes(
     name: Option<&str>,
     description: Option<&str>,
     tags: &BTreeMap<String, String>,
     current: &ecl::TenantConnectionRequestRecord,
 ) -> Option<UpdateTenantConnectionRequest> {
-    let mut update = UpdateTenantConnectionRequest::default();
-    if let Some(name) = name.filter(|n| *n != current.name) {
-        update.name = Some(name.to_owned());
-    }
-    if let Some(description) = description.filter(|d| *d != current.description) {
-        update.description = Some(description.to_owned());
-    }
-    let mut wanted = tags.clone();
-    for key in [OWNER_TAG, OBJECT_TAG] {
-        if let Some(value) = current.tags.get(key) {
-            wanted.insert(key.into(), value.clone());
-        }
-    }
-    if wanted != current.tags {
-        update.tags = Some(wanted);
-    }
-    (update != UpdateTenantConnectionRequest::default()).then_some(update)
+    let current = labels::Current {
+        name: &current.name,
+        description: &current.description,
+        tags: &current.tags,
+    };
+    let changes = labels::changes(name, description, tags, current)?;
+    Some(UpdateTenantConnectionRequest {
+        name: changes.name,
+        description: changes.description,
+        tags: changes.tags,
+        ..Default::default()
+    })
 }
 
 #[cfg(test)]
