@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use super::ecl::PROVIDER_CONNECTIVITY;
+use super::ecl::{PROVIDER_CONNECTIVITY, envelope};
 use super::error::CloudError;
 use super::serde_util::{de_string, de_tags};
 use super::session::{CloudSession, Endpoint, require_id};
@@ -154,9 +154,7 @@ impl ConnectionClient {
 }
 
 fn wrap<T: Serialize>(value: &T) -> Result<serde_json::Value, CloudError> {
-    let inner = serde_json::to_value(value)
-        .map_err(|e| CloudError::Config(format!("cannot encode the request: {e}")))?;
-    Ok(serde_json::json!({ "tenant_connection": inner }))
+    envelope("tenant_connection", value)
 }
 
 fn one(r: &super::http::Inbound) -> Result<TenantConnectionRecord, CloudError> {

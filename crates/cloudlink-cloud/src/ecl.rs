@@ -197,9 +197,17 @@ impl EclClient {
 }
 
 fn wrap<T: Serialize>(value: &T) -> Result<serde_json::Value, CloudError> {
+    envelope("tenant_connection_request", value)
+}
+
+/// `{"<key>": value}`: provider-connectivity's request bodies name their object.
+pub(crate) fn envelope<T: Serialize>(
+    key: &str,
+    value: &T,
+) -> Result<serde_json::Value, CloudError> {
     let inner = serde_json::to_value(value)
         .map_err(|e| CloudError::Config(format!("cannot encode the request: {e}")))?;
-    Ok(serde_json::json!({ "tenant_connection_request": inner }))
+    Ok(serde_json::json!({ key: inner }))
 }
 
 fn one(r: &super::http::Inbound) -> Result<TenantConnectionRequestRecord, CloudError> {
