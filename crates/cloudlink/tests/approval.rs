@@ -282,3 +282,28 @@ async fn an_expired_approval_request_cannot_be_approved_and_says_so() {
     assert!(message.as_str().unwrap().contains("expired"), "{message}");
     assert_eq!(w.cloud.total("sss.approval.update").await, 0);
 }
+
+#[tokio::test]
+async fn a_second_approval_of_the_same_request_is_a_conflict_and_decides_nothing() {
+    let w = World::start("approve-twice", &[], &[]);
+    let (tcr, approval_id) = registered_request(&w, "to-shared").await;
+    w.apply(&approval(
+        "first",
+        json!({"tenantConnectionRequestId": tcr, "decision": "approved"}),
+    ));
+    w.condition("tca", "first", "Ready", "True", None).await;
+
+    w.apply(&approval(
+        "second",
+        json!({"approvalRequestId": approval_id, "decision": "denied"}),
+    ));
+    let object = w
+        .condition("tca", "second", "Stalled", "True", Some("Conflict"))
+        .await;
+    let message = condition_of(&object, "Ready").unwrap()["message"].clone();
+    assert!(
+        message.as_str().unwrap().contains("first"),
+        "the message names the owner: {message}"
+    );
+    assert_eq!(w.cloud.total("sss.approval.update").await, 1);
+}

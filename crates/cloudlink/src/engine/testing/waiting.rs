@@ -69,3 +69,18 @@ async fn a_resource_the_cloud_cannot_delete_is_left_and_the_event_says_why() {
         detached.note
     );
 }
+
+#[tokio::test]
+async fn a_resource_the_cloud_cannot_delete_needs_no_credentials_to_be_released() {
+    let h = Harness::start();
+    h.cloud.behave(|b| b.undeletable = true);
+    h.apply(managed("w"));
+    h.settle("w").await;
+
+    h.credentials.remove_secret(super::widget::SECRET);
+    h.delete("w");
+    h.reconcile("w").await;
+
+    assert!(!h.exists("w"), "released without reaching the cloud");
+    assert_eq!(h.cloud.calls("delete"), 0);
+}
