@@ -67,11 +67,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "cloudlink.rules" -}}
 # Its own kinds: watch them, add and remove its finalizer (patch).
 - apiGroups: ["cloudlink.dev"]
-  resources: ["cloudpipes", "tenantconnectionrequests", "tenantconnectionapprovals", "tenantconnections"]
+  resources: ["cloudpipes", "tenantconnectionrequests", "tenantconnectionapprovals", "tenantconnectionapprovalpolicies", "tenantconnections"]
   verbs: ["get", "list", "watch", "patch"]
 # Their status: id, conditions, what the cloud reports.
 - apiGroups: ["cloudlink.dev"]
-  resources: ["cloudpipes/status", "tenantconnectionrequests/status", "tenantconnectionapprovals/status", "tenantconnections/status"]
+  resources: ["cloudpipes/status", "tenantconnectionrequests/status", "tenantconnectionapprovals/status", "tenantconnectionapprovalpolicies/status", "tenantconnections/status"]
   verbs: ["patch"]
 # Credentials: read clouds.yaml; put and remove the finalizer cloudlink.dev/credentials-in-use (patch).
 - apiGroups: [""]

@@ -4,11 +4,13 @@ pub mod cloudpipe;
 pub mod common;
 pub mod tenant_connection;
 pub mod tenant_connection_approval;
+pub mod tenant_connection_approval_policy;
 pub mod tenant_connection_request;
 
 pub use cloudpipe::Cloudpipe;
 pub use tenant_connection::TenantConnection;
 pub use tenant_connection_approval::TenantConnectionApproval;
+pub use tenant_connection_approval_policy::TenantConnectionApprovalPolicy;
 pub use tenant_connection_request::TenantConnectionRequest;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

@@ -45,16 +45,7 @@ pub async fn run<A: Adapter>(
     };
     // What triggers a reconcile: `pause::trigger`. The cache still sees every update.
     let (store, writer) = reflector::store();
-    // The cache keeps only what the engine reads: managedFields and kubectl's copy of the last
-    // applied manifest are much of an object's size, and the engine uses neither.
-    let watched = watcher::watcher(objects, watcher::Config::default().any_semantic()).modify(
-        |object: &mut A::Object| {
-            object.managed_fields_mut().clear();
-            object
-                .annotations_mut()
-                .remove("kubectl.kubernetes.io/last-applied-configuration");
-        },
-    );
+    let watched = watcher::watcher(objects, watcher::Config::default().any_semantic()).modify(slim);
     let changes = reflector(writer, watched)
         .default_backoff()
         .touched_objects()
@@ -68,28 +59,11 @@ pub async fn run<A: Adapter>(
     let secret_changes = watcher::watcher(secrets, watcher::Config::default().any_semantic())
         .default_backoff()
         .touched_objects();
-    let ready = store.clone();
-    let credentials = ctx.credentials.clone();
-    tokio::spawn(async move {
-        // kube-runtime's readiness signal wakes only the last task that waited on it (a oneshot
-        // receiver keeps one waker), and the controller waits on it too: ask again every 100 ms
-        // instead of waiting once. Once the store is ready, every ask answers at once.
-        loop {
-            match tokio::time::timeout(
-                std::time::Duration::from_millis(100),
-                ready.wait_until_ready(),
-            )
-            .await
-            {
-                Ok(Ok(())) => {
-                    listed.store(true, Ordering::SeqCst);
-                    return synced();
-                }
-                Ok(Err(_)) => return,
-                Err(_) => continue,
-            }
-        }
+    report_when_listed(store.clone(), move || {
+        listed.store(true, Ordering::SeqCst);
+        synced();
     });
+    let credentials = ctx.credentials.clone();
     controller
         .with_config(controller::Config::default().concurrency(concurrency))
         .watches_stream(secret_changes, move |secret: PartialObjectMeta<Secret>| {
@@ -133,7 +107,41 @@ fn count_secret_users<A: Adapter>(
         }));
 }
 
-async fn shutdown_signal() {
+/// What a controller's cache keeps of an object: all but managedFields and kubectl's copy of the
+/// last applied manifest, which are much of an object's size and which no controller reads.
+pub fn slim<K: ResourceExt>(object: &mut K) {
+    object.managed_fields_mut().clear();
+    object
+        .annotations_mut()
+        .remove("kubectl.kubernetes.io/last-applied-configuration");
+}
+
+/// Calls `listed` once `store` holds the first listing of its objects.
+pub fn report_when_listed<K>(store: reflector::Store<K>, listed: impl FnOnce() + Send + 'static)
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    tokio::spawn(async move {
+        // kube-runtime's readiness signal wakes only the last task that waited on it (a oneshot
+        // receiver keeps one waker), and the controller waits on it too: ask again every 100 ms
+        // instead of waiting once. Once the store is ready, every ask answers at once.
+        loop {
+            match tokio::time::timeout(
+                std::time::Duration::from_millis(100),
+                store.wait_until_ready(),
+            )
+            .await
+            {
+                Ok(Ok(())) => return listed(),
+                Ok(Err(_)) => return,
+                Err(_) => continue,
+            }
+        }
+    });
+}
+
+/// Resolves when the process is asked to stop (SIGTERM or SIGINT).
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {

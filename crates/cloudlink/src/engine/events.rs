@@ -75,7 +75,8 @@ impl EventSink {
         }
     }
 
-    /// Sends the event in the background; a failure is logged, never returned.
+    /// Sends the event in the background; a failure is logged, never returned. A repeat joins
+    /// the first Event's series.
     pub fn publish(
         &self,
         regarding: ObjectReference,
@@ -91,12 +92,51 @@ impl EventSink {
             action: action.to_owned(),
         };
         let series = self.inner.series(key);
+        let event = self.inner.event(regarding, type_, reason, action, note);
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let mut series = series.lock().await;
+            if let Err(error) = inner.send(&mut series, event).await {
+                tracing::warn!(%error, "cannot publish event");
+            }
+        });
+    }
+
+    /// Like [`EventSink::publish`], but always an Event of its own: a record of one thing done
+    /// (a policy's decision on one request), which a series would fold into a count.
+    pub fn record(
+        &self,
+        regarding: ObjectReference,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: &str,
+    ) {
+        let event = self.inner.event(regarding, type_, reason, action, note);
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            if let Err(error) = inner.send(&mut Series::default(), event).await {
+                tracing::warn!(%error, "cannot publish event");
+            }
+        });
+    }
+}
+
+impl Inner {
+    fn event(
+        &self,
+        regarding: ObjectReference,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: &str,
+    ) -> Event {
         let now = Timestamp::now();
-        let event = Event {
+        Event {
             metadata: ObjectMeta {
                 name: Some(format!(
                     "{}.{:x}",
-                    regarding.name.as_deref().unwrap_or(&self.inner.controller),
+                    regarding.name.as_deref().unwrap_or(&self.controller),
                     now.as_nanosecond()
                 )),
                 namespace: Some(
@@ -119,21 +159,12 @@ impl EventSink {
             ),
             event_time: Some(MicroTime(now)),
             regarding: Some(regarding),
-            reporting_controller: Some(self.inner.controller.clone()),
-            reporting_instance: Some(self.inner.instance.clone()),
+            reporting_controller: Some(self.controller.clone()),
+            reporting_instance: Some(self.instance.clone()),
             ..Event::default()
-        };
-        let inner = self.inner.clone();
-        tokio::spawn(async move {
-            let mut series = series.lock().await;
-            if let Err(error) = inner.send(&mut series, event).await {
-                tracing::warn!(%error, "cannot publish event");
-            }
-        });
+        }
     }
-}
 
-impl Inner {
     /// The key's series, new when there is none; drops expired ones in batches.
     fn series(&self, key: Key) -> Arc<tokio::sync::Mutex<Series>> {
         let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());

@@ -72,6 +72,48 @@ impl<K: Clone + Eq + Hash, O: Clone> Readings<K, O> {
         F: FnOnce(Vec<O>) -> Fut,
         Fut: Future<Output = Result<Vec<O>, AdapterError>>,
     {
+        let (resources, started) = self.reading(credential, max_age, list).await?;
+        if self.changed_after(id, started) {
+            return Ok(Seen::Unknown);
+        }
+        Ok(resources
+            .get(id)
+            .cloned()
+            .map_or(Seen::Unknown, Seen::Listed))
+    }
+
+    /// Everything a reading of `credential` no older than `max_age` lists (taken as
+    /// [`Readings::find`] takes it), but what this process changed since the reading began:
+    /// the reading may predate the change.
+    pub async fn all<F, Fut>(
+        &self,
+        credential: &K,
+        max_age: Duration,
+        list: F,
+    ) -> Result<Vec<O>, AdapterError>
+    where
+        F: FnOnce(Vec<O>) -> Fut,
+        Fut: Future<Output = Result<Vec<O>, AdapterError>>,
+    {
+        let (resources, started) = self.reading(credential, max_age, list).await?;
+        Ok(resources
+            .iter()
+            .filter(|(id, _)| !self.changed_after(id, started))
+            .map(|(_, o)| o.clone())
+            .collect())
+    }
+
+    /// A reading no older than `max_age` (a new one when there is none), and when it began.
+    async fn reading<F, Fut>(
+        &self,
+        credential: &K,
+        max_age: Duration,
+        list: F,
+    ) -> Result<(Arc<HashMap<String, O>>, Instant), AdapterError>
+    where
+        F: FnOnce(Vec<O>) -> Fut,
+        Fut: Future<Output = Result<Vec<O>, AdapterError>>,
+    {
         let max_age = max_age.min(LONGEST_AGE);
         let asked = Instant::now();
         let slot = self.slot(credential);
@@ -101,14 +143,7 @@ impl<K: Clone + Eq + Hash, O: Clone> Readings<K, O> {
             });
         }
         let reading = slot.as_ref().expect("a reading was just taken");
-        let resources = reading.outcome.clone()?;
-        if self.changed_after(id, reading.started) {
-            return Ok(Seen::Unknown);
-        }
-        Ok(resources
-            .get(id)
-            .cloned()
-            .map_or(Seen::Unknown, Seen::Listed))
+        Ok((reading.outcome.clone()?, reading.started))
     }
 
     /// Records that this process just changed `id` in the cloud.

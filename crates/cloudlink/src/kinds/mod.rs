@@ -3,15 +3,26 @@
 //!
 //! [`each`] is the registry: everything that must know every kind (the CRDs, the operator's
 //! preflight and controllers, the chart's RBAC check) walks it. Adding a kind is one API file
-//! (`crate::api`), one adapter here, and one line in [`each`].
+//! (`crate::api`), one adapter here, and one line in [`each`]. A kind that acts on many cloud
+//! resources at once (an approval policy) does not fit the engine's one object, one resource
+//! lifecycle: it is a [`Standalone`] kind, with a controller of its own.
 
 pub mod cloudpipe;
 pub mod labels;
 pub mod tenant_connection;
 pub mod tenant_connection_approval;
+pub mod tenant_connection_approval_policy;
 pub mod tenant_connection_request;
 
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use k8s_openapi::NamespaceResourceScope;
+use kube::Resource;
+
 use crate::engine::adapter::Adapter;
+use crate::engine::credentials::Credentials;
+use crate::engine::objects::Objects;
 
 /// What a kind must be to be registered: an adapter the operator can build on its own, over a
 /// custom resource with a generated CRD.
@@ -28,11 +39,41 @@ where
 {
 }
 
+/// A kind with a controller of its own, outside the engine.
+pub trait Standalone {
+    type Object: kube::CustomResourceExt
+        + Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static;
+
+    /// The controller for `namespace` (every namespace when `None`), until the process is asked
+    /// to stop; `synced` once its objects are listed.
+    fn run(
+        parts: &Parts,
+        namespace: Option<String>,
+        synced: Box<dyn FnOnce() + Send>,
+    ) -> BoxFuture<'static, ()>;
+}
+
+/// What the operator shares with a standalone kind's controller.
+#[derive(Clone)]
+pub struct Parts {
+    pub client: kube::Client,
+    pub credentials: Arc<dyn Credentials>,
+    pub objects: Arc<Objects>,
+}
+
 /// Something done once per kind.
 pub trait Visit {
     fn kind<K: Kind>(&mut self)
     where
         K::Object: kube::CustomResourceExt;
+
+    fn standalone<S: Standalone>(&mut self);
 }
 
 /// Every kind cloudlink manages, in the order their CRDs are listed.
@@ -40,6 +81,7 @@ pub fn each(visit: &mut impl Visit) {
     visit.kind::<cloudpipe::CloudpipeAdapter>();
     visit.kind::<tenant_connection_request::TenantConnectionRequestAdapter>();
     visit.kind::<tenant_connection_approval::TenantConnectionApprovalAdapter>();
+    visit.standalone::<tenant_connection_approval_policy::ApprovalPolicies>();
     visit.kind::<tenant_connection::TenantConnectionAdapter>();
 }
 
@@ -51,8 +93,10 @@ pub fn plurals() -> Vec<String> {
         where
             K::Object: kube::CustomResourceExt,
         {
-            use kube::Resource;
             self.0.push(K::Object::plural(&()).into_owned());
+        }
+        fn standalone<S: Standalone>(&mut self) {
+            self.0.push(S::Object::plural(&()).into_owned());
         }
     }
     let mut plurals = Plurals(Vec::new());
@@ -76,9 +120,12 @@ pub fn crds() -> Vec<(
         where
             K::Object: kube::CustomResourceExt,
         {
-            use kube::Resource;
             let file = format!("{}.yaml", K::Object::plural(&()));
             self.0.push((file, crate::api::crd::<K::Object>()));
+        }
+        fn standalone<S: Standalone>(&mut self) {
+            let file = format!("{}.yaml", S::Object::plural(&()));
+            self.0.push((file, crate::api::crd::<S::Object>()));
         }
     }
     let mut crds = Crds(Vec::new());

@@ -44,6 +44,12 @@ pub async fn check_crds_installed(
                 self.namespace,
             )));
         }
+        fn standalone<S: kinds::Standalone>(&mut self) {
+            self.checks.push(Box::pin(check_kind::<S::Object>(
+                self.client,
+                self.namespace,
+            )));
+        }
     }
     let mut checks = Checks {
         client,

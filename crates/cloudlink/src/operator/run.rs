@@ -243,6 +243,22 @@ impl<'a> Visit for Controllers<'a> {
             )));
         }
     }
+
+    fn standalone<S: crate::kinds::Standalone>(&mut self) {
+        let parts = crate::kinds::Parts {
+            client: self.shared.client.clone(),
+            credentials: self.shared.sessions.clone(),
+            objects: self.shared.objects.clone(),
+        };
+        for namespace in self.namespaces {
+            let readiness = self.readiness.clone();
+            self.runs.push(S::run(
+                &parts,
+                namespace.map(str::to_owned),
+                Box::new(move || readiness.synced()),
+            ));
+        }
+    }
 }
 
 /// What logging needs done before the process exits: with `--features otel`, the last spans exported.
