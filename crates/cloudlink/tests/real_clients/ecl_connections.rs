@@ -107,11 +107,7 @@ async fn ecl_tenant_connection_lifecycle() {
     ];
 
     // not before the owner approved (eclsdk has no class of its own for a 409)
-    let deadline = std::time::Instant::now() + SETTLE;
-    while ecl_fields(&ecl(&requester, &["show", &request]).await)["status"] != "registered" {
-        assert!(std::time::Instant::now() < deadline, "not registered");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    tcr_shows(&requester, &request, "registered").await;
     let early = ecl_tc(&requester, &attach).await;
     assert_eq!(
         ecl_error(&early),
@@ -258,11 +254,7 @@ async fn ecl_cannot_print_a_baremetal_create_answer() {
         .await,
     )["id"]
         .clone();
-    let deadline = std::time::Instant::now() + SETTLE;
-    while ecl_fields(&ecl(&requester, &["show", &request]).await)["status"] != "approved" {
-        assert!(std::time::Instant::now() < deadline, "not approved");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    tcr_shows(&requester, &request, "approved").await;
     let out = ecl_tc(
         &requester,
         &[

@@ -1,8 +1,10 @@
-//! The REAL Python clients drive the emulator: python-novaclient 9.1.3 (`nova cloudpipe-*`) and
+//! The REAL clients drive the emulator: python-novaclient 9.1.3 (`nova cloudpipe-*`) and
 //! eclcli 4.8.0 + eclsdk 1.10.0 (`ecl icc tenant-connection-request *`, and `tenant-connection *`
 //! in `real_clients/ecl_connections.rs`), from the cached venvs of
-//! `hack/python-clients.sh` (through `hack/test.sh`). The tests assert on what a user of those
-//! clients sees: the tables, the exit codes and the error lines.
+//! `hack/python-clients.sh` (through `hack/test.sh`); and the Go SDK eclcloud/v2 v2.7.0 for the
+//! SSS approval requests, which neither eclcli nor eclsdk has (`hack/sss-check.sh`, in
+//! `real_clients/sss_approvals.rs`). The tests assert on what a user of those clients sees: the
+//! tables or JSON, the exit codes and the error lines.
 
 use cloudlink_testkit as support;
 
@@ -355,6 +357,7 @@ async fn nova_through_the_real_keystone() {
 // ------------------------------------------------------------------------------------------- ecl
 
 mod ecl_connections;
+mod sss_approvals;
 
 /// eclcli's environment: it wants OS_TENANT_ID (OS_PROJECT_ID is not recognised) and the domains.
 fn ecl_env(emulator: &Emulator, account: &Account) -> Vec<(&'static str, String)> {
@@ -427,6 +430,26 @@ fn ecl_list(out: &CliOutput) -> Vec<std::collections::BTreeMap<String, String>> 
     table_records(&out.stdout)
 }
 
+/// Polls `ecl … show` until the request has `status`; its fields.
+async fn tcr_shows(
+    env: &[(&str, String)],
+    id: &str,
+    status: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let deadline = std::time::Instant::now() + SETTLE;
+    loop {
+        let shown = ecl_fields(&ecl(env, &["show", id]).await);
+        if shown["status"] == status {
+            return shown;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not {status} within {SETTLE:?}: {shown:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 fn ecl_error(out: &CliOutput) -> String {
     assert_eq!(out.code, Some(1), "ecl should have failed:\n{out}");
     out.stderr
@@ -490,18 +513,7 @@ async fn ecl_tenant_connection_request_lifecycle() {
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
 
     // registered with an approval request, as `show` tells
-    let deadline = std::time::Instant::now() + SETTLE;
-    let shown = loop {
-        let shown = ecl_fields(&ecl(&requester, &["show", &id]).await);
-        if shown["status"] == "registered" {
-            break shown;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not registered within {SETTLE:?}: {shown:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let shown = tcr_shows(&requester, &id, "registered").await;
     assert!(!shown["approval_request_id"].is_empty(), "{shown:?}");
 
     // both tenants list it
