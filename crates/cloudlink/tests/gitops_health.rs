@@ -520,6 +520,11 @@ fn the_approval_and_the_connection_follow_the_same_rules() {
             "accept-platform-team",
         ),
         ("tenantconnection.yaml", "tenantconnection", "web-1"),
+        (
+            "tenantconnectionapprovalpolicy.yaml",
+            "tenantconnectionapprovalpolicy",
+            "approve-platform-team",
+        ),
     ] {
         let manifest = std::fs::read_to_string(format!("{ROOT}/examples/{file}")).unwrap();
         kubectl_ok(&["apply", "-n", &ns.name, "-f", "-"], Some(&manifest));

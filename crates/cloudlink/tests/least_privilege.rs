@@ -7,7 +7,7 @@ use cloudlink_testkit as support;
 
 use serde_json::{Value, json};
 use support::cluster::{TestNamespace, kubeconfig, kubectl, kubectl_ok};
-use support::emulator::{OWNER, eventually};
+use support::emulator::{ADMIN, OWNER, eventually};
 use support::operator::Operator;
 use support::scenario::{DEADLINE, World, cloudpipe, request, request_made_elsewhere};
 
@@ -208,6 +208,16 @@ async fn the_chart_grants_what_the_operator_uses_and_no_more() {
         &json!({"metadata": {"annotations": {"cloudlink.dev/reconcile-requested-at": "1"}}}),
     );
     w.condition("tcr", "req", "Approved", "True", None).await;
+    // The owner's standing rule decides the next request from the same tenant.
+    w.apply(&json!({"apiVersion": "cloudlink.dev/v1alpha1", "kind": "TenantConnectionApprovalPolicy", "metadata": {"name": "team"},
+        "spec": {"cloudCredentialsRef": {"secretName": "owner", "cloudName": "emulator"}, "decision": "approved",
+                 "match": {"requesterTenantIds": [ADMIN.project_id]}, "interval": "5s"}}));
+    w.apply(&request("req-2", json!({})));
+    eventually(DEADLINE, "the policy's decision", || async {
+        let policy = w.get("tcap", "team")?;
+        (policy["status"]["decidedCount"] == 1).then_some(())
+    })
+    .await;
     w.patch(
         "tc",
         "web",
@@ -241,6 +251,8 @@ async fn the_chart_grants_what_the_operator_uses_and_no_more() {
     for (kind, name) in [
         ("tc", "web"),
         ("tca", "accept"),
+        ("tcap", "team"),
+        ("tcr", "req-2"),
         ("cloudpipe", "vpn"),
         ("tcr", "req"),
         ("tcr", "adopted"),
