@@ -61,13 +61,6 @@ pub(super) fn view(observed: &ObservedApproval) -> TenantConnectionApprovalResou
     let approval = &observed.approval;
     let request = observed.request.as_ref();
     let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-    // The request's own POST body names its network when the request itself is not visible.
-    let network_from_action = approval.actions.iter().find_map(|a| {
-        a.body
-            .pointer("/tenant_connection_request/network_id")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    });
     TenantConnectionApprovalResourceStatus {
         status: some(&approval.status),
         tenant_connection_request_id: request
@@ -78,7 +71,7 @@ pub(super) fn view(observed: &ObservedApproval) -> TenantConnectionApprovalResou
         requester_tenant_id: request.and_then(|r| some(&r.tenant_id)),
         network_id: request
             .and_then(|r| some(&r.network_id))
-            .or(network_from_action),
+            .or_else(|| super::network_requested(approval)),
         approval_deadline: approval.approval_deadline.clone(),
     }
 }

@@ -138,24 +138,7 @@ impl Adapter for TenantConnectionApprovalAdapter {
             service: Some("provider-connectivity".into()),
             ..Default::default()
         };
-        let approvals = cloud.approvals.list_approvals(&filter).await?;
-        let mut requests: HashMap<String, TenantConnectionRequestRecord> = cloud
-            .requests
-            .list_requests(&TenantConnectionRequestFilter::default())
-            .await?
-            .into_iter()
-            .map(|r| (r.id.clone(), r))
-            .collect();
-        Ok(approvals
-            .into_iter()
-            .map(|approval| {
-                let request = approval
-                    .external_request_id
-                    .as_deref()
-                    .and_then(|id| requests.remove(id));
-                ObservedApproval { approval, request }
-            })
-            .collect())
+        Ok(with_requests(cloud, &filter).await?)
     }
 
     /// The approval request the spec names: it exists before the object, so finding it is all
@@ -311,6 +294,46 @@ async fn resolve(
     Ok(ObservedApproval {
         approval,
         request: Some(request),
+    })
+}
+
+/// The approval requests `filter` selects, each with the tenant connection request it decides
+/// when these credentials see it: one LIST of each (none of requests when no approval matched).
+pub(crate) async fn with_requests(
+    cloud: &RequestClients,
+    filter: &ApprovalFilter,
+) -> Result<Vec<ObservedApproval>, cloudlink_cloud::CloudError> {
+    let approvals = cloud.approvals.list_approvals(filter).await?;
+    if approvals.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut requests: HashMap<String, TenantConnectionRequestRecord> = cloud
+        .requests
+        .list_requests(&TenantConnectionRequestFilter::default())
+        .await?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    Ok(approvals
+        .into_iter()
+        .map(|approval| {
+            let request = approval
+                .external_request_id
+                .as_deref()
+                .and_then(|id| requests.remove(id));
+            ObservedApproval { approval, request }
+        })
+        .collect())
+}
+
+/// The owner's network an approval request asks for, from the request's own POST body, which
+/// SSS keeps (for when the tenant connection request itself is not visible).
+pub(crate) fn network_requested(approval: &ApprovalRequest) -> Option<String> {
+    approval.actions.iter().find_map(|a| {
+        a.body
+            .pointer("/tenant_connection_request/network_id")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
     })
 }
 

@@ -2,14 +2,14 @@
 //! tenant connection request tells of the requester, and the decision call. One LIST of approval
 //! requests and one of tenant connection requests serve a look, whatever the number of requests.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 
 use super::rule::Candidate;
+use crate::kinds::tenant_connection_approval::{
+    ObservedApproval, network_requested, with_requests,
+};
 use crate::kinds::tenant_connection_request::RequestClients;
-use cloudlink_cloud::ecl::{TenantConnectionRequestFilter, TenantConnectionRequestRecord};
-use cloudlink_cloud::{ApprovalDecision, ApprovalFilter, ApprovalRequest, CloudError};
+use cloudlink_cloud::{ApprovalDecision, ApprovalFilter, CloudError};
 
 #[async_trait]
 pub trait ApprovalDesk: Send + Sync {
@@ -31,26 +31,10 @@ impl ApprovalDesk for RequestClients {
             status: Some("registered".into()),
             service: Some("provider-connectivity".into()),
         };
-        let approvals = self.approvals.list_approvals(&filter).await?;
-        if approvals.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut requests: HashMap<String, TenantConnectionRequestRecord> = self
-            .requests
-            .list_requests(&TenantConnectionRequestFilter::default())
+        Ok(with_requests(self, &filter)
             .await?
             .into_iter()
-            .map(|r| (r.id.clone(), r))
-            .collect();
-        Ok(approvals
-            .into_iter()
-            .map(|approval| {
-                let request = approval
-                    .external_request_id
-                    .as_deref()
-                    .and_then(|id| requests.remove(id));
-                candidate(approval, request)
-            })
+            .map(candidate)
             .collect())
     }
 
@@ -66,18 +50,10 @@ impl ApprovalDesk for RequestClients {
 }
 
 /// Pure: the approval request and its tenant connection request (when the owner sees it) as a
-/// policy matches them. The network also shows in the request's own POST body, which SSS keeps.
-pub fn candidate(
-    approval: ApprovalRequest,
-    request: Option<TenantConnectionRequestRecord>,
-) -> Candidate {
+/// policy matches them.
+pub fn candidate(observed: ObservedApproval) -> Candidate {
     let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-    let network_from_action = approval.actions.iter().find_map(|a| {
-        a.body
-            .pointer("/tenant_connection_request/network_id")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    });
+    let ObservedApproval { approval, request } = observed;
     let request = request.as_ref();
     Candidate {
         tenant_connection_request_id: request
@@ -88,7 +64,7 @@ pub fn candidate(
         requester_tenant_id: request.and_then(|r| some(&r.tenant_id)),
         network_id: request
             .and_then(|r| some(&r.network_id))
-            .or(network_from_action),
+            .or_else(|| network_requested(&approval)),
         registered_time: approval.registered_time.clone(),
         approver: approval.approver,
         status: approval.status,
