@@ -15,13 +15,11 @@ use super::events::EventType;
 use super::failure::Failure;
 use super::outcome::{Phase, Reason};
 use super::ownership::Owner;
-use super::schedule::next_action;
+use super::reconcile::reading;
+use super::schedule::{IN_FLIGHT_POLL, next_action};
 use super::status;
 use super::writes::ObjectWrites;
 use crate::api::common::{ManagementPolicy, OnDelete};
-
-/// How often a deletion in progress is checked.
-const DELETE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Where the object's cloud resource stands, as far as its deletion goes.
 enum InCloud {
@@ -64,10 +62,10 @@ pub(super) async fn cleanup<A: Adapter>(
                 let phase = Phase::progressing(
                     Reason::Progressing,
                     format!("deleting cloud resource {id}"),
-                    DELETE_POLL,
+                    IN_FLIGHT_POLL,
                 );
                 write_phase(&*ctx.writes, object, &phase).await?;
-                return Ok((Action::requeue(DELETE_POLL), "deleting"));
+                return Ok((next_action(ctx, object, &phase), "deleting"));
             }
             Err(waiting @ Failure::Waiting { .. }) => {
                 let phase = waiting.phase();
@@ -140,8 +138,14 @@ async fn delete_in_cloud<A: Adapter>(
     let known = ctx
         .known_id(&object.uid().unwrap_or_default())
         .or_else(|| object.status().and_then(|s| s.id.clone()));
+    // A deletion in progress polls at the in-flight ticks, from the credential's batched
+    // reading; only what the reading does not list is read on its own (absence from a listing
+    // never counts as gone: a resource is gone when the cloud says 404).
     let observed = match known {
-        Some(id) => ctx.adapter.probe(&cloud, object, &id).await?,
+        Some(id) => match reading(ctx, &cloud, session.key(), &id, IN_FLIGHT_POLL / 2).await? {
+            Some(listed) => Some(listed),
+            None => ctx.adapter.probe(&cloud, object, &id).await?,
+        },
         // A crash between the create and the status write leaves no id: look for it.
         None => ctx.adapter.find_own(&cloud, object).await?,
     };
@@ -153,7 +157,10 @@ async fn delete_in_cloud<A: Adapter>(
         return Ok(InCloud::Owned(id, owner));
     }
     if !ctx.adapter.deleting(&observed) {
-        match ctx.adapter.delete(&cloud, &observed).await {
+        let sent = ctx.adapter.delete(&cloud, &observed).await;
+        // Readings taken before the DELETE no longer tell this resource's state.
+        ctx.readings.changed(&id);
+        match sent {
             Err(e) if e.is_not_found() => return Ok(InCloud::Gone),
             other => other?,
         }

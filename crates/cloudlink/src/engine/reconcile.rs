@@ -24,7 +24,7 @@ use super::finalizers::FINALIZER;
 use super::outcome::{Phase, Reason};
 use super::pause;
 use super::readings::Seen;
-use super::schedule::{next_action, resync_period};
+use super::schedule::{IN_FLIGHT_POLL, next_action, resync_period};
 use super::status;
 use crate::api::common::condition::EXPORTED;
 use crate::api::common::condition::READY;
@@ -366,9 +366,9 @@ async fn set_id<A: Adapter>(
     Ok(())
 }
 
-/// The object's resource, by id: on a resync, from the credential's batched reading; otherwise
-/// (a new spec, a resource still on its way, one the reading does not list, or a `fresh` read
-/// the user asked for) with its own GET.
+/// The object's resource, by id: from the credential's batched reading on a resync, and while
+/// the resource is on its way (polling at the in-flight ticks); with its own GET for a new spec,
+/// an id the reading does not list, or a `fresh` read the user asked for.
 async fn read<A: Adapter>(
     object: &A::Object,
     ctx: &Context<A>,
@@ -377,42 +377,73 @@ async fn read<A: Adapter>(
     id: &str,
     fresh: bool,
 ) -> Result<Option<A::Observed>, Failure> {
-    if settled(object) && !fresh {
-        let max_age = READING_AGE.min(resync_period(ctx, object) / 2);
-        let reading = ctx
-            .readings
-            .find(credential, id, max_age, |previous| async move {
-                ctx.adapter.list(cloud, &previous).await
-            })
-            .await;
-        match reading {
-            Ok(Seen::Listed(observed)) => return Ok(Some(observed)),
-            Ok(Seen::Unknown) => {
-                tracing::debug!(%id, "not in the credential's reading; reading it on its own")
-            }
-            // Only a cloud that is failing now is worth waiting for; a LIST the credential may not
-            // make (or the cloud does not offer) leaves each object to its own GET.
-            Err(e) if e.is_transient() => return Err(e.into()),
-            Err(e) => {
-                tracing::debug!(error = %e, "cannot list the credential's resources; reading the object's own")
-            }
-        }
+    let max_age = if fresh || !observed_spec(object) {
+        None
+    } else if settled(object) {
+        Some(READING_AGE.min(resync_period(ctx, object) / 2))
     } else {
-        tracing::debug!(%id, "not settled; reading it on its own");
+        // Polls come at the in-flight ticks: the first poll of a tick takes the reading, the
+        // others of the same tick share it.
+        Some(IN_FLIGHT_POLL / 2)
+    };
+    let Some(max_age) = max_age else {
+        tracing::debug!(%id, "new spec or asked for; reading it on its own");
+        return Ok(ctx.adapter.get(cloud, object, id).await?);
+    };
+    Ok(match reading(ctx, cloud, credential, id, max_age).await? {
+        Some(observed) => Some(observed),
+        None => ctx.adapter.get(cloud, object, id).await?,
+    })
+}
+
+/// `id` as a batched reading of the credential's resources no older than `max_age` shows it;
+/// `None` when the reading cannot answer for it (its own read must).
+pub(super) async fn reading<A: Adapter>(
+    ctx: &Context<A>,
+    cloud: &A::Cloud,
+    credential: &SessionKey,
+    id: &str,
+    max_age: Duration,
+) -> Result<Option<A::Observed>, Failure> {
+    let reading = ctx
+        .readings
+        .find(credential, id, max_age, |previous| async move {
+            ctx.adapter.list(cloud, &previous).await
+        })
+        .await;
+    match reading {
+        Ok(Seen::Listed(observed)) => Ok(Some(observed)),
+        Ok(Seen::Unknown) => {
+            tracing::debug!(%id, "not in the credential's reading; reading it on its own");
+            Ok(None)
+        }
+        // Only a cloud that is failing now is worth waiting for; a LIST the credential may not
+        // make (or the cloud does not offer) leaves each object to its own GET.
+        Err(e) if e.is_transient() => Err(e.into()),
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot list the credential's resources; reading the object's own");
+            Ok(None)
+        }
     }
-    Ok(ctx.adapter.get(cloud, object, id).await?)
+}
+
+/// Whether the engine's last status describes the object's current spec.
+fn observed_spec<K: ManagedObject>(object: &K) -> bool {
+    object.status().is_some_and(|status| {
+        status.observed_generation == object.meta().generation.unwrap_or_default()
+    })
 }
 
 /// Whether the engine has acted on the object's current spec and found it Ready: its reconciles
 /// are then resyncs, which a batched reading can serve.
 fn settled<K: ManagedObject>(object: &K) -> bool {
-    object.status().is_some_and(|status| {
-        status.observed_generation == object.meta().generation.unwrap_or_default()
-            && status
+    observed_spec(object)
+        && object.status().is_some_and(|status| {
+            status
                 .conditions
                 .iter()
                 .any(|c| c.type_ == READY && c.status == "True")
-    })
+        })
 }
 
 async fn connect<A: Adapter>(

@@ -21,7 +21,7 @@ fn assert_conflict_with_a(h: &Harness, name: &str) {
     assert!(h.id(name).is_none(), "the resource is not {name}'s");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_second_claimant_is_a_conflict_and_never_touches_the_resource() {
     let h = Harness::start();
     h.cloud.behave(|b| b.one_per_name = true);
@@ -54,7 +54,7 @@ async fn a_second_claimant_is_a_conflict_and_never_touches_the_resource() {
     assert_eq!(h.ready("a").0, "True");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn once_the_owner_is_gone_the_other_object_takes_over() {
     let h = Harness::start();
     h.cloud.behave(|b| b.one_per_name = true);
@@ -74,7 +74,7 @@ async fn once_the_owner_is_gone_the_other_object_takes_over() {
     assert_eq!(mark.object.as_deref(), Some("default/b"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_resource_another_object_owns_cannot_be_imported() {
     let h = Harness::start();
     h.apply(managed("a"));
@@ -91,7 +91,7 @@ async fn a_resource_another_object_owns_cannot_be_imported() {
     assert!(h.cloud.widget("w-1").is_some());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_resource_that_cannot_be_marked_yet_belongs_to_its_first_claimant() {
     let mut h = Harness::start();
     h.cloud.behave(|b| {

@@ -5,7 +5,7 @@ use super::cloud::{POLL, State, timeout};
 use super::harness::{Harness, requeue_after};
 use super::widget::managed;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_first_create_is_marked_sent_once_and_costs_no_lookup() {
     let h = Harness::start();
     h.apply(managed("w"));
@@ -26,7 +26,7 @@ async fn a_first_create_is_marked_sent_once_and_costs_no_lookup() {
         ]
     );
     assert_eq!(h.cloud.calls("find_own"), 0);
-    assert_eq!(requeue_after(&action), Some(POLL));
+    assert!(Harness::polls_within(&action, POLL), "{action:?}");
     assert_eq!(h.id("w").as_deref(), Some("w-1"));
     let (ready, reason, _) = h.ready("w");
     assert_eq!((ready.as_str(), reason.as_str()), ("False", "Progressing"));
@@ -41,7 +41,7 @@ async fn a_first_create_is_marked_sent_once_and_costs_no_lookup() {
     assert_eq!(h.cloud.widgets().len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_crash_after_the_clouds_create_adopts_the_resource_on_restart() {
     let mut h = Harness::start();
     h.apply(managed("w"));
@@ -63,7 +63,7 @@ async fn a_crash_after_the_clouds_create_adopts_the_resource_on_restart() {
     assert_eq!(h.ready("w").0, "True");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_lost_answer_to_a_create_is_found_instead_of_sent_again() {
     let h = Harness::start();
     h.apply(managed("w"));
@@ -87,7 +87,7 @@ async fn a_lost_answer_to_a_create_is_found_instead_of_sent_again() {
     assert_eq!(h.ready("w").0, "True");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failed_create_mark_sends_no_create() {
     let h = Harness::start();
     h.apply(managed("w"));
@@ -102,7 +102,7 @@ async fn a_failed_create_mark_sends_no_create() {
     assert_eq!(h.cloud.calls("create"), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_stale_copy_of_the_object_does_not_create_again() {
     let h = Harness::start();
     h.apply(managed("w"));
@@ -117,7 +117,7 @@ async fn a_stale_copy_of_the_object_does_not_create_again() {
     assert_eq!(h.cloud.widgets().len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_resource_deleted_out_of_band_is_created_again() {
     let h = Harness::start();
     h.apply(managed("w"));
@@ -144,7 +144,7 @@ async fn a_resource_deleted_out_of_band_is_created_again() {
     assert_eq!(h.cloud.widgets().len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_spec_change_is_carried_to_the_resource() {
     let h = Harness::start();
     h.apply(managed("w"));

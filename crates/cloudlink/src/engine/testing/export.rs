@@ -12,7 +12,7 @@ fn exporting(name: &str, config_map: &str) -> crate::engine::testing::widget::Wi
     widget
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_export_follows_the_cloud_and_is_written_only_when_it_changes() {
     let h = Harness::start();
     h.apply(exporting("w", "w-out"));
@@ -43,7 +43,7 @@ async fn the_export_follows_the_cloud_and_is_written_only_when_it_changes() {
     assert_eq!(data.get("description").map(String::as_str), Some("changed"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_config_map_cloudlink_did_not_create_is_left_alone() {
     let h = Harness::start();
     h.api.add_config_map("taken");

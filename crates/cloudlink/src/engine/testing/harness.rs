@@ -23,6 +23,8 @@ pub struct Harness {
     pub credentials: Arc<FakeCredentials>,
     pub journal: Journal,
     pub ctx: Arc<Context<FakeAdapter>>,
+    /// When each object's last reconcile asked to be reconciled again, on the (paused) clock.
+    due: std::sync::Mutex<std::collections::HashMap<String, tokio::time::Instant>>,
 }
 
 impl Harness {
@@ -40,6 +42,7 @@ impl Harness {
             credentials,
             journal,
             ctx,
+            due: Default::default(),
         }
     }
 
@@ -77,17 +80,39 @@ impl Harness {
         self.reconcile_copy(self.object(name)).await
     }
 
-    /// One reconcile of `copy`, which may be older than what is stored (a lagging cache).
+    /// One reconcile of `copy`, which may be older than what is stored (a lagging cache). The
+    /// (paused) clock first moves on to when the object's last reconcile asked to be looked at
+    /// again, as the controller's queue would: a batched reading serves the reconciles of one
+    /// tick, not those of the next.
     pub async fn reconcile_copy(&self, copy: Widget) -> Action {
+        let name = copy.metadata.name.clone().unwrap_or_default();
+        let due = self.due.lock().unwrap().get(&name).copied();
+        if let Some(wait) =
+            due.and_then(|due| due.checked_duration_since(tokio::time::Instant::now()))
+        {
+            tokio::time::advance(wait).await;
+        }
         let copy = Arc::new(copy);
-        match reconcile(copy.clone(), self.ctx.clone()).await {
+        let action = match reconcile(copy.clone(), self.ctx.clone()).await {
             Ok(action) => action,
             Err(error) => error_policy(copy, &error, self.ctx.clone()),
-        }
+        };
+        let mut due = self.due.lock().unwrap();
+        match requeue_after(&action) {
+            Some(after) => due.insert(name, tokio::time::Instant::now() + after),
+            None => due.remove(&name),
+        };
+        action
     }
 
     pub async fn try_reconcile(&self, name: &str) -> Result<Action, EngineError> {
         reconcile(Arc::new(self.object(name)), self.ctx.clone()).await
+    }
+
+    /// Whether `action` is a poll: the next in-flight tick of `poll` (aligned, so that the polls
+    /// of one tick share a reading), no later than `poll` and its spread.
+    pub fn polls_within(action: &Action, poll: Duration) -> bool {
+        requeue_after(action).is_some_and(|after| after <= poll + poll / 10)
     }
 
     /// Reconciles until the engine no longer polls: the object is settled one way or another
@@ -95,7 +120,7 @@ impl Harness {
     pub async fn settle(&self, name: &str) -> Action {
         for _ in 0..10 {
             let action = self.reconcile(name).await;
-            let polling = requeue_after(&action).is_some_and(|after| after <= POLL);
+            let polling = Self::polls_within(&action, POLL);
             if !polling || !self.exists(name) {
                 return action;
             }

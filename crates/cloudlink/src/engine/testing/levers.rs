@@ -16,7 +16,7 @@ fn annotate(h: &Harness, name: &str, key: &str, value: Option<&str>) {
     });
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_paused_object_makes_no_cloud_call_and_only_says_it_is_paused() {
     let h = Harness::start();
     h.apply(managed("w"));
@@ -49,7 +49,7 @@ async fn a_paused_object_makes_no_cloud_call_and_only_says_it_is_paused() {
     assert!(!status.conditions.iter().any(|c| c.type_ == "Paused"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn pausing_a_ready_object_keeps_its_status_and_holds_its_deletion() {
     let h = Harness::start();
     h.apply(managed("w"));
@@ -85,7 +85,7 @@ async fn pausing_a_ready_object_keeps_its_status_and_holds_its_deletion() {
     assert!(h.cloud.widget(&id).is_none());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_requested_reconcile_reads_the_cloud_once_per_token() {
     let h = Harness::start();
     h.apply(managed("w"));

@@ -7,7 +7,7 @@ use kube::runtime::controller::Action;
 use super::harness::{Harness, requeue_after};
 use super::widget::{adopting, managed, observing};
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn importing_an_id_the_cloud_does_not_have_stalls_without_creating() {
     let h = Harness::start();
     h.apply(adopting("w", "w-404"));
@@ -24,7 +24,7 @@ async fn importing_an_id_the_cloud_does_not_have_stalls_without_creating() {
     assert!(h.id("w").is_none());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_adopted_resource_is_marked_and_never_recreated_once_gone() {
     let h = Harness::start();
     let id = h.cloud.seed("legacy", None);
@@ -48,7 +48,7 @@ async fn an_adopted_resource_is_marked_and_never_recreated_once_gone() {
     assert_eq!(h.cloud.calls("create"), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_unmanaged_object_observes_and_never_writes_to_the_cloud() {
     let h = Harness::start();
     let id = h.cloud.seed("theirs", None);
@@ -74,7 +74,7 @@ async fn an_unmanaged_object_observes_and_never_writes_to_the_cloud() {
     assert!(!h.credentials.guarded("cloud"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unmanaged_without_an_import_stalls() {
     let h = Harness::start();
     let mut widget = observing("w", "unused");
@@ -88,14 +88,15 @@ async fn unmanaged_without_an_import_stalls() {
     assert_eq!(h.cloud.calls("create"), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_steady_resync_reads_once_per_credential_and_writes_nothing() {
     let h = Harness::start();
     for name in ["a", "b", "c"] {
         h.apply(managed(name));
         h.settle(name).await;
     }
-    let gets = h.cloud.calls("get");
+    // (Widgets on their way were polled through batched readings too.)
+    let (gets, lists) = (h.cloud.calls("get"), h.cloud.calls("list"));
     h.writes();
 
     for name in ["a", "b", "c"] {
@@ -106,7 +107,7 @@ async fn a_steady_resync_reads_once_per_credential_and_writes_nothing() {
         assert!(after <= Duration::from_secs(605), "{after:?}");
     }
 
-    assert_eq!(h.cloud.calls("list"), 1);
+    assert_eq!(h.cloud.calls("list"), lists + 1);
     assert_eq!(h.cloud.calls("get"), gets);
     assert_eq!(
         h.writes(),
@@ -115,7 +116,7 @@ async fn a_steady_resync_reads_once_per_credential_and_writes_nothing() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_resource_broken_in_the_cloud_stalls_the_object() {
     let h = Harness::start();
     h.apply(managed("w"));
@@ -126,4 +127,28 @@ async fn a_resource_broken_in_the_cloud_stalls_the_object() {
 
     assert_eq!(action, Action::await_change());
     h.stalled("w", "UnrecoverableError");
+}
+
+#[tokio::test(start_paused = true)]
+async fn widgets_on_their_way_are_polled_with_one_reading_per_tick_however_many() {
+    let h = Harness::start();
+    h.cloud.behave(|b| b.build_reads = 3);
+    let names = ["a", "b", "c", "d", "e", "f"];
+    for name in names {
+        h.apply(managed(name));
+        h.reconcile(name).await;
+    }
+    let (gets, lists) = (h.cloud.calls("get"), h.cloud.calls("list"));
+
+    let mut ticks = 0;
+    while names.iter().any(|n| h.ready(n).0 != "True") {
+        ticks += 1;
+        assert!(ticks <= 5, "not Ready after {ticks} ticks");
+        for name in names {
+            h.reconcile(name).await;
+        }
+    }
+
+    assert_eq!(h.cloud.calls("list") - lists, ticks, "one LIST per tick");
+    assert_eq!(h.cloud.calls("get"), gets, "no widget read on its own");
 }

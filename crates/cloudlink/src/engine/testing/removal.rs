@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use super::cloud::{timeout, unavailable};
-use super::harness::{Harness, about, requeue_after};
+use super::harness::{Harness, about};
 use super::widget::{SECRET, managed};
 use crate::api::common::OnDelete;
+use crate::engine::schedule::IN_FLIGHT_POLL;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn deleting_deletes_the_resource_once_and_waits_until_it_is_gone() {
     let h = Harness::start();
     h.cloud.behave(|b| b.delete_reads = 2);
@@ -18,14 +19,14 @@ async fn deleting_deletes_the_resource_once_and_waits_until_it_is_gone() {
 
     h.delete("w");
     let action = h.reconcile("w").await;
-    assert_eq!(requeue_after(&action), Some(Duration::from_secs(1)));
+    assert!(Harness::polls_within(&action, IN_FLIGHT_POLL), "{action:?}");
     let (_, reason, message) = h.ready("w");
     assert_eq!(
         (reason.as_str(), message.as_str()),
         ("Progressing", "deleting cloud resource w-1")
     );
     let action = h.reconcile("w").await;
-    assert_eq!(requeue_after(&action), Some(Duration::from_secs(1)));
+    assert!(Harness::polls_within(&action, IN_FLIGHT_POLL), "{action:?}");
     assert!(h.exists("w"), "held until the resource is gone");
 
     h.reconcile("w").await;
@@ -50,7 +51,7 @@ async fn deleting_deletes_the_resource_once_and_waits_until_it_is_gone() {
     assert_eq!(h.ctx.backoff.tracked(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn detach_leaves_the_resource_in_the_cloud() {
     let h = Harness::start();
     h.apply(managed("w"));
@@ -68,7 +69,7 @@ async fn detach_leaves_the_resource_in_the_cloud() {
     assert!(detached.note.contains("w-1"), "{detached:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_never_created_object_with_broken_credentials_is_released_at_once() {
     let h = Harness::start();
     h.credentials.remove_secret(SECRET);
@@ -86,7 +87,7 @@ async fn a_never_created_object_with_broken_credentials_is_released_at_once() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_deletion_blocked_by_broken_credentials_says_how_out_and_detach_releases_it() {
     let h = Harness::start();
     h.apply(managed("w"));
@@ -111,7 +112,7 @@ async fn a_deletion_blocked_by_broken_credentials_says_how_out_and_detach_releas
     assert!(h.cloud.widget("w-1").is_some());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_deletion_finds_and_deletes_what_a_lost_create_made() {
     let h = Harness::start();
     h.apply(managed("w"));
@@ -128,7 +129,7 @@ async fn a_deletion_finds_and_deletes_what_a_lost_create_made() {
     assert_eq!(h.cloud.calls("delete"), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_secret_stays_guarded_while_another_object_uses_it() {
     let h = Harness::start();
     for name in ["a", "b"] {
@@ -147,7 +148,7 @@ async fn the_secret_stays_guarded_while_another_object_uses_it() {
     assert!(!h.credentials.guarded(SECRET));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_deleted_secret_stays_until_every_object_that_needs_it_is_released() {
     let h = Harness::start();
     for name in ["slow", "quick"] {
@@ -173,7 +174,7 @@ async fn a_deleted_secret_stays_until_every_object_that_needs_it_is_released() {
     assert!(!h.credentials.guarded(SECRET));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_transient_failure_while_deleting_is_retried_with_backoff() {
     let h = Harness::start();
     h.apply(managed("w"));

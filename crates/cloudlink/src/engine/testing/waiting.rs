@@ -2,10 +2,10 @@
 
 use kube::runtime::controller::Action;
 
-use super::harness::{Harness, about};
+use super::harness::Harness;
 use super::widget::managed;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_object_that_must_wait_writes_nothing_and_warns_nobody() {
     let h = Harness::start();
     h.cloud.behave(|b| b.not_ready = true);
@@ -14,8 +14,9 @@ async fn an_object_that_must_wait_writes_nothing_and_warns_nobody() {
     let action = h.reconcile("w").await;
     h.reconcile("w").await;
 
+    // At the next 30 s tick, which objects waiting for the same thing share.
     assert!(
-        about(&action, std::time::Duration::from_secs(30)),
+        Harness::polls_within(&action, std::time::Duration::from_secs(30)),
         "{action:?}"
     );
     let (ready, reason, message) = h.ready("w");
@@ -43,7 +44,7 @@ async fn an_object_that_must_wait_writes_nothing_and_warns_nobody() {
     assert_eq!(h.cloud.calls("create"), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_resource_the_cloud_cannot_delete_is_left_and_the_event_says_why() {
     let h = Harness::start();
     h.cloud.behave(|b| b.undeletable = true);
@@ -70,7 +71,7 @@ async fn a_resource_the_cloud_cannot_delete_is_left_and_the_event_says_why() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_resource_the_cloud_cannot_delete_needs_no_credentials_to_be_released() {
     let h = Harness::start();
     h.cloud.behave(|b| b.undeletable = true);

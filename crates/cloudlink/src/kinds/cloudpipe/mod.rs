@@ -23,7 +23,7 @@ pub const OWNER_KEY: &str = "cloudlink.dev:uid";
 pub const OBJECT_KEY: &str = "cloudlink.dev:object";
 
 /// How often a building server is checked.
-const BUILD_POLL: Duration = Duration::from_secs(2);
+const BUILD_POLL: Duration = crate::engine::schedule::IN_FLIGHT_POLL;
 /// How often a server in an unusual state (SHUTOFF, PAUSED, …) is checked.
 const ODD_STATE_POLL: Duration = Duration::from_secs(30);
 

@@ -14,7 +14,7 @@ use cloudlink_cloud::connections::{TenantConnectionRecord, UpdateTenantConnectio
 use cloudlink_cloud::ecl::TenantConnectionRequestRecord;
 
 /// A connection on its way is checked this often.
-const POLL: Duration = Duration::from_secs(2);
+const POLL: Duration = crate::engine::schedule::IN_FLIGHT_POLL;
 
 /// Whether a connection can be made on `request` now: only once it is approved. Waiting for the
 /// owner is `AwaitingApproval`; a request that will never be approved is unrecoverable.

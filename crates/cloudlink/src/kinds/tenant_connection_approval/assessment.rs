@@ -7,7 +7,7 @@ use crate::api::tenant_connection_approval::{Decision, TenantConnectionApprovalR
 use crate::engine::outcome::{Phase, Reason};
 
 /// A decision just sent shows within seconds.
-const DECIDING_POLL: Duration = Duration::from_secs(2);
+const DECIDING_POLL: Duration = crate::engine::schedule::IN_FLIGHT_POLL;
 
 /// Ready once SSS shows the decision the spec asks for; Stalled when SSS will never show it (the
 /// request was decided otherwise, cancelled or expired). `wanted` is `None` for an unmanaged

@@ -11,7 +11,7 @@ mod assessment;
 mod reference;
 
 /// A request registers within seconds.
-const REGISTERING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const REGISTERING_WAIT: std::time::Duration = crate::engine::schedule::IN_FLIGHT_POLL;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

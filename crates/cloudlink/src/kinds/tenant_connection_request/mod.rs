@@ -31,14 +31,14 @@ mod assessment;
 use assessment::{phase, view};
 
 /// How often a request that is still being registered is checked.
-const REGISTER_POLL: Duration = Duration::from_secs(2);
+const REGISTER_POLL: Duration = crate::engine::schedule::IN_FLIGHT_POLL;
 /// How often a request waiting for its approval is checked. Approvals are human decisions. The
 /// checks are batched (one reading of the credential's requests and approvals serves every
 /// waiting request at a tick); before batching, two hundred requests re-read at 10 s exceeded one
 /// credential's default rate (20 calls/s) and starved every other object.
 const APPROVAL_POLL: Duration = Duration::from_secs(30);
 /// A deletion waiting for the request's connections to go (they take about a second each).
-const CONNECTIONS_WAIT: Duration = Duration::from_secs(2);
+const CONNECTIONS_WAIT: Duration = crate::engine::schedule::IN_FLIGHT_POLL;
 
 impl ManagedObject for TenantConnectionRequest {
     type CloudView = TenantConnectionRequestResourceStatus;
