@@ -34,7 +34,7 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use serde_json::{Value, json};
@@ -110,6 +110,7 @@ async fn main() {
         println!("|---:|---:|---:|---:|---:|---:|");
         let mut call_rows = Vec::new();
         let mut steady_rows = Vec::new();
+        let mut delete_rows = Vec::new();
         for &n in &sizes {
             let run = bench.operator_run(n).await;
             let floor = bench.floor_run(n).await;
@@ -123,6 +124,7 @@ async fn main() {
             );
             call_rows.push((n, run.create_calls));
             steady_rows.push((n, run.steady_calls, run.steady_ticks));
+            delete_rows.push((n, run.deleted, run.delete_calls));
         }
 
         println!("\n## Cloud calls while creating (per object, from the emulator's counters)\n");
@@ -144,10 +146,24 @@ async fn main() {
                 println!("| {n} | {route} | {:.1} |", *count as f64 / *ticks as f64);
             }
         }
+        println!(
+            "\n## Deletion (every object deleted at once; cloud calls per object until all are gone)\n"
+        );
+        println!("| N per kind | all gone | route | calls | per object |");
+        println!("|---:|---:|---|---:|---:|");
+        for (n, deleted, calls) in &delete_rows {
+            for (route, count) in calls {
+                println!(
+                    "| {n} | {:.2} s | {route} | {count} | {:.2} |",
+                    deleted.as_secs_f64(),
+                    *count as f64 / *n as f64
+                );
+            }
+        }
     }
 
     if samples > 0 {
-        let (times, calls_on_path) = bench.latency(samples).await;
+        let (times, ready_times, calls_on_path) = bench.latency(samples).await;
         let at =
             |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
         let (p50, p99) = (at(0.50), at(0.99));
@@ -167,6 +183,22 @@ async fn main() {
         // The whole distribution: a p50 alone hides whether the samples fall in two groups.
         let all: Vec<String> = times.iter().map(|t| format!("{:.0}", ms(*t))).collect();
         println!("\nAll samples, sorted (ms): {}", all.join(", "));
+        let ready_at = |q: f64| {
+            ready_times
+                [((ready_times.len() as f64 * q).ceil() as usize).clamp(1, ready_times.len()) - 1]
+        };
+        println!(
+            "\n## Latency: create → Ready, the same {samples} requests (the cloud's own lifecycle: {:.0} ms)\n",
+            ms(TCR_LIFECYCLE)
+        );
+        println!("| p50 | p99 | p50 / the cloud's lifecycle |");
+        println!("|---:|---:|---:|");
+        println!(
+            "| {:.0} ms | {:.0} ms | {:.2} |",
+            ms(ready_at(0.50)),
+            ms(ready_at(0.99)),
+            ready_at(0.50).as_secs_f64() / TCR_LIFECYCLE.as_secs_f64()
+        );
     }
 
     if !memory.is_empty() {
@@ -239,7 +271,14 @@ struct OperatorRun {
     create_calls: BTreeMap<String, u64>,
     steady_calls: BTreeMap<String, u64>,
     steady_ticks: u64,
+    /// Deleting every object at once: until all are gone, and the cloud calls meanwhile.
+    deleted: Duration,
+    delete_calls: BTreeMap<String, u64>,
 }
+
+/// The emulator's own lifecycle of a tenant connection request with its default delays
+/// (`--tcr-registering-delay 500ms`, `--tcr-registered-delay 500ms`): POST → `registered`.
+const TCR_LIFECYCLE: Duration = Duration::from_millis(1000);
 
 /// Resync period of the throughput runs' operators: short, so that the steady state is measured
 /// in the same run.

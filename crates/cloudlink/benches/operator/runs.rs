@@ -85,6 +85,41 @@ impl Bench {
         )
         .await;
         let steady_calls = delta(&before, &self.cloud.counters().await);
+
+        // Deletion: every object at once; each waits until its cloud resource is gone.
+        let before = self.cloud.counters().await;
+        let started = Instant::now();
+        kubectl_ok(
+            &[
+                "delete",
+                "-n",
+                &ns.name,
+                "tenantconnectionrequests,cloudpipes",
+                "--all",
+                "--wait=false",
+            ],
+            None,
+        );
+        let requests: Api<TenantConnectionRequest> = Api::namespaced(self.client.clone(), &ns.name);
+        let pipes: Api<Cloudpipe> = Api::namespaced(self.client.clone(), &ns.name);
+        eventually(DEADLINE, "every object deleted", || async {
+            let left = requests
+                .list_metadata(&ListParams::default())
+                .await
+                .ok()?
+                .items
+                .len()
+                + pipes
+                    .list_metadata(&ListParams::default())
+                    .await
+                    .ok()?
+                    .items
+                    .len();
+            (left == 0).then_some(())
+        })
+        .await;
+        let deleted = started.elapsed();
+        let delete_calls = delta(&before, &self.cloud.counters().await);
         operator.terminate();
         OperatorRun {
             ids,
@@ -92,6 +127,8 @@ impl Bench {
             create_calls,
             steady_calls,
             steady_ticks,
+            deleted,
+            delete_calls,
         }
     }
 
@@ -150,16 +187,16 @@ impl Bench {
         started.elapsed()
     }
 
-    /// Single objects, one after the other: create → the watch shows status.id. Returns every
-    /// sample, sorted, and the cloud calls on the path per sample.
-    pub(crate) async fn latency(&self, samples: usize) -> (Vec<Duration>, f64) {
+    /// Single objects, one after the other: create → the watch shows status.id, and create →
+    /// Ready. Returns both sets of samples, sorted, and the cloud calls on the id's path per sample.
+    pub(crate) async fn latency(&self, samples: usize) -> (Vec<Duration>, Vec<Duration>, f64) {
         self.cloud.reset().await;
         let ns = TestNamespace::new("bench-latency");
         self.secret(&ns.name);
         let mut operator = self.start_operator(Some(&ns.name), "10m");
         self.wait_ready(&operator).await;
         let api: Api<TenantConnectionRequest> = Api::namespaced(self.client.clone(), &ns.name);
-        let mut times = Vec::new();
+        let (mut times, mut ready_times) = (Vec::new(), Vec::new());
         let before = self.cloud.counters().await;
         for i in 0..samples {
             let name = format!("single-{i}");
@@ -176,9 +213,10 @@ impl Bench {
                 .await
                 .expect("create");
             // The watch ends once the object is Ready as well, so that its polls do not overlap the
-            // next sample; only the id's time is kept.
-            let (id_seen, _) = watch.await.expect("watch");
+            // next sample.
+            let (id_seen, ready_seen) = watch.await.expect("watch");
             times.push(id_seen - started);
+            ready_times.push(ready_seen - started);
         }
         let after = self.cloud.counters().await;
         operator.terminate();
@@ -188,7 +226,8 @@ impl Bench {
             + calls.get("ecl.tcr.create").copied().unwrap_or(0)) as f64
             / samples as f64;
         times.sort();
-        (times, on_path)
+        ready_times.sort();
+        (times, ready_times, on_path)
     }
 
     /// RSS of an operator idle, then with each count of Ready requests.
