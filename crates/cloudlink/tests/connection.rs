@@ -45,7 +45,11 @@ async fn a_connection_waits_for_the_approval_then_attaches_and_goes_before_its_r
         "{message}"
     );
     assert_eq!(w.cloud.total("ecl.tc.create").await, 0);
-    assert!(waiting["status"]["createRequested"].is_null());
+    assert!(
+        waiting["metadata"]["finalizers"].is_null(),
+        "nothing asked of the cloud, nothing to hold the object: {}",
+        waiting["metadata"]
+    );
     assert!(!w.events().contains("Warning"), "{}", w.events());
 
     // The owner approves; the connection follows (its next look, or at once when asked).

@@ -528,7 +528,7 @@ async fn sigterm_stops_the_operator_cleanly() {
 }
 
 #[tokio::test]
-async fn a_first_create_is_marked_before_it_is_sent_and_needs_no_lookup() {
+async fn a_first_create_is_marked_by_the_finalizer_and_needs_no_lookup() {
     let w = World::start("mark", &[], &[]);
     // Every LIST fails: a lookup before the create would hold the create back. (Once the
     // request exists, its polls read batched LISTs and fail too; the id is recorded before.)
@@ -541,10 +541,10 @@ async fn a_first_create_is_marked_before_it_is_sent_and_needs_no_lookup() {
         object["status"]["id"].is_string().then_some(object)
     })
     .await;
-    assert!(
-        object["status"]["createRequested"].is_string(),
-        "the create is recorded in status: {}",
-        object["status"]
+    assert_eq!(
+        object["metadata"]["finalizers"],
+        json!(["cloudlink.dev/finalizer"]),
+        "the create's mark"
     );
     assert_eq!(
         w.cloud.total("ecl.tcr.create").await,

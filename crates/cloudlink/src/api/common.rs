@@ -121,9 +121,9 @@ pub struct ResourceStatus<R> {
     /// When cloudlink last read the resource from the cloud.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<Time>,
-    /// When cloudlink asked the cloud to create the resource, written before the request. A
-    /// cloudlink that finds it but no id looks for the resource that request may have created
-    /// before asking again; without it, there is nothing to look for.
+    /// Written by cloudlink 0.1 before a create was sent; read (a cloudlink that finds it but no
+    /// id looks for the resource that request may have created), no longer written: cloudlink's
+    /// finalizer, put on just before the first create, is that mark now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_requested: Option<Time>,
     /// The last value of `cloudlink.dev/reconcile-requested-at` (or Flux's

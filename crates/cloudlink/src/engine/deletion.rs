@@ -95,14 +95,19 @@ pub(super) async fn cleanup<A: Adapter>(
 }
 
 /// An object never reached the cloud if it has no id (in status or in this process's memory)
-/// and no create was ever asked for it: no mark in status, none sent by this process. Such an
-/// object has nothing to delete, so broken credentials must not hold it. (An import that never
-/// got its id recorded is released too: the resource existed before the object and stays.)
+/// and no create can have been asked for it. Such an object has nothing to delete, so broken
+/// credentials must not hold it. An object that creates its resource gets cloudlink's finalizer
+/// only as the mark of its first create, so one that never asked is deleted by the API server
+/// without cloudlink; what is left here is an import that never got its id recorded (the
+/// resource existed before the object and stays).
 fn never_reached_cloud<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> bool {
     let uid = object.uid().unwrap_or_default();
-    object
-        .status()
-        .is_none_or(|s| s.id.is_none() && s.create_requested.is_none())
+    // Without an import, cloudlink puts its finalizer on just before it sends a create (the
+    // create's mark): such an object being cleaned up may have a resource in the cloud.
+    object.management().import.is_some()
+        && object
+            .status()
+            .is_none_or(|s| s.id.is_none() && s.create_requested.is_none())
         && ctx.known_id(&uid).is_none()
         && !ctx.create_requested(&uid)
 }

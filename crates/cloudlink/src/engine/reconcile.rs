@@ -79,8 +79,30 @@ async fn reconcile_once<A: Adapter>(
     if deleting {
         return deletion::cleanup(&**object, ctx).await;
     }
-    ctx.writes.add_finalizer(object).await?;
+    if !ours && !finalizer_waits_for_create(&**object, ctx) {
+        ctx.writes.add_finalizer(object).await?;
+    }
     apply(&**object, ctx).await
+}
+
+/// Whether the object's finalizer waits for its first create: a managed object with nothing in
+/// the cloud gets it just before the create is sent, as the create's mark (see
+/// [`create_or_adopt`]), so that an object that never asks (it waits for an approval, its
+/// credentials never worked) costs no write and is deleted at once. Every other object gets it
+/// first.
+fn finalizer_waits_for_create<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> bool {
+    let management = object.management();
+    let uid = object.uid().unwrap_or_default();
+    management.management_policy == ManagementPolicy::Managed
+        && management.import.is_none()
+        && object.status().is_none_or(|s| s.id.is_none())
+        && ctx.known_id(&uid).is_none()
+        && !ctx.create_requested(&uid)
+}
+
+/// Whether the object carries cloudlink's finalizer.
+fn has_finalizer(object: &impl ResourceExt) -> bool {
+    object.finalizers().iter().any(|f| f == FINALIZER)
 }
 
 pub fn error_policy<A: Adapter>(
@@ -264,9 +286,12 @@ async fn converge<A: Adapter>(
 }
 
 /// The create, preceded by the adoption lookup whenever an earlier create may have reached the
-/// cloud (`status.createRequested` is set, or this process sent one). The mark is written before
-/// the request (Stackable's rule): a crash after the cloud created the resource then always
-/// leaves a trace, and an object that never asked costs no lookup.
+/// cloud. The mark is written before the request (Stackable's rule), and is cloudlink's
+/// finalizer itself: an object without an id that carries it (or whose create this process
+/// sent, or that an earlier version marked in `status.createRequested`) may have a resource in
+/// the cloud, and looks for it first. A crash after the cloud created the resource therefore
+/// always leaves a trace, a deletion always finds the resource, and an object that never asked
+/// costs no lookup and one write fewer than a separate mark.
 async fn create_or_adopt<A: Adapter>(
     object: &A::Object,
     ctx: &Context<A>,
@@ -274,10 +299,11 @@ async fn create_or_adopt<A: Adapter>(
     id: &mut Option<String>,
 ) -> Result<A::Observed, Failure> {
     let uid = object.uid().unwrap_or_default();
-    let asked_before = object
-        .status()
-        .is_some_and(|s| s.create_requested.is_some())
-        || ctx.create_requested(&uid);
+    let marked = has_finalizer(object) || ctx.create_requested(&uid);
+    let asked_before = marked
+        || object
+            .status()
+            .is_some_and(|s| s.create_requested.is_some());
     if asked_before && let Some(found) = ctx.adapter.find_own(cloud, object).await? {
         let found = owned(object, ctx, cloud, id, found).await?;
         let found_id = A::id(&found);
@@ -294,7 +320,14 @@ async fn create_or_adopt<A: Adapter>(
     // (Keystone unreachable, a wrong password) would make the object look as if it had reached
     // the cloud, and hold its deletion.
     ctx.credentials.verify(session).await?;
-    status::write_create_requested(&*ctx.writes, object, &Time(jiff::Timestamp::now())).await?;
+    if !marked {
+        ctx.writes.add_finalizer(object).await?;
+        // From now on the Secret must outlive the object's resource.
+        let namespace = object.namespace().unwrap_or_default();
+        ctx.credentials
+            .session_in_use(&namespace, &object.management().cloud_credentials_ref)
+            .await?;
+    }
     ctx.remember_create_request(&uid, true);
     let created = ctx.adapter.create(cloud, object).await?;
     let new_id = created.id;
@@ -446,14 +479,21 @@ fn settled<K: ManagedObject>(object: &K) -> bool {
         })
 }
 
+/// The object's session. The Secret is guarded (`credentials::SECRET_FINALIZER`) from the moment
+/// the object has cloudlink's finalizer, which lifts the guard when it goes: an object that has
+/// not asked the cloud for anything yet needs neither.
 async fn connect<A: Adapter>(
     object: &A::Object,
     ctx: &Context<A>,
 ) -> Result<(A::Cloud, CloudSession), Failure> {
     let namespace = object.namespace().unwrap_or_default();
-    let session = ctx
-        .credentials
-        .session_in_use(&namespace, &object.management().cloud_credentials_ref)
-        .await?;
+    let reference = &object.management().cloud_credentials_ref;
+    let session = if finalizer_waits_for_create(object, ctx) && !has_finalizer(object) {
+        ctx.credentials.session(&namespace, reference).await?
+    } else {
+        ctx.credentials
+            .session_in_use(&namespace, reference)
+            .await?
+    };
     Ok((ctx.adapter.connect(&session), session))
 }

@@ -59,17 +59,6 @@ pub async fn write<K: ManagedObject>(
     Ok(true)
 }
 
-/// Records, before a create is sent, that it is about to be: see `ResourceStatus::create_requested`.
-pub async fn write_create_requested<K: ManagedObject>(
-    writes: &dyn ObjectWrites<K>,
-    object: &K,
-    now: &Time,
-) -> Result<(), kube::Error> {
-    writes
-        .patch_status(object, &StatusPatch::CreateRequested(now))
-        .await
-}
-
 /// Clears `status.id` at once, when its resource turned out to be gone (it is created again next).
 pub async fn clear_id<K: ManagedObject>(
     writes: &dyn ObjectWrites<K>,

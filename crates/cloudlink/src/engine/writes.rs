@@ -18,7 +18,6 @@ use super::export;
 use super::finalizers;
 use super::finalizers::FINALIZER;
 use crate::api::common::ResourceStatus;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 /// What the engine writes about an object of kind `K`.
 #[async_trait]
@@ -144,8 +143,6 @@ impl<K: ManagedObject> ObjectWrites<K> for KubeWrites {
 pub enum StatusPatch<'a, V> {
     /// The whole status of a reconcile (fields that are `None` are absent, so they stay).
     Whole(&'a ResourceStatus<V>),
-    /// `status.createRequested`, before a create is sent.
-    CreateRequested(&'a Time),
     /// `status.id: null`.
     ClearId,
 }
@@ -155,7 +152,6 @@ impl<V: Serialize> StatusPatch<'_, V> {
     pub fn body(&self) -> serde_json::Value {
         match self {
             StatusPatch::Whole(status) => json!({ "status": status }),
-            StatusPatch::CreateRequested(now) => json!({ "status": { "createRequested": now } }),
             StatusPatch::ClearId => json!({ "status": { "id": null } }),
         }
     }

@@ -210,7 +210,6 @@ impl<K: ManagedObject> ObjectWrites<K> for FakeApiServer {
     ) -> Result<(), kube::Error> {
         let entry = match patch {
             StatusPatch::Whole(_) => "write status",
-            StatusPatch::CreateRequested(_) => "mark create",
             StatusPatch::ClearId => "clear id",
         };
         let body = patch.body();

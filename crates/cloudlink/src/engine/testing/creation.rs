@@ -4,22 +4,23 @@
 use super::cloud::{POLL, State, timeout};
 use super::harness::{Harness, requeue_after};
 use super::widget::managed;
+use crate::engine::finalizers::FINALIZER;
 
 #[tokio::test(start_paused = true)]
-async fn a_first_create_is_marked_sent_once_and_costs_no_lookup() {
+async fn a_first_create_is_marked_by_the_finalizer_sent_once_and_costs_no_lookup() {
     let h = Harness::start();
     h.apply(managed("w"));
 
     let action = h.reconcile("w").await;
 
-    // The finalizer before anything reaches the cloud; the mark before the create is sent.
+    // The finalizer is the create's mark: written before anything reaches the cloud, and the
+    // only write before it (the Secret's guard is the Secret's, once).
     assert_eq!(
         h.writes(),
         [
+            "verify credentials",
             "add finalizer w",
             "guard secret cloud",
-            "verify credentials",
-            "mark create w",
             "cloud create w",
             "event Created w",
             "write status w",
@@ -48,8 +49,9 @@ async fn a_crash_after_the_clouds_create_adopts_the_resource_on_restart() {
     // The process dies after the cloud created the widget, before the id reached status.
     h.api.fail_next("write status");
     assert!(h.try_reconcile("w").await.is_err());
-    let status = h.object("w").status.unwrap();
-    assert!(status.id.is_none() && status.create_requested.is_some());
+    let object = h.object("w");
+    assert!(object.status.is_none_or(|s| s.id.is_none()));
+    assert_eq!(object.metadata.finalizers.unwrap(), [FINALIZER], "the mark");
 
     h.restart();
     h.reconcile("w").await;
@@ -91,7 +93,7 @@ async fn a_lost_answer_to_a_create_is_found_instead_of_sent_again() {
 async fn a_failed_create_mark_sends_no_create() {
     let h = Harness::start();
     h.apply(managed("w"));
-    h.api.fail_next("mark create");
+    h.api.fail_next("add finalizer");
 
     h.reconcile("w").await;
 
@@ -130,8 +132,7 @@ async fn a_resource_deleted_out_of_band_is_created_again() {
     let writes = h.writes();
     let at = |entry: &str| writes.iter().position(|w| w == entry).unwrap();
     assert!(at("event Recreating w") < at("clear id w"), "{writes:?}");
-    assert!(at("clear id w") < at("mark create w"), "{writes:?}");
-    assert!(at("mark create w") < at("cloud create w"), "{writes:?}");
+    assert!(at("clear id w") < at("cloud create w"), "{writes:?}");
     let events = h.events("w");
     let recreating = events.iter().find(|e| e.reason == "Recreating").unwrap();
     assert!(
