@@ -45,7 +45,9 @@ elapsed=$(( $(date +%s) - started ))
   echo "once (16 at a time) in a namespace the operator watches; a watch records when each object first"
   echo "shows \`status.id\` and \`Ready=True\`. The floor creates the same objects in an unwatched namespace"
   echo "and does only the unavoidable work per object: one cloud POST and one status patch, at the same"
-  echo "concurrency, through the same client library. The operator runs with \`--cloud-rate 1000\` (the"
+  echo "concurrency, through the same client library. That floor is not crash-safe; the safe floor adds the one"
+  echo "write a crash-safe protocol needs before the POST (a metadata patch recording the intent, as cloudlink's"
+  echo "finalizer does). The operator runs with \`--cloud-rate 1000\` (the"
   echo "default 20 calls/s protects a real cloud and would measure the limiter, not the engine)."
   echo
   cat "$WORK/figures.md"

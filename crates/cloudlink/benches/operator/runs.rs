@@ -133,10 +133,14 @@ impl Bench {
     }
 
     /// The floor: only the unavoidable work per object, one cloud POST and one status patch, at
-    /// the same concurrency, through the same cloud client library and API server.
-    pub(crate) async fn floor_run(&self, n: usize) -> Duration {
+    /// the same concurrency, through the same cloud client library and API server. The safe
+    /// floor (`safe`) adds what a crash-safe protocol cannot do without: one write recording the
+    /// intent before the POST (a metadata patch, as cloudlink's finalizer is), so that a crash
+    /// after the cloud's create leaves a trace.
+    pub(crate) async fn floor_run(&self, n: usize, safe: bool) -> Duration {
         self.cloud.reset().await;
-        let ns = TestNamespace::new(&format!("bench-floor-{n}"));
+        let kind = if safe { "safe-floor" } else { "floor" };
+        let ns = TestNamespace::new(&format!("bench-{kind}-{n}"));
         let session =
             CloudSession::from_clouds_yaml(&self.cloud.clouds_yaml(&ADMIN), "emulator", None)
                 .expect("session");
@@ -149,6 +153,17 @@ impl Bench {
             .map(|(kind, name)| {
                 let (session, requests, pipes) = (session.clone(), requests.clone(), pipes.clone());
                 async move {
+                    if safe {
+                        let intent = Patch::Merge(
+                            json!({"metadata": {"annotations": {"bench.cloudlink.dev/intent": "create"}}}),
+                        );
+                        if kind == "tcr" {
+                            requests.patch(&name, &PatchParams::default(), &intent).await.map(|_| ())
+                        } else {
+                            pipes.patch(&name, &PatchParams::default(), &intent).await.map(|_| ())
+                        }
+                        .expect("intent patch");
+                    }
                     let id = if kind == "tcr" {
                         let body = CreateTenantConnectionRequest {
                             tenant_id_other: OWNER.project_id.to_owned(),
