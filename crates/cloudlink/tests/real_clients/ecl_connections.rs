@@ -46,18 +46,10 @@ async fn tc_shows(
     id: &str,
     status: &str,
 ) -> std::collections::BTreeMap<String, String> {
-    let deadline = std::time::Instant::now() + SETTLE;
-    loop {
-        let shown = tc_fields(&ecl_tc(env, &["show", id]).await);
-        if shown["status"] == status {
-            return shown;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not {status} within {SETTLE:?}: {shown:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    shows(status, || async {
+        tc_fields(&ecl_tc(env, &["show", id]).await)
+    })
+    .await
 }
 
 #[tokio::test]

@@ -436,10 +436,22 @@ async fn tcr_shows(
     id: &str,
     status: &str,
 ) -> std::collections::BTreeMap<String, String> {
+    shows(status, || async {
+        ecl_fields(&ecl(env, &["show", id]).await)
+    })
+    .await
+}
+
+/// Polls `show` (a CLI's fields) until they have `status`, within [`SETTLE`]; the fields.
+async fn shows<F, Fut>(status: &str, show: F) -> std::collections::BTreeMap<String, String>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = std::collections::BTreeMap<String, String>>,
+{
     let deadline = std::time::Instant::now() + SETTLE;
     loop {
-        let shown = ecl_fields(&ecl(env, &["show", id]).await);
-        if shown["status"] == status {
+        let shown = show().await;
+        if shown.get("status").map(String::as_str) == Some(status) {
             return shown;
         }
         assert!(
