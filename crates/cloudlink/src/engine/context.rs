@@ -121,6 +121,43 @@ impl<A: Adapter> Context<A> {
         };
     }
 
+    /// Drops everything this process keeps about the objects with these UIDs, once its watch no
+    /// longer shows them: deleted, or moved to another shard by their labels. A moved object is
+    /// another shard's now, which may recreate its resource under a new id; were it to come back,
+    /// an id remembered here would win over its status and point at a resource that is gone.
+    /// Its claims go too: the mark in the cloud names the object's UID, which the other shard
+    /// shares, so nobody reports a `Conflict` for it.
+    pub fn forget(&self, uids: &[&str]) {
+        let kind = <A::Object as kube::Resource>::kind(&());
+        for uid in uids {
+            self.remember_id(uid, None);
+            self.remember_create_request(uid, false);
+            self.claims.release_all(uid);
+            self.backoff.forget(uid);
+            self.metrics.ready(&kind, uid, None);
+        }
+    }
+
+    /// The UIDs of the objects this process keeps something about.
+    pub fn remembered(&self) -> Vec<String> {
+        let mut uids: std::collections::BTreeSet<String> = self
+            .known_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        uids.extend(
+            self.create_requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
+        uids.extend(self.claims.claimants());
+        uids.into_iter().collect()
+    }
+
     pub(super) fn create_requested(&self, uid: &str) -> bool {
         self.create_requests
             .lock()

@@ -1,16 +1,25 @@
-//! Runs the engine for one kind: watches the kind (in one namespace or all) and the Secrets its
-//! objects name, so that a created or changed Secret brings a stalled object back at once.
+//! Runs the engine for one kind: watches the kind (in one namespace or all, and only the objects
+//! matching `--watch-label-selector`: see `operator::shard`) and the Secrets its objects name, so
+//! that a created or changed Secret brings a stalled object back at once.
 //!
 //! The Secret watch asks for metadata only: a cluster's Secrets (Helm keeps every release in one,
 //! often hundreds of KB) are none of cloudlink's business, and their contents would cost memory
 //! in proportion to them. The one Secret an object names is read on its own (`secrets.rs`).
 //! (A Secret written with client-side `kubectl apply` carries a copy of its content in an
 //! annotation, which is metadata: it passes through the mapper and is dropped with the event.)
+//!
+//! With shards, a Secret carries no shard label, so every shard sees every Secret's name; but a
+//! shard reads (GETs) and guards only the Secrets its own objects name: the mapper looks in this
+//! shard's cache only, and reconciles read the Secret of the object at hand. Likewise the
+//! ConfigMaps of `spec.export` are read and written for this shard's objects only, and never
+//! watched. A Secret used by objects of two shards carries one `credentials-in-use` finalizer:
+//! when one shard lifts it (its last user went), the other shard's Secret watch sees the change and
+//! reconciles its users, whose reconciles put it back.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
@@ -25,16 +34,37 @@ use super::credentials::needs_secret;
 use super::pause;
 use super::reconcile::{error_policy, reconcile};
 
+/// Which objects a controller watches.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Watch<'a> {
+    /// One namespace, or every namespace (`None`).
+    pub namespace: Option<&'a str>,
+    /// A label selector (`--watch-label-selector`), or every object (`None`).
+    pub selector: Option<&'a str>,
+}
+
+impl Watch<'_> {
+    /// The watcher's configuration for cloudlink's own kinds.
+    pub fn config(&self) -> watcher::Config {
+        let config = watcher::Config::default().any_semantic();
+        match self.selector {
+            Some(selector) => config.labels(selector),
+            None => config,
+        }
+    }
+}
+
 /// Reconciles objects of `A::Object` until the process is asked to stop (SIGTERM or SIGINT):
 /// then no new reconcile starts, and running ones finish. `synced` is called once the objects
 /// have been listed.
 pub async fn run<A: Adapter>(
     client: Client,
     ctx: Arc<Context<A>>,
-    namespace: Option<&str>,
+    watch: Watch<'_>,
     concurrency: u16,
     synced: Box<dyn FnOnce() + Send>,
 ) {
+    let namespace = watch.namespace;
     // An Api of PartialObjectMeta asks for metadata only, for the LIST and the WATCH.
     let (objects, secrets): (Api<A::Object>, Api<PartialObjectMeta<Secret>>) = match namespace {
         Some(ns) => (
@@ -45,8 +75,9 @@ pub async fn run<A: Adapter>(
     };
     // What triggers a reconcile: `pause::trigger`. The cache still sees every update.
     let (store, writer) = reflector::store();
-    let watched = watcher::watcher(objects, watcher::Config::default().any_semantic()).modify(slim);
+    let watched = watcher::watcher(objects, watch.config()).modify(slim);
     let changes = reflector(writer, watched)
+        .inspect_ok(forget_what_left(ctx.clone()))
         .default_backoff()
         .touched_objects()
         .predicate_filter(pause::trigger, Default::default());
@@ -88,6 +119,38 @@ pub async fn run<A: Adapter>(
             }
         })
         .await;
+}
+
+/// What the engine does when an object leaves the watch: nothing to the object (kube's controller
+/// drops its queued reconciles, as the object is no longer in the cache), only forgetting what
+/// this process kept about it (`Context::forget`). With a label selector, an object whose labels
+/// stop matching is reported deleted although it lives on: it moved to another shard, which
+/// reconciles it from then on, adopting its resource by `status.id`. A relist (after a watch
+/// error) reports no deletion, only a fresh listing: then whatever no cache of the kind holds (the
+/// context is shared by the kind's controllers of every watched namespace) is forgotten.
+fn forget_what_left<A: Adapter>(ctx: Arc<Context<A>>) -> impl FnMut(&watcher::Event<A::Object>) {
+    move |event| match event {
+        watcher::Event::Delete(object) => {
+            if let Some(uid) = object.uid() {
+                ctx.forget(&[&uid]);
+            }
+        }
+        watcher::Event::InitDone => {
+            let live: std::collections::HashSet<String> = ctx
+                .objects
+                .all::<A::Object>()
+                .iter()
+                .filter_map(|o| o.uid())
+                .collect();
+            let left: Vec<String> = ctx
+                .remembered()
+                .into_iter()
+                .filter(|uid| !live.contains(uid))
+                .collect();
+            ctx.forget(&left.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        _ => {}
+    }
 }
 
 /// Lets the credentials bookkeeping ask this kind's cache which Secrets its live objects use.
