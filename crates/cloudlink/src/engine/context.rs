@@ -25,6 +25,11 @@ pub struct Settings {
     /// First retry delay after a transient error; doubles per failure up to `max_backoff`.
     pub base_backoff: Duration,
     pub max_backoff: Duration,
+    /// With shards: how long a create sent by another replica may still be on its way to the
+    /// cloud (the cloud calls' deadline). An object that moved here from another shard while
+    /// that shard was creating its resource waits this long after `status.createRequested`
+    /// before looking for the resource, so that it finds it instead of creating a second one.
+    pub shard_takeover: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -33,6 +38,7 @@ impl Default for Settings {
             resync: Duration::from_secs(600),
             base_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
+            shard_takeover: None,
         }
     }
 }

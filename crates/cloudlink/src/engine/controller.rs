@@ -18,12 +18,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
-use kube::runtime::controller::{self, Controller};
+use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
@@ -31,6 +32,7 @@ use kube::{Client, Resource, ResourceExt};
 use super::adapter::{Adapter, ManagedObject};
 use super::context::Context;
 use super::credentials::needs_secret;
+use super::error::EngineError;
 use super::pause;
 use super::reconcile::{error_policy, reconcile};
 
@@ -112,7 +114,7 @@ pub async fn run<A: Adapter>(
                 .collect::<Vec<_>>()
         })
         .graceful_shutdown_on(shutdown_signal())
-        .run(reconcile::<A>, error_policy::<A>, ctx)
+        .run(reconcile_watched::<A>, error_policy::<A>, ctx)
         .for_each(|result| async move {
             if let Err(error) = result {
                 tracing::debug!(%error, "reconcile error");
@@ -151,6 +153,53 @@ fn forget_what_left<A: Adapter>(ctx: Arc<Context<A>>) -> impl FnMut(&watcher::Ev
         }
         _ => {}
     }
+}
+
+/// The engine's reconcile, and what shards need around it: the wait of [`create_on_its_way`]
+/// before, and forgetting an object that left the watch while it was reconciled after.
+async fn reconcile_watched<A: Adapter>(
+    object: Arc<A::Object>,
+    ctx: Arc<Context<A>>,
+) -> Result<Action, EngineError> {
+    if let Some(wait) = create_on_its_way(&*object, &ctx) {
+        tracing::info!(
+            object = %ObjectRef::from(&*object),
+            "another replica may still be creating this object's resource: looking for it in {}s",
+            wait.as_secs()
+        );
+        return Ok(Action::requeue(wait));
+    }
+    let result = reconcile(object.clone(), ctx.clone()).await;
+    let uid = object.uid().unwrap_or_default();
+    if !ctx.objects.holds::<A::Object>(
+        &object.namespace().unwrap_or_default(),
+        &object.name_any(),
+        &uid,
+    ) {
+        // What the reconcile learnt about an object that is no longer ours must not outlive it.
+        ctx.forget(&[&uid]);
+    }
+    result
+}
+
+/// With shards, how long to wait before reconciling an object that another replica marked as
+/// being created (`status.createRequested`, no `status.id`) and that this process did not send a
+/// create for: it moved here while the other shard's create was on its way, and a lookup now
+/// could miss the resource and create a second one. The create has at most the cloud calls'
+/// deadline; the wait counts from the mark, and never exceeds that deadline from now (the other
+/// replica's clock may be ahead).
+fn create_on_its_way<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> Option<Duration> {
+    let deadline = ctx.settings.shard_takeover?;
+    let uid = object.uid().unwrap_or_default();
+    let status = object.status()?;
+    if status.id.is_some() || ctx.known_id(&uid).is_some() || ctx.create_requested(&uid) {
+        return None;
+    }
+    let marked = status.create_requested.as_ref()?.0;
+    let elapsed = jiff::Timestamp::now().duration_since(marked);
+    let left = jiff::SignedDuration::try_from(deadline).ok()? - elapsed;
+    let left = Duration::try_from(left).ok().filter(|d| !d.is_zero())?;
+    Some(left.min(deadline))
 }
 
 /// Lets the credentials bookkeeping ask this kind's cache which Secrets its live objects use.

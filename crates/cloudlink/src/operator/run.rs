@@ -131,6 +131,10 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
     let metrics = Arc::new(Metrics::default());
     let settings = Settings {
         resync: args.resync,
+        shard_takeover: args
+            .watch_label_selector
+            .as_ref()
+            .map(|_| args.cloud_timeout),
         ..Settings::default()
     };
     let options = SessionOptions {
