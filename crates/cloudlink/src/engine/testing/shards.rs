@@ -57,7 +57,7 @@ async fn a_watched_object_is_written_and_forgotten_once_it_left() {
     h.reconcile("w").await;
     assert!(h.writes().contains(&"cloud create w".to_owned()));
     let uid = h.object("w").metadata.uid.unwrap();
-    assert_eq!(h.ctx.remembered(), [uid.clone()]);
+    assert_eq!(h.ctx.remembered(), std::slice::from_ref(&uid));
 
     // Moved away: the new shard owns it now (same UID, same id in status).
     let moved = h.object("w");
