@@ -87,3 +87,67 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   resources: ["configmaps"]
   verbs: ["get", "create", "patch"]
 {{- end }}
+
+{{/*
+Shards: the main Deployment ("") and one per name in .Values.shards. The helpers below take
+(dict "root" $ "shard" NAME). The main Deployment keeps the names and labels it had before shards,
+so that adding shards to a release changes no immutable selector; a shard's pods carry
+app.kubernetes.io/instance: <release>-<shard>, so that no Deployment selects another's pods.
+*/}}
+{{- define "cloudlink.deployments" -}}
+{{- toJson (prepend .Values.shards "") }}
+{{- end }}
+
+{{- define "cloudlink.shard.name" -}}
+{{- if .shard }}
+{{- printf "%s-%s" (include "cloudlink.fullname" .root) .shard | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- include "cloudlink.fullname" .root }}
+{{- end }}
+{{- end }}
+
+{{- define "cloudlink.shard.selectorLabels" -}}
+{{- if .shard }}
+app.kubernetes.io/name: {{ include "cloudlink.name" .root }}
+app.kubernetes.io/instance: {{ printf "%s-%s" .root.Release.Name .shard | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- include "cloudlink.selectorLabels" .root }}
+{{- end }}
+{{- end }}
+
+{{/* A shard's objects: the release's labels, and which shard. */}}
+{{- define "cloudlink.shard.labels" -}}
+{{ include "cloudlink.labels" .root }}
+{{- if .shard }}
+cloudlink.dev/shard: {{ .shard }}
+{{- end }}
+{{- end }}
+
+{{/* A shard's pods: its selector labels and the release's other labels. */}}
+{{- define "cloudlink.shard.podLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "cloudlink.shard.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/component: operator
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- if .shard }}
+cloudlink.dev/shard: {{ .shard }}
+{{- end }}
+{{- end }}
+
+{{- define "cloudlink.shard.leaseName" -}}
+{{- if .shard }}
+{{- printf "%s-%s" (include "cloudlink.leaseName" .root) .shard }}
+{{- else }}
+{{- include "cloudlink.leaseName" .root }}
+{{- end }}
+{{- end }}
+
+{{/* --watch-label-selector: none without shards; the shard's key, or (main) every unlabelled object. */}}
+{{- define "cloudlink.shard.selector" -}}
+{{- if .shard }}
+{{- printf "sharding.cloudlink.dev/key=%s" .shard }}
+{{- else if .root.Values.shards }}
+{{- print "!sharding.cloudlink.dev/key" }}
+{{- end }}
+{{- end }}

@@ -5,6 +5,7 @@
 pub const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
 pub mod api_recorder;
+pub mod audit;
 pub mod chaos;
 pub mod cluster;
 pub mod emulator;

@@ -602,6 +602,121 @@ fn leader_election_can_be_forced_either_way() {
     find(&off, "PodDisruptionBudget", Some("ops"), "rel-cloudlink");
 }
 
+/// `shards`: the main Deployment (unchanged names and selector, now for the unlabelled objects)
+/// plus one per shard, each with its selector and Lease, the same ServiceAccount and rights, and
+/// pods that no other Deployment, budget, Service or policy selects.
+#[test]
+fn shards_render_one_deployment_each_with_its_selector_and_lease_and_the_same_rights() {
+    let unsharded = strings(&container(&render(&[]))["args"]);
+    assert!(
+        !unsharded
+            .iter()
+            .any(|a| a.starts_with("--watch-label-selector")),
+        "without shards the operator watches everything: {unsharded:?}"
+    );
+
+    let objects = render(&[
+        "shards={shard1,shard2}",
+        "replicas=2",
+        "networkPolicy.enabled=true",
+        "metrics.serviceMonitor.enabled=true",
+    ]);
+    let shards = [
+        (
+            "rel-cloudlink",
+            "!sharding.cloudlink.dev/key",
+            "rel-cloudlink-leader",
+        ),
+        (
+            "rel-cloudlink-shard1",
+            "sharding.cloudlink.dev/key=shard1",
+            "rel-cloudlink-leader-shard1",
+        ),
+        (
+            "rel-cloudlink-shard2",
+            "sharding.cloudlink.dev/key=shard2",
+            "rel-cloudlink-leader-shard2",
+        ),
+    ];
+    let deployments: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o["kind"] == "Deployment")
+        .collect();
+    assert_eq!(deployments.len(), shards.len());
+    let monitor = find(&objects, "ServiceMonitor", Some("ops"), "rel-cloudlink");
+    for (name, selector, lease) in shards {
+        let deployment = find(&objects, "Deployment", Some("ops"), name);
+        let pod = &deployment["spec"]["template"];
+        let args = strings(&pod["spec"]["containers"][0]["args"]);
+        for expected in [
+            format!("--watch-label-selector={selector}"),
+            format!("--lease-name={lease}"),
+            "--leader-elect".to_owned(),
+        ] {
+            assert!(args.contains(&expected), "{name}: {expected} in {args:?}");
+        }
+        assert_operator_accepts(&args);
+        assert_eq!(pod["spec"]["serviceAccountName"], "rel-cloudlink");
+        assert_eq!(deployment["spec"]["replicas"], 2);
+
+        // Its pods are its own: no other Deployment's selector matches them.
+        let selects = |selector: &Value, labels: &Value| {
+            selector["matchLabels"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .all(|(k, v)| &labels[k] == v)
+        };
+        for other in &deployments {
+            assert_eq!(
+                selects(&other["spec"]["selector"], &pod["metadata"]["labels"]),
+                other["metadata"]["name"] == name,
+                "{} selecting {name}'s pods",
+                other["metadata"]["name"]
+            );
+        }
+        let selector = &deployment["spec"]["selector"];
+        let pdb = find(&objects, "PodDisruptionBudget", Some("ops"), name);
+        assert_eq!(&pdb["spec"]["selector"], selector);
+        let policy = find(&objects, "NetworkPolicy", Some("ops"), name);
+        assert_eq!(&policy["spec"]["podSelector"], selector);
+        let service = find(&objects, "Service", Some("ops"), &format!("{name}-metrics"));
+        assert_eq!(
+            service["spec"]["selector"], selector["matchLabels"],
+            "{name}'s metrics Service"
+        );
+        assert!(
+            selects(&monitor["spec"]["selector"], &service["metadata"]["labels"]),
+            "the ServiceMonitor scrapes {name}"
+        );
+    }
+
+    // The same rights as one Deployment; the Lease rule names each shard's Lease.
+    let role = find(&objects, "ClusterRole", None, "rel-cloudlink");
+    assert_eq!(rules(role), operator_rules());
+    let leases = find(
+        &objects,
+        "Role",
+        Some("ops"),
+        "rel-cloudlink-leader-election",
+    );
+    let names: Vec<String> = shards.iter().map(|(_, _, l)| l.to_string()).collect();
+    assert_eq!(
+        rules(leases)
+            .keys()
+            .map(|(_, _, names)| names.clone())
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from([vec![], names])
+    );
+    assert_eq!(
+        objects
+            .iter()
+            .filter(|o| o["kind"] == "ServiceAccount")
+            .count(),
+        1
+    );
+}
+
 #[test]
 fn bad_values_are_refused_naming_the_value() {
     let chart = chart();
@@ -619,6 +734,7 @@ fn bad_values_are_refused_naming_the_value() {
         ("cloudRate=fast", "at '/cloudRate'"),
         ("concurrency=0", "at '/concurrency'"),
         ("watchNamespaces={Team_A}", "at '/watchNamespaces/0'"),
+        ("shards={Shard_1}", "at '/shards/0'"),
         ("image.pullPolicy=Sometimes", "at '/image/pullPolicy'"),
         (
             "concurency=4",
@@ -951,6 +1067,34 @@ fn replica_failure(namespace: &str, release: &str) -> Option<Value> {
                 .unwrap_or_default()
         })
         .find(|c| c["type"] == "ReplicaFailure" && c["status"] == "True")
+}
+
+/// Installed with a shard, each Deployment gets its own Pod from its own ReplicaSet.
+#[test]
+fn helm_install_with_shards_runs_a_deployment_per_shard() {
+    const DEADLINE: Duration = Duration::from_secs(60);
+    install_crds();
+    let ns = TestNamespace::new("chart-shards");
+    let release = format!("cl{}", &ns.name[ns.name.len() - 8..]);
+    let _guard = Release::install(&release, &ns.name, &["--set", "shards={one}"]);
+    for (instance, deployment) in [
+        (release.clone(), format!("{release}-cloudlink")),
+        (format!("{release}-one"), format!("{release}-cloudlink-one")),
+    ] {
+        let pods = eventually(&format!("{deployment}'s Pod"), DEADLINE, || {
+            let pods = release_objects("pods", &ns.name, &instance);
+            (!pods.is_empty()).then_some(pods)
+        });
+        assert_eq!(pods.len(), 1, "{deployment}: {pods:?}");
+        let owner = pods[0]["metadata"]["ownerReferences"][0]["name"]
+            .as_str()
+            .unwrap();
+        assert!(
+            owner.starts_with(&format!("{deployment}-")),
+            "{deployment}'s ReplicaSet made its Pod, not {owner}"
+        );
+        assert_eq!(replica_failure(&ns.name, &instance), None);
+    }
 }
 
 /// The chart's Pods pass the `restricted` Pod Security Standard, as the API server judges them: in a

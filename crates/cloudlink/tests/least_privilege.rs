@@ -6,47 +6,11 @@
 use cloudlink_testkit as support;
 
 use serde_json::{Value, json};
+use support::audit::{requests_of, service_account_kubeconfig};
 use support::cluster::{TestNamespace, kubeconfig, kubectl, kubectl_ok};
 use support::emulator::{ADMIN, OWNER, eventually};
 use support::operator::Operator;
 use support::scenario::{DEADLINE, World, cloudpipe, request, request_made_elsewhere};
-
-fn audit_log() -> std::path::PathBuf {
-    std::env::var_os("CLOUDLINK_TEST_AUDIT_LOG")
-        .map(Into::into)
-        .expect("CLOUDLINK_TEST_AUDIT_LOG is set by hack/test.sh")
-}
-
-/// A kubeconfig for the test control plane that authenticates with `token` only.
-fn token_kubeconfig(token: &str) -> tempfile::NamedTempFile {
-    let view = |path: &str| {
-        kubectl_ok(
-            &[
-                "config",
-                "view",
-                "--raw",
-                "--minify",
-                "-o",
-                &format!("jsonpath={path}"),
-            ],
-            None,
-        )
-    };
-    let (server, ca) = (
-        view("{.clusters[0].cluster.server}"),
-        view("{.clusters[0].cluster.certificate-authority-data}"),
-    );
-    let config = json!({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "test", "cluster": {"server": server, "certificate-authority-data": ca}}],
-        "users": [{"name": "operator", "user": {"token": token}}],
-        "contexts": [{"name": "operator", "context": {"cluster": "test", "user": "operator"}}],
-        "current-context": "operator",
-    });
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), config.to_string()).unwrap();
-    file
-}
 
 /// `cloudlink run`'s arguments from the Deployment, without `run` and the metrics address (the
 /// test picks a free local port instead of the pod's), with `$(VAR)` expanded from `env` as the
@@ -148,19 +112,7 @@ async fn the_chart_grants_what_the_operator_uses_and_no_more() {
         .expect("the Deployment names its ServiceAccount")
         .to_owned();
     let sa = format!("system:serviceaccount:{}:{sa_name}", system.name);
-    let token = kubectl_ok(
-        &[
-            "create",
-            "token",
-            &sa_name,
-            "-n",
-            &system.name,
-            "--duration",
-            "1h",
-        ],
-        None,
-    );
-    let config = token_kubeconfig(token.trim());
+    let config = service_account_kubeconfig(&system.name, &sa_name);
     let env = [
         ("POD_NAMESPACE", system.name.as_str()),
         ("POD_NAME", "cloudlink-test-pod"),
@@ -268,12 +220,7 @@ async fn the_chart_grants_what_the_operator_uses_and_no_more() {
     drop(operator);
 
     // Sufficient: not one request of the ServiceAccount was refused.
-    let log = std::fs::read_to_string(audit_log()).unwrap();
-    let requests: Vec<Value> = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|e| e["user"]["username"] == sa.as_str() && e["stage"] == "ResponseComplete")
-        .collect();
+    let requests = requests_of(&sa);
     assert!(
         requests.len() > 20,
         "the audit log shows the operator's requests ({} found)",

@@ -25,6 +25,11 @@ pub struct Settings {
     /// First retry delay after a transient error; doubles per failure up to `max_backoff`.
     pub base_backoff: Duration,
     pub max_backoff: Duration,
+    /// With shards: how long a create sent by another replica may still be on its way to the
+    /// cloud (the cloud calls' deadline). An object that moved here from another shard while
+    /// that shard was creating its resource waits this long before looking for the resource, so
+    /// that it finds it instead of creating a second one.
+    pub shard_takeover: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -33,6 +38,7 @@ impl Default for Settings {
             resync: Duration::from_secs(600),
             base_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
+            shard_takeover: None,
         }
     }
 }
@@ -53,8 +59,11 @@ pub struct Context<A: Adapter> {
     /// resource again (or read a vanished one and create it again).
     known_ids: Mutex<HashMap<String, String>>,
     /// Objects (by UID) this process has sent a create for: as with `known_ids`, the cache may
-    /// not show `status.createRequested` yet when the object is reconciled again.
+    /// not show the finalizer (the create's mark) yet when the object is reconciled again.
     create_requests: Mutex<std::collections::HashSet<String>>,
+    /// With shards: when this process first saw an object that another replica marked for a
+    /// create (see `controller::create_on_its_way`).
+    marked_elsewhere: Mutex<HashMap<String, tokio::time::Instant>>,
     /// The latest batched reading of each credential's resources (resyncs are served from it).
     pub(super) readings: Readings<SessionKey, A::Observed>,
     /// Which object claimed which cloud resource first, until the resource carries its mark.
@@ -89,6 +98,7 @@ impl<A: Adapter> Context<A> {
             objects: Arc::new(Objects::default()),
             known_ids: Mutex::new(HashMap::new()),
             create_requests: Mutex::new(std::collections::HashSet::new()),
+            marked_elsewhere: Mutex::new(HashMap::new()),
             readings: Readings::new(A::id),
             claims: Claims::default(),
         }
@@ -119,6 +129,57 @@ impl<A: Adapter> Context<A> {
             Some(id) => ids.insert(uid.to_owned(), id.to_owned()),
             None => ids.remove(uid),
         };
+    }
+
+    /// Drops everything this process keeps about the objects with these UIDs, once its watch no
+    /// longer shows them: deleted, or moved to another shard by their labels. A moved object is
+    /// another shard's now, which may recreate its resource under a new id; were it to come back,
+    /// an id remembered here would win over its status and point at a resource that is gone.
+    /// Its claims go too: the mark in the cloud names the object's UID, which the other shard
+    /// shares, so nobody reports a `Conflict` for it.
+    pub fn forget(&self, uids: &[&str]) {
+        let kind = <A::Object as kube::Resource>::kind(&());
+        for uid in uids {
+            self.remember_id(uid, None);
+            self.remember_create_request(uid, false);
+            self.marked_elsewhere
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(*uid);
+            self.claims.release_all(uid);
+            self.backoff.forget(uid);
+            self.metrics.ready(&kind, uid, None);
+        }
+    }
+
+    /// The UIDs of the objects this process keeps something about.
+    pub fn remembered(&self) -> Vec<String> {
+        let mut uids: std::collections::BTreeSet<String> = self
+            .known_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        uids.extend(
+            self.create_requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
+        uids.extend(self.claims.claimants());
+        uids.into_iter().collect()
+    }
+
+    /// When this process first saw the object marked for a create by another replica.
+    pub(super) fn first_seen_marked_elsewhere(&self, uid: &str) -> tokio::time::Instant {
+        *self
+            .marked_elsewhere
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(uid.to_owned())
+            .or_insert_with(tokio::time::Instant::now)
     }
 
     pub(super) fn create_requested(&self, uid: &str) -> bool {

@@ -1,20 +1,30 @@
-//! Runs the engine for one kind: watches the kind (in one namespace or all) and the Secrets its
-//! objects name, so that a created or changed Secret brings a stalled object back at once.
+//! Runs the engine for one kind: watches the kind (in one namespace or all, and only the objects
+//! matching `--watch-label-selector`: see `operator::shard`) and the Secrets its objects name, so
+//! that a created or changed Secret brings a stalled object back at once.
 //!
 //! The Secret watch asks for metadata only: a cluster's Secrets (Helm keeps every release in one,
 //! often hundreds of KB) are none of cloudlink's business, and their contents would cost memory
 //! in proportion to them. The one Secret an object names is read on its own (`secrets.rs`).
 //! (A Secret written with client-side `kubectl apply` carries a copy of its content in an
 //! annotation, which is metadata: it passes through the mapper and is dropped with the event.)
+//!
+//! With shards, a Secret carries no shard label, so every shard sees every Secret's name; but a
+//! shard reads (GETs) and guards only the Secrets its own objects name: the mapper looks in this
+//! shard's cache only, and reconciles read the Secret of the object at hand. Likewise the
+//! ConfigMaps of `spec.export` are read and written for this shard's objects only, and never
+//! watched. A Secret used by objects of two shards carries one `credentials-in-use` finalizer:
+//! when one shard lifts it (its last user went), the other shard's Secret watch sees the change and
+//! reconciles its users, whose reconciles put it back.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
-use kube::runtime::controller::{self, Controller};
+use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
@@ -22,8 +32,30 @@ use kube::{Client, Resource, ResourceExt};
 use super::adapter::{Adapter, ManagedObject};
 use super::context::Context;
 use super::credentials::needs_secret;
+use super::error::EngineError;
+use super::finalizers::FINALIZER;
 use super::pause;
 use super::reconcile::{error_policy, reconcile};
+
+/// Which objects a controller watches.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Watch<'a> {
+    /// One namespace, or every namespace (`None`).
+    pub namespace: Option<&'a str>,
+    /// A label selector (`--watch-label-selector`), or every object (`None`).
+    pub selector: Option<&'a str>,
+}
+
+impl Watch<'_> {
+    /// The watcher's configuration for cloudlink's own kinds.
+    pub fn config(&self) -> watcher::Config {
+        let config = watcher::Config::default().any_semantic();
+        match self.selector {
+            Some(selector) => config.labels(selector),
+            None => config,
+        }
+    }
+}
 
 /// Reconciles objects of `A::Object` until the process is asked to stop (SIGTERM or SIGINT):
 /// then no new reconcile starts, and running ones finish. `synced` is called once the objects
@@ -31,10 +63,11 @@ use super::reconcile::{error_policy, reconcile};
 pub async fn run<A: Adapter>(
     client: Client,
     ctx: Arc<Context<A>>,
-    namespace: Option<&str>,
+    watch: Watch<'_>,
     concurrency: u16,
     synced: Box<dyn FnOnce() + Send>,
 ) {
+    let namespace = watch.namespace;
     // An Api of PartialObjectMeta asks for metadata only, for the LIST and the WATCH.
     let (objects, secrets): (Api<A::Object>, Api<PartialObjectMeta<Secret>>) = match namespace {
         Some(ns) => (
@@ -45,8 +78,9 @@ pub async fn run<A: Adapter>(
     };
     // What triggers a reconcile: `pause::trigger`. The cache still sees every update.
     let (store, writer) = reflector::store();
-    let watched = watcher::watcher(objects, watcher::Config::default().any_semantic()).modify(slim);
+    let watched = watcher::watcher(objects, watch.config()).modify(slim);
     let changes = reflector(writer, watched)
+        .inspect_ok(forget_what_left(ctx.clone()))
         .default_backoff()
         .touched_objects()
         .predicate_filter(pause::trigger, Default::default());
@@ -81,13 +115,104 @@ pub async fn run<A: Adapter>(
                 .collect::<Vec<_>>()
         })
         .graceful_shutdown_on(shutdown_signal())
-        .run(reconcile::<A>, error_policy::<A>, ctx)
+        .run(reconcile_watched::<A>, error_policy::<A>, ctx)
         .for_each(|result| async move {
             if let Err(error) = result {
                 tracing::debug!(%error, "reconcile error");
             }
         })
         .await;
+}
+
+/// What the engine does when an object leaves the watch: nothing to the object (kube's controller
+/// drops its queued reconciles, as the object is no longer in the cache), only forgetting what
+/// this process kept about it (`Context::forget`). With a label selector, an object whose labels
+/// stop matching is reported deleted although it lives on: it moved to another shard, which
+/// reconciles it from then on, adopting its resource by `status.id`. A relist (after a watch
+/// error) reports no deletion, only a fresh listing: then whatever no cache of the kind holds (the
+/// context is shared by the kind's controllers of every watched namespace) is forgotten.
+fn forget_what_left<A: Adapter>(ctx: Arc<Context<A>>) -> impl FnMut(&watcher::Event<A::Object>) {
+    move |event| match event {
+        watcher::Event::Delete(object) => {
+            if let Some(uid) = object.uid() {
+                ctx.forget(&[&uid]);
+            }
+        }
+        watcher::Event::InitDone => {
+            let live: std::collections::HashSet<String> = ctx
+                .objects
+                .all::<A::Object>()
+                .iter()
+                .filter_map(|o| o.uid())
+                .collect();
+            let left: Vec<String> = ctx
+                .remembered()
+                .into_iter()
+                .filter(|uid| !live.contains(uid))
+                .collect();
+            ctx.forget(&left.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        _ => {}
+    }
+}
+
+/// The engine's reconcile, and what shards need around it: the wait of [`create_on_its_way`]
+/// before, and forgetting an object that left the watch while it was reconciled after.
+async fn reconcile_watched<A: Adapter>(
+    object: Arc<A::Object>,
+    ctx: Arc<Context<A>>,
+) -> Result<Action, EngineError> {
+    if let Some(wait) = create_on_its_way(&*object, &ctx) {
+        tracing::info!(
+            object = %ObjectRef::from(&*object),
+            "another replica may still be creating this object's resource: looking for it in {}s",
+            wait.as_secs()
+        );
+        return Ok(Action::requeue(wait));
+    }
+    let result = reconcile(object.clone(), ctx.clone()).await;
+    let uid = object.uid().unwrap_or_default();
+    if !ctx.objects.holds::<A::Object>(
+        &object.namespace().unwrap_or_default(),
+        &object.name_any(),
+        &uid,
+    ) {
+        // What the reconcile learnt about an object that is no longer ours must not outlive it.
+        ctx.forget(&[&uid]);
+    }
+    result
+}
+
+/// With shards, how long to wait before reconciling an object that another replica marked for a
+/// create (cloudlink's finalizer without `status.id`, or an earlier version's
+/// `status.createRequested`) and that this process did not send a create for: it moved here while
+/// the other shard's create was on its way, and a lookup now could miss the resource and create a
+/// second one. The create has at most the cloud calls' deadline. The finalizer carries no time,
+/// so the wait counts from when this process first saw the object so marked (which is after the
+/// move, so after the other shard sent its create); an earlier version's mark counts from its
+/// own time, and never beyond that deadline from now (the other replica's clock may be ahead).
+fn create_on_its_way<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> Option<Duration> {
+    let deadline = ctx.settings.shard_takeover?;
+    let uid = object.uid().unwrap_or_default();
+    let status = object.status();
+    if status.is_some_and(|s| s.id.is_some())
+        || ctx.known_id(&uid).is_some()
+        || ctx.create_requested(&uid)
+        || object.management().import.is_some()
+    {
+        return None;
+    }
+    let elapsed = if let Some(marked) = status.and_then(|s| s.create_requested.as_ref()) {
+        Duration::try_from(jiff::Timestamp::now().duration_since(marked.0)).unwrap_or_default()
+    } else if object.finalizers().iter().any(|f| f == FINALIZER) {
+        ctx.first_seen_marked_elsewhere(&uid).elapsed()
+    } else {
+        return None;
+    };
+    deadline
+        .checked_sub(elapsed)
+        .filter(|d| !d.is_zero())
+        .map(|left| left.min(deadline))
 }
 
 /// Lets the credentials bookkeeping ask this kind's cache which Secrets its live objects use.

@@ -28,6 +28,7 @@ pub mod reconcile;
 pub mod schedule;
 pub mod secrets;
 pub mod status;
+pub mod watched;
 pub mod writes;
 
 #[cfg(test)]

@@ -43,6 +43,20 @@ impl Objects {
             .map(|object| (*object).clone())
     }
 
+    /// Whether a running controller has the object `namespace/name` of kind `K` with this UID
+    /// (without copying it).
+    pub fn holds<K>(&self, namespace: &str, name: &str, uid: &str) -> bool
+    where
+        K: Resource<DynamicType = ()> + Clone + 'static,
+    {
+        let key = ObjectRef::<K>::new(name).within(namespace);
+        self.stores::<K>().iter().any(|store| {
+            store
+                .get(&key)
+                .is_some_and(|object| object.meta().uid.as_deref() == Some(uid))
+        })
+    }
+
     /// Every object of kind `K` the running controllers have.
     pub fn all<K>(&self) -> Vec<Arc<K>>
     where

@@ -103,6 +103,16 @@ impl Claims {
         }
     }
 
+    /// Drops every claim of the object `uid` (it left this process's watch).
+    pub fn release_all(&self, uid: &str) {
+        self.lock().retain(|_, owner| owner.uid != uid);
+    }
+
+    /// The UIDs of the objects holding claims here.
+    pub fn claimants(&self) -> Vec<String> {
+        self.lock().values().map(|o| o.uid.clone()).collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Owner>> {
         self.by_id.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -140,6 +150,18 @@ mod tests {
         assert_eq!(claims.holder("srv"), Some(a));
         claims.release("srv", "a");
         assert_eq!(claims.claim("srv", &b), Ok(()));
+    }
+
+    #[test]
+    fn an_object_that_left_loses_every_claim_and_only_its_own() {
+        let claims = Claims::default();
+        let (a, b) = (owner("a"), owner("b"));
+        claims.claim("srv-1", &a).unwrap();
+        claims.claim("srv-2", &a).unwrap();
+        claims.claim("srv-3", &b).unwrap();
+        claims.release_all("a");
+        assert_eq!(claims.claimants(), vec!["b".to_owned()]);
+        assert_eq!(claims.claim("srv-1", &b), Ok(()));
     }
 
     #[test]

@@ -79,6 +79,7 @@ async fn reconcile_once<A: Adapter>(
     if deleting {
         return deletion::cleanup(&**object, ctx).await;
     }
+    ctx.writes.may_act(object).await?;
     if !ours && !finalizer_waits_for_create(&**object, ctx) {
         ctx.writes.add_finalizer(object).await?;
     }

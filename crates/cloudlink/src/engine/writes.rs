@@ -22,6 +22,13 @@ use crate::api::common::ResourceStatus;
 /// What the engine writes about an object of kind `K`.
 #[async_trait]
 pub trait ObjectWrites<K: ManagedObject>: Send + Sync {
+    /// Whether the engine may still act on `object` here: a replica whose watch no longer shows
+    /// it (moved to another shard) may not (see `watched.rs`). Asked before a live object's
+    /// reconcile acts; the error stops the reconcile.
+    async fn may_act(&self, _object: &K) -> Result<(), kube::Error> {
+        Ok(())
+    }
+
     /// Adds the engine's finalizer ([`FINALIZER`]) unless `object` has it.
     async fn add_finalizer(&self, object: &K) -> Result<(), kube::Error>;
 

@@ -65,6 +65,8 @@ pub struct Parts {
     pub client: kube::Client,
     pub credentials: Arc<dyn Credentials>,
     pub objects: Arc<Objects>,
+    /// `--watch-label-selector`: the controller watches only the objects it selects.
+    pub selector: Option<String>,
 }
 
 /// Something done once per kind.

@@ -27,9 +27,14 @@ use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-/// As `kube::Client::try_default`: the configuration from the environment (in-cluster or kubeconfig).
-pub async fn infer() -> kube::Result<Client> {
-    let config = Config::infer().await.map_err(kube::Error::InferConfig)?;
+/// As `kube::Client::try_default`: the configuration from the environment (in-cluster or
+/// kubeconfig), sending `user_agent` (kube sends none, and the audit log then cannot tell who
+/// wrote what).
+pub async fn infer(user_agent: &str) -> kube::Result<Client> {
+    let mut config = Config::infer().await.map_err(kube::Error::InferConfig)?;
+    let value = hyper::header::HeaderValue::from_str(user_agent)
+        .map_err(|e| kube::Error::HttpError(e.into()))?;
+    config.headers.push((hyper::header::USER_AGENT, value));
     from_config(config)
 }
 

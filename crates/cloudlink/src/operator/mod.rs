@@ -7,5 +7,6 @@ pub mod memory;
 pub mod metrics;
 pub mod preflight;
 pub mod run;
+pub mod shard;
 #[cfg(feature = "otel")]
 pub mod telemetry;

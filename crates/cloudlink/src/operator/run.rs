@@ -5,15 +5,19 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use futures::future::join_all;
+use kube::core::Selector;
 
 use super::http::{self, Readiness};
 use super::leader::{self, LeaseConfig};
 use super::metrics::Metrics;
 use super::preflight;
+use super::shard;
 use crate::engine::context::{Context, Settings};
-use crate::engine::controller;
+use crate::engine::controller::{self, Watch};
 use crate::engine::credentials::Sessions;
 use crate::engine::objects::Objects;
+use crate::engine::watched::Watched;
+use crate::engine::writes::KubeWrites;
 use crate::kinds::{Kind, Visit};
 use cloudlink_cloud::SessionOptions;
 use cloudlink_cloud::rate_limit::RateLimit;
@@ -51,9 +55,20 @@ pub struct RunArgs {
     /// Run only while holding a Lease, so that of several replicas only one reconciles.
     #[arg(long, env = "CLOUDLINK_LEADER_ELECT")]
     pub leader_elect: bool,
-    /// Name of the Lease.
-    #[arg(long, default_value = "cloudlink-leader")]
-    pub lease_name: String,
+    /// Reconcile only the objects matching this label selector (`kubectl get -l` syntax), e.g.
+    /// `sharding.cloudlink.dev/key=shard1` for a shard and `!sharding.cloudlink.dev/key` for the
+    /// default shard. Default: every object.
+    #[arg(
+        long,
+        value_name = "SELECTOR",
+        env = "CLOUDLINK_WATCH_LABEL_SELECTOR",
+        value_parser = shard::parse
+    )]
+    pub watch_label_selector: Option<Selector>,
+    /// Name of the Lease. Default: `cloudlink-leader`, or `cloudlink-leader-NAME` with
+    /// `--watch-label-selector sharding.cloudlink.dev/key=NAME` (each shard elects its own leader).
+    #[arg(long)]
+    pub lease_name: Option<String>,
     /// Namespace of the Lease (in a cluster: the operator's own).
     #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
     pub lease_namespace: String,
@@ -106,7 +121,9 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
 }
 
 async fn operate(args: RunArgs) -> Result<(), RunError> {
-    let client = super::kube_client::infer()
+    let selector = args.watch_label_selector.clone().unwrap_or_default();
+    let pod = std::env::var("POD_NAME").ok();
+    let client = super::kube_client::infer(&shard::user_agent(&selector, pod.as_deref()))
         .await
         .map_err(RunError::Client)?;
     preflight::check_crds_installed(&client, args.namespaces.first().map(String::as_str)).await?;
@@ -114,6 +131,10 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
     let metrics = Arc::new(Metrics::default());
     let settings = Settings {
         resync: args.resync,
+        shard_takeover: args
+            .watch_label_selector
+            .as_ref()
+            .map(|_| args.cloud_timeout),
         ..Settings::default()
     };
     let options = SessionOptions {
@@ -145,16 +166,17 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
     tokio::spawn(super::memory::return_free_pages());
 
     let leadership = if args.leader_elect {
-        let identity = std::env::var("POD_NAME").unwrap_or_else(|_| {
+        let identity = pod.unwrap_or_else(|| {
             format!(
                 "cloudlink-{}-{:08x}",
                 std::process::id(),
                 rand::random::<u32>()
             )
         });
-        tracing::info!(lease = %args.lease_name, %identity, "waiting to become leader");
+        let name = (args.lease_name.clone()).unwrap_or_else(|| shard::lease_name(&selector));
+        tracing::info!(lease = %name, %identity, "waiting to become leader");
         let config = LeaseConfig {
-            name: args.lease_name.clone(),
+            name,
             namespace: args.lease_namespace.clone(),
             identity,
             duration: args.lease_duration,
@@ -167,7 +189,8 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
         None
     };
 
-    tracing::info!(namespaces = ?args.namespaces, concurrency = args.concurrency, "cloudlink starting");
+    let selector = (!selector.selects_all()).then(|| selector.to_string());
+    tracing::info!(namespaces = ?args.namespaces, selector = selector.as_deref().unwrap_or("(every object)"), concurrency = args.concurrency, "cloudlink starting");
     let mut controllers = Controllers {
         shared: Shared {
             client,
@@ -177,6 +200,7 @@ async fn operate(args: RunArgs) -> Result<(), RunError> {
             metrics: metrics.clone(),
         },
         namespaces: &namespaces,
+        selector: selector.as_deref(),
         concurrency: args.concurrency,
         readiness,
         runs: Vec::new(),
@@ -205,6 +229,8 @@ struct Shared {
 struct Controllers<'a> {
     shared: Shared,
     namespaces: &'a [Option<&'a str>],
+    /// `--watch-label-selector`, as sent to the API server.
+    selector: Option<&'a str>,
     concurrency: u16,
     readiness: Arc<Readiness>,
     runs: Vec<futures::future::BoxFuture<'a, ()>>,
@@ -222,22 +248,25 @@ impl<'a> Visit for Controllers<'a> {
             settings,
             metrics,
         } = &self.shared;
+        // Writes only for objects this replica still watches: see `engine::watched`.
+        let writes = Arc::new(Watched::new(
+            Arc::new(KubeWrites::new(client.clone())),
+            objects.clone(),
+        ));
         let context = Arc::new(
-            Context::new(
-                client.clone(),
-                K::default(),
-                sessions.clone(),
-                settings.clone(),
-            )
-            .with_metrics(metrics.clone())
-            .with_objects(objects.clone()),
+            Context::with_edges(K::default(), writes, sessions.clone(), settings.clone())
+                .with_metrics(metrics.clone())
+                .with_objects(objects.clone()),
         );
         for namespace in self.namespaces {
             let readiness = self.readiness.clone();
             self.runs.push(Box::pin(controller::run(
                 client.clone(),
                 context.clone(),
-                *namespace,
+                Watch {
+                    namespace: *namespace,
+                    selector: self.selector,
+                },
                 self.concurrency,
                 Box::new(move || readiness.synced()),
             )));
@@ -249,6 +278,7 @@ impl<'a> Visit for Controllers<'a> {
             client: self.shared.client.clone(),
             credentials: self.shared.sessions.clone(),
             objects: self.shared.objects.clone(),
+            selector: self.selector.map(str::to_owned),
         };
         for namespace in self.namespaces {
             let readiness = self.readiness.clone();

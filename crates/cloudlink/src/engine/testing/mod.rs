@@ -17,4 +17,5 @@ mod export;
 mod levers;
 mod observation;
 mod removal;
+mod shards;
 mod waiting;

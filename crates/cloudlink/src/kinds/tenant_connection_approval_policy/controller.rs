@@ -8,6 +8,7 @@ use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Resource, ResourceExt};
 
@@ -20,7 +21,7 @@ use crate::api::tenant_connection_approval_policy::TenantConnectionApprovalPolic
 use crate::engine::adapter::Adapter;
 use crate::engine::backoff::Backoff;
 use crate::engine::conditions::{self, Desired};
-use crate::engine::controller::{report_when_listed, shutdown_signal, slim};
+use crate::engine::controller::{Watch, report_when_listed, shutdown_signal, slim};
 use crate::engine::events::{EventSink, EventType};
 use crate::engine::failure::Failure;
 use crate::engine::outcome::{Phase, Reason};
@@ -39,6 +40,8 @@ struct Context {
     /// The latest listing of each credential's pending requests, shared by its policies.
     readings: Readings<SessionKey, Candidate>,
     backoff: Backoff,
+    /// The policies this controller watches.
+    store: Store<TenantConnectionApprovalPolicy>,
 }
 
 pub async fn run(parts: Parts, namespace: Option<String>, synced: Box<dyn FnOnce() + Send>) {
@@ -47,13 +50,14 @@ pub async fn run(parts: Parts, namespace: Option<String>, synced: Box<dyn FnOnce
         None => Api::all(parts.client.clone()),
     };
     let (store, writer) = reflector::store();
-    let changes = reflector(
-        writer,
-        watcher::watcher(api, watcher::Config::default().any_semantic()).modify(slim),
-    )
-    .default_backoff()
-    .touched_objects()
-    .predicate_filter(pause::trigger, Default::default());
+    let watch = Watch {
+        namespace: namespace.as_deref(),
+        selector: parts.selector.as_deref(),
+    };
+    let changes = reflector(writer, watcher::watcher(api, watch.config()).modify(slim))
+        .default_backoff()
+        .touched_objects()
+        .predicate_filter(pause::trigger, Default::default());
     report_when_listed(store.clone(), synced);
     let ctx = Arc::new(Context {
         events: EventSink::new(
@@ -64,6 +68,7 @@ pub async fn run(parts: Parts, namespace: Option<String>, synced: Box<dyn FnOnce
         parts,
         readings: Readings::new(|c: &Candidate| c.approval_request_id.clone()),
         backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
+        store: store.clone(),
     });
     Controller::for_stream(changes, store)
         .graceful_shutdown_on(shutdown_signal())
@@ -213,7 +218,8 @@ async fn reconcile(
     })
 }
 
-/// Writes `next` unless it is what the object shows already.
+/// Writes `next` unless it is what the object shows already, or the policy left this watch
+/// while the look ran (moved to another shard by its labels: its status is that shard's now).
 async fn write(
     policy: &TenantConnectionApprovalPolicy,
     current: Option<&TenantConnectionApprovalPolicyStatus>,
@@ -221,6 +227,14 @@ async fn write(
     ctx: &Context,
 ) -> Result<(), kube::Error> {
     if current == Some(&next) {
+        return Ok(());
+    }
+    let watched = ctx
+        .store
+        .get(&ObjectRef::from(policy))
+        .is_some_and(|held| held.uid() == policy.uid());
+    if !watched {
+        tracing::info!(policy = %policy.name_any(), "not writing: the policy left this replica's watch");
         return Ok(());
     }
     let api: Api<TenantConnectionApprovalPolicy> = Api::namespaced(
