@@ -38,7 +38,7 @@ elapsed=$(( $(date +%s) - started ))
   echo "Reproduce with:"
   echo
   echo '```'
-  echo "BENCH_LATENCY_MS=${BENCH_LATENCY_MS:-20} BENCH_SIZES=${BENCH_SIZES:-100,1000} BENCH_MEMORY=${BENCH_MEMORY:-1000,10000} BENCH_UNRELATED_SECRETS=${BENCH_UNRELATED_SECRETS:-1000} hack/bench.sh"
+  echo "BENCH_LATENCY_MS=${BENCH_LATENCY_MS:-20} BENCH_SIZES=${BENCH_SIZES:-100,1000} BENCH_MEMORY=${BENCH_MEMORY:-1000,10000} BENCH_UNRELATED_SECRETS=${BENCH_UNRELATED_SECRETS:-1000} BENCH_SHARDS=${BENCH_SHARDS:-10000} BENCH_SAMPLES=${BENCH_SAMPLES:-50} hack/bench.sh"
   echo '```'
   echo
   echo "What is measured (crates/cloudlink/benches/operator/): N TenantConnectionRequests and N Cloudpipes are created at"

@@ -9,7 +9,8 @@
 //! (request counts for the memory figures, default "1000,10000"), BENCH_SAMPLES (single-object
 //! latency samples, default 50), BENCH_CONCURRENCY (operator and floor concurrency, default 16),
 //! BENCH_LOG (the operator's --log, default warn), BENCH_UNRELATED_SECRETS (Secrets no object names
-//! for the start-up figures, default 1000), BENCH_UNRELATED_SECRET_KB (their size, default 300).
+//! for the start-up figures, default 1000), BENCH_UNRELATED_SECRET_KB (their size, default 300),
+//! BENCH_SHARDS (requests for the one-shard-against-two run, default 10000).
 //! A phase is skipped with "none" (sizes, memory, unrelated Secrets) or 0 (samples), e.g.
 //! `BENCH_SIZES=none BENCH_MEMORY=none BENCH_SAMPLES=0` runs the unrelated Secrets phase alone.
 
@@ -18,6 +19,7 @@ use cloudlink_testkit as support;
 mod measure;
 mod objects;
 mod runs;
+mod shards;
 mod startup;
 
 use measure::*;
@@ -62,6 +64,7 @@ async fn main() {
         .expect("BENCH_LATENCY_MS");
     let sizes = numbers(&knob("BENCH_SIZES", "100,1000"));
     let memory = numbers(&knob("BENCH_MEMORY", "1000,10000"));
+    let shards = numbers(&knob("BENCH_SHARDS", "10000"));
     let samples: usize = knob("BENCH_SAMPLES", "50").parse().expect("BENCH_SAMPLES");
     let concurrency: usize = knob("BENCH_CONCURRENCY", "16")
         .parse()
@@ -210,6 +213,29 @@ async fn main() {
         println!("|---:|---:|");
         for (objects, rss) in bench.memory(&memory).await {
             println!("| {objects} | {:.1} MiB |", rss as f64 / 1024.0 / 1024.0);
+        }
+    }
+
+    for &n in &shards {
+        println!(
+            "\n## Sharding: {n} requests (half labelled `sharding.cloudlink.dev/key=s1`) on one operator and on two shards\n"
+        );
+        println!(
+            "The requests exist before the operators start; time counts from their start to every request Ready.\n"
+        );
+        println!("| replicas | all Ready | per replica: steady RSS (VmRSS) / peak (VmHWM) |");
+        println!("|---:|---:|---|");
+        for (replicas, run) in [1, 2].into_iter().zip(bench.shards(n).await) {
+            let memory: Vec<String> = run
+                .memory
+                .iter()
+                .map(|(steady, peak)| format!("{:.1} / {:.1} MiB", mib(*steady), mib(*peak)))
+                .collect();
+            println!(
+                "| {replicas} | {:.2} s | {} |",
+                run.ready.as_secs_f64(),
+                memory.join("; ")
+            );
         }
     }
 

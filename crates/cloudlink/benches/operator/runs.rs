@@ -5,6 +5,16 @@ use super::*;
 impl Bench {
     /// An operator watching `namespace`, or every namespace.
     pub(crate) fn start_operator(&self, namespace: Option<&str>, resync: &str) -> Operator {
+        self.start_operator_with(namespace, resync, &[])
+    }
+
+    /// The same, with `extra` flags.
+    pub(crate) fn start_operator_with(
+        &self,
+        namespace: Option<&str>,
+        resync: &str,
+        extra: &[&str],
+    ) -> Operator {
         let concurrency = self.concurrency.to_string();
         let log = knob("BENCH_LOG", "warn");
         let mut args = match namespace {
@@ -25,6 +35,7 @@ impl Bench {
             "--resync",
             resync,
         ]);
+        args.extend_from_slice(extra);
         Operator::start_as(&kubeconfig(), &args, &[])
     }
 
