@@ -151,6 +151,17 @@ pub trait Adapter: Send + Sync + 'static {
         previous: &[Self::Observed],
     ) -> Result<Vec<Self::Observed>, AdapterError>;
 
+    /// Reads every resource these credentials can see with only what a deletion needs (see
+    /// [`Adapter::probe`]): how in-flight deletions are polled in batches. By default the same
+    /// as [`Adapter::list`].
+    async fn probe_list(
+        &self,
+        cloud: &Self::Cloud,
+        previous: &[Self::Observed],
+    ) -> Result<Vec<Self::Observed>, AdapterError> {
+        self.list(cloud, previous).await
+    }
+
     /// Finds the resource an earlier attempt for this object created, if any: the answer to a crash
     /// after the create, a lost response or a failed status write. Must match as exactly as the
     /// cloud allows, so that nobody else's resource is adopted.

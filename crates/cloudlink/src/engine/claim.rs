@@ -31,7 +31,7 @@ pub(super) async fn ensure_owned<A: Adapter>(
             }
             match ctx.adapter.claim(cloud, &observed, &me).await? {
                 Some(marked) => {
-                    ctx.readings.changed(&id);
+                    ctx.changed(&id);
                     Ok(marked)
                 }
                 None => Ok(observed),

@@ -66,6 +66,8 @@ pub struct Context<A: Adapter> {
     marked_elsewhere: Mutex<HashMap<String, tokio::time::Instant>>,
     /// The latest batched reading of each credential's resources (resyncs are served from it).
     pub(super) readings: Readings<SessionKey, A::Observed>,
+    /// The same for deletions in progress, read with [`Adapter::probe_list`].
+    pub(super) probes: Readings<SessionKey, A::Observed>,
     /// Which object claimed which cloud resource first, until the resource carries its mark.
     pub(super) claims: Claims,
 }
@@ -100,6 +102,7 @@ impl<A: Adapter> Context<A> {
             create_requests: Mutex::new(std::collections::HashSet::new()),
             marked_elsewhere: Mutex::new(HashMap::new()),
             readings: Readings::new(A::id),
+            probes: Readings::new(A::id),
             claims: Claims::default(),
         }
     }
@@ -180,6 +183,12 @@ impl<A: Adapter> Context<A> {
             .unwrap_or_else(|e| e.into_inner())
             .entry(uid.to_owned())
             .or_insert_with(tokio::time::Instant::now)
+    }
+
+    /// This process just changed cloud resource `id`: no reading taken before tells its state.
+    pub(super) fn changed(&self, id: &str) {
+        self.readings.changed(id);
+        self.probes.changed(id);
     }
 
     pub(super) fn create_requested(&self, uid: &str) -> bool {

@@ -15,7 +15,7 @@ use super::events::EventType;
 use super::failure::Failure;
 use super::outcome::{Phase, Reason};
 use super::ownership::Owner;
-use super::reconcile::reading;
+use super::reconcile::{Listing, reading};
 use super::schedule::{IN_FLIGHT_POLL, next_action};
 use super::status;
 use super::writes::ObjectWrites;
@@ -147,7 +147,16 @@ async fn delete_in_cloud<A: Adapter>(
     // reading; only what the reading does not list is read on its own (absence from a listing
     // never counts as gone: a resource is gone when the cloud says 404).
     let observed = match known {
-        Some(id) => match reading(ctx, &cloud, session.key(), &id, IN_FLIGHT_POLL / 2).await? {
+        Some(id) => match reading(
+            ctx,
+            Listing::Probe,
+            &cloud,
+            session.key(),
+            &id,
+            IN_FLIGHT_POLL / 2,
+        )
+        .await?
+        {
             Some(listed) => Some(listed),
             None => ctx.adapter.probe(&cloud, object, &id).await?,
         },
@@ -164,7 +173,7 @@ async fn delete_in_cloud<A: Adapter>(
     if !ctx.adapter.deleting(&observed) {
         let sent = ctx.adapter.delete(&cloud, &observed).await;
         // Readings taken before the DELETE no longer tell this resource's state.
-        ctx.readings.changed(&id);
+        ctx.changed(&id);
         match sent {
             Err(e) if e.is_not_found() => return Ok(InCloud::Gone),
             other => other?,

@@ -268,7 +268,7 @@ async fn converge<A: Adapter>(
     let observed = if managed {
         match ctx.adapter.update(&cloud, object, &observed).await? {
             Some(updated) => {
-                ctx.readings.changed(&A::id(&updated));
+                ctx.changed(&A::id(&updated));
                 ctx.writes.publish(
                     object,
                     EventType::Normal,
@@ -332,7 +332,7 @@ async fn create_or_adopt<A: Adapter>(
     ctx.remember_create_request(&uid, true);
     let created = ctx.adapter.create(cloud, object).await?;
     let new_id = created.id;
-    ctx.readings.changed(&new_id);
+    ctx.changed(&new_id);
     set_id(object, ctx, id, Some(new_id.clone())).await?;
     let resource = match created.resource {
         Some(resource) => resource,
@@ -424,27 +424,48 @@ async fn read<A: Adapter>(
         tracing::debug!(%id, "new spec or asked for; reading it on its own");
         return Ok(ctx.adapter.get(cloud, object, id).await?);
     };
-    Ok(match reading(ctx, cloud, credential, id, max_age).await? {
-        Some(observed) => Some(observed),
-        None => ctx.adapter.get(cloud, object, id).await?,
-    })
+    Ok(
+        match reading(ctx, Listing::Full, cloud, credential, id, max_age).await? {
+            Some(observed) => Some(observed),
+            None => ctx.adapter.get(cloud, object, id).await?,
+        },
+    )
+}
+
+/// Which batched reading: the full one ([`Adapter::list`]), or a deletion's
+/// ([`Adapter::probe_list`]).
+#[derive(Clone, Copy)]
+pub(super) enum Listing {
+    Full,
+    Probe,
 }
 
 /// `id` as a batched reading of the credential's resources no older than `max_age` shows it;
 /// `None` when the reading cannot answer for it (its own read must).
 pub(super) async fn reading<A: Adapter>(
     ctx: &Context<A>,
+    listing: Listing,
     cloud: &A::Cloud,
     credential: &SessionKey,
     id: &str,
     max_age: Duration,
 ) -> Result<Option<A::Observed>, Failure> {
-    let reading = ctx
-        .readings
-        .find(credential, id, max_age, |previous| async move {
-            ctx.adapter.list(cloud, &previous).await
-        })
-        .await;
+    let reading = match listing {
+        Listing::Full => {
+            ctx.readings
+                .find(credential, id, max_age, |previous| async move {
+                    ctx.adapter.list(cloud, &previous).await
+                })
+                .await
+        }
+        Listing::Probe => {
+            ctx.probes
+                .find(credential, id, max_age, |previous| async move {
+                    ctx.adapter.probe_list(cloud, &previous).await
+                })
+                .await
+        }
+    };
     match reading {
         Ok(Seen::Listed(observed)) => Ok(Some(observed)),
         Ok(Seen::Unknown) => {

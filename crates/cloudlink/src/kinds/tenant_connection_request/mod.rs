@@ -256,6 +256,24 @@ impl Adapter for TenantConnectionRequestAdapter {
     }
 
     /// The request alone: its approval does not matter to its deletion.
+    /// The requests alone: a deletion has no use for their approvals.
+    async fn probe_list(
+        &self,
+        cloud: &RequestClients,
+        _: &[ObservedRequest],
+    ) -> Result<Vec<ObservedRequest>, AdapterError> {
+        Ok(cloud
+            .requests
+            .list_requests(&TenantConnectionRequestFilter::default())
+            .await?
+            .into_iter()
+            .map(|request| ObservedRequest {
+                request,
+                approval: None,
+            })
+            .collect())
+    }
+
     async fn probe(
         &self,
         cloud: &RequestClients,
