@@ -123,6 +123,14 @@ start_apiserver() {
     --cert "$DIR/pki/admin.crt" --key "$DIR/pki/admin.key" "https://127.0.0.1:$API_PORT/readyz"
 }
 
+write_ports() {
+  cat > "$DIR/ports" <<P
+ETCD_PORT=$ETCD_PORT
+API_PORT=$API_PORT
+BIN=$BIN
+P
+}
+
 up() {
   [[ -n ${DIR:-} ]] || die "usage: $0 up DIR"
   BIN=${BIN:-$("$HERE/tools.sh")}
@@ -130,11 +138,7 @@ up() {
   DIR=$(cd "$DIR" && pwd)
   ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); API_PORT=$(free_port)
   make_pki
-  cat > "$DIR/ports" <<P
-ETCD_PORT=$ETCD_PORT
-API_PORT=$API_PORT
-BIN=$BIN
-P
+  write_ports
 
   "$BIN/etcd" --name=default --data-dir="$DIR/etcd-data" \
     --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
@@ -154,7 +158,19 @@ rules:
   userGroups: ["system:serviceaccounts"]
 - level: None
 POL
-  start_apiserver
+  # The port free_port chose may be taken before the bind (other test worlds start too): then
+  # another port, a few times.
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    if (start_apiserver); then break; fi
+    if (( attempt == 5 )) || ! grep -q "address already in use" "$DIR/logs/kube-apiserver.log"; then
+      die "kube-apiserver did not start (log: $DIR/logs/kube-apiserver.log)"
+    fi
+    echo "control-plane: port $API_PORT was taken meanwhile; trying another" >&2
+    API_PORT=$(free_port)
+    write_ports
+    : > "$DIR/logs/kube-apiserver.log"
+  done
   write_kubeconfig
   wait_until kube-apiserver 30 "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" get namespace default
 
