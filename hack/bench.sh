@@ -8,6 +8,7 @@
 #   BENCH_SIZES=none BENCH_MEMORY=none BENCH_SAMPLES=0 hack/bench.sh   the unrelated Secrets only
 #   (a partial run rewrites docs/benchmarks.md with its figures only)
 #   BENCH_LATENCY_MS=50 hack/bench.sh      another emulator latency (default 20 ms per call)
+#   BENCH_ALLOCATORS=none hack/bench.sh    memory of the default build only (no mimalloc, jemalloc)
 #
 # Targets are goals to report against, not pass/fail checks: see docs/benchmarks.md.
 set -euo pipefail
@@ -22,6 +23,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The memory figures compare allocators: builds of the operator with mimalloc and with jemalloc are
+# kept beside the default one (BENCH_ALLOCATORS=none skips them; the default build always runs).
+if [[ ${BENCH_MEMORY:-} != none && -z ${BENCH_ALLOCATORS:-} ]]; then
+  builds=()
+  for allocator in mimalloc jemalloc; do
+    cargo build --locked --release -p cloudlink --bin cloudlink --features "$allocator"
+    cp "${CARGO_TARGET_DIR:-target}/release/cloudlink" "$WORK/cloudlink-$allocator"
+    builds+=("$allocator=$WORK/cloudlink-$allocator")
+  done
+  export BENCH_ALLOCATORS=$(IFS=,; echo "${builds[*]}")
+fi
+[[ ${BENCH_ALLOCATORS:-} == none ]] && export BENCH_ALLOCATORS=
 cargo build --locked --release --workspace --benches --bins
 hack/control-plane.sh up "$WORK/control-plane"
 export CLOUDLINK_TEST_KUBECONFIG=$WORK/control-plane/kubeconfig

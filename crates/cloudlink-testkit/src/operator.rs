@@ -8,6 +8,7 @@ use super::cluster::kubeconfig;
 
 pub struct Operator {
     child: Child,
+    binary: String,
     log: PathBuf,
     kubeconfig: PathBuf,
     args: Vec<String>,
@@ -26,6 +27,16 @@ impl Operator {
     /// Starts `cloudlink run ARGS` with this kubeconfig and environment (a ServiceAccount's token,
     /// as the Helm chart's Deployment runs it). The metrics port is chosen here.
     pub fn start_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Operator {
+        Operator::start_binary_as(binary(), kubeconfig, args, env)
+    }
+
+    /// The same with another build of `cloudlink` (the benchmark compares allocators).
+    pub fn start_binary_as(
+        binary: String,
+        kubeconfig: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Operator {
         let log = std::env::temp_dir().join(format!(
             "cloudlink-operator-{:08x}.log",
             rand::random::<u32>()
@@ -45,9 +56,10 @@ impl Operator {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let child = spawn(kubeconfig, &args, &env, &log);
+        let child = spawn(&binary, kubeconfig, &args, &env, &log);
         Operator {
             child,
+            binary,
             log,
             kubeconfig: kubeconfig.to_owned(),
             args,
@@ -65,7 +77,13 @@ impl Operator {
     /// Kills the process and starts a new one with the same flags (its log is appended).
     pub fn restart(&mut self) {
         self.kill();
-        self.child = spawn(&self.kubeconfig, &self.args, &self.env, &self.log);
+        self.child = spawn(
+            &self.binary,
+            &self.kubeconfig,
+            &self.args,
+            &self.env,
+            &self.log,
+        );
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited successfully.
@@ -98,13 +116,19 @@ pub fn binary() -> String {
     )
 }
 
-fn spawn(kubeconfig: &Path, args: &[String], env: &[(String, String)], log: &Path) -> Child {
+fn spawn(
+    binary: &str,
+    kubeconfig: &Path,
+    args: &[String],
+    env: &[(String, String)],
+    log: &Path,
+) -> Child {
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .expect("operator log file");
-    Command::new(binary())
+    Command::new(binary)
         .arg("run")
         .args(args)
         .env("KUBECONFIG", kubeconfig)

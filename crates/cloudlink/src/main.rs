@@ -3,6 +3,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// The benchmark compares glibc's malloc (the default, trimmed by a timer) with these two.
+#[cfg(all(feature = "mimalloc", feature = "jemalloc"))]
+compile_error!("choose one allocator: --features mimalloc or --features jemalloc");
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "cloudlink",

@@ -10,7 +10,9 @@
 //! latency samples, default 50), BENCH_CONCURRENCY (operator and floor concurrency, default 16),
 //! BENCH_LOG (the operator's --log, default warn), BENCH_UNRELATED_SECRETS (Secrets no object names
 //! for the start-up figures, default 1000), BENCH_UNRELATED_SECRET_KB (their size, default 300),
-//! BENCH_SHARDS (requests for the one-shard-against-two run, default 10000).
+//! BENCH_SHARDS (requests for the one-shard-against-two run, default 10000), BENCH_ALLOCATORS
+//! (other builds of the operator for the memory figures, `name=path,...`; hack/bench.sh builds
+//! `--features mimalloc` and `--features jemalloc`).
 //! A phase is skipped with "none" (sizes, memory, unrelated Secrets) or 0 (samples), e.g.
 //! `BENCH_SIZES=none BENCH_MEMORY=none BENCH_SAMPLES=0` runs the unrelated Secrets phase alone.
 
@@ -65,6 +67,19 @@ async fn main() {
     let sizes = numbers(&knob("BENCH_SIZES", "100,1000"));
     let memory = numbers(&knob("BENCH_MEMORY", "1000,10000"));
     let shards = numbers(&knob("BENCH_SHARDS", "10000"));
+    let mut builds = vec![(
+        "glibc malloc, trimmed every 5 s (the default build)".to_owned(),
+        support::operator::binary(),
+    )];
+    for build in knob("BENCH_ALLOCATORS", "")
+        .split(',')
+        .filter(|b| !b.is_empty())
+    {
+        let (name, path) = build
+            .split_once('=')
+            .expect("BENCH_ALLOCATORS: name=path,...");
+        builds.push((name.to_owned(), path.to_owned()));
+    }
     let samples: usize = knob("BENCH_SAMPLES", "50").parse().expect("BENCH_SAMPLES");
     let concurrency: usize = knob("BENCH_CONCURRENCY", "16")
         .parse()
@@ -208,11 +223,21 @@ async fn main() {
     }
 
     if !memory.is_empty() {
-        println!("\n## Memory (operator RSS)\n");
-        println!("| objects | RSS |");
-        println!("|---:|---:|");
-        for (objects, rss) in bench.memory(&memory).await {
-            println!("| {objects} | {:.1} MiB |", rss as f64 / 1024.0 / 1024.0);
+        println!("\n## Memory by allocator (operator RSS, Ready requests)\n");
+        println!(
+            "Steady is VmRSS 10 s after the last request is Ready; peak is VmHWM, the highest so far.\n"
+        );
+        println!("| build | objects | steady RSS (VmRSS) | peak (VmHWM) |");
+        println!("|---|---:|---:|---:|");
+        for (name, binary) in &builds {
+            for figures in bench.memory(binary.clone(), &memory).await {
+                println!(
+                    "| {name} | {} | {:.1} MiB | {:.1} MiB |",
+                    figures.objects,
+                    mib(figures.steady),
+                    mib(figures.peak)
+                );
+            }
         }
     }
 

@@ -15,6 +15,17 @@ impl Bench {
         resync: &str,
         extra: &[&str],
     ) -> Operator {
+        self.start_build(support::operator::binary(), namespace, resync, extra)
+    }
+
+    /// The same, with this build of `cloudlink`.
+    pub(crate) fn start_build(
+        &self,
+        binary: String,
+        namespace: Option<&str>,
+        resync: &str,
+        extra: &[&str],
+    ) -> Operator {
         let concurrency = self.concurrency.to_string();
         let log = knob("BENCH_LOG", "warn");
         let mut args = match namespace {
@@ -36,7 +47,7 @@ impl Bench {
             resync,
         ]);
         args.extend_from_slice(extra);
-        Operator::start_as(&kubeconfig(), &args, &[])
+        Operator::start_binary_as(binary, &kubeconfig(), &args, &[])
     }
 
     pub(crate) async fn wait_ready(&self, operator: &Operator) {
@@ -268,15 +279,22 @@ impl Bench {
         (times, ready_times, on_path)
     }
 
-    /// RSS of an operator idle, then with each count of Ready requests.
-    pub(crate) async fn memory(&self, counts: &[usize]) -> Vec<(usize, u64)> {
+    /// Memory of one build of the operator idle, then with each count of Ready requests: VmRSS
+    /// after settling (two of glibc's trim periods, so each allocator has returned what it
+    /// returns) and VmHWM, the peak so far.
+    pub(crate) async fn memory(&self, binary: String, counts: &[usize]) -> Vec<MemoryFigures> {
         self.cloud.reset().await;
         let ns = TestNamespace::new("bench-memory");
         self.secret(&ns.name);
-        let mut operator = self.start_operator(Some(&ns.name), "10m");
+        let mut operator = self.start_build(binary, Some(&ns.name), "10m", &[]);
         self.wait_ready(&operator).await;
-        tokio::time::sleep(Duration::from_secs(2)).await; // a figure for the idle process, not a test
-        let mut figures = vec![(0, rss(operator.pid()))];
+        let figures_now = |objects: usize, operator: &Operator| MemoryFigures {
+            objects,
+            steady: rss(operator.pid()),
+            peak: peak_rss(operator.pid()),
+        };
+        tokio::time::sleep(MEMORY_SETTLE).await; // a figure for the idle process, not a test
+        let mut figures = vec![figures_now(0, &operator)];
         let mut made = 0;
         for &count in counts {
             let watch = Progress::watch_kind::<TenantConnectionRequest>(
@@ -301,9 +319,19 @@ impl Bench {
                 .await;
             made = count;
             watch.await.expect("watch");
-            figures.push((count, rss(operator.pid())));
+            tokio::time::sleep(MEMORY_SETTLE).await;
+            figures.push(figures_now(count, &operator));
         }
         operator.terminate();
         figures
     }
+}
+
+/// How long the memory figures wait before reading VmRSS: two periods of the trim timer.
+const MEMORY_SETTLE: Duration = Duration::from_secs(10);
+
+pub(crate) struct MemoryFigures {
+    pub(crate) objects: usize,
+    pub(crate) steady: u64,
+    pub(crate) peak: u64,
 }

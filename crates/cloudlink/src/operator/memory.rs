@@ -20,7 +20,11 @@ pub async fn return_free_pages() {
     }
 }
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    not(any(feature = "mimalloc", feature = "jemalloc"))
+))]
 fn trim() {
     // SAFETY: malloc_trim only reorganises glibc's own free lists; it takes the arenas' locks
     // like any allocation does.
@@ -29,6 +33,10 @@ fn trim() {
     }
 }
 
-/// Other allocators (musl's, macOS's) return free pages on their own.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+/// Other allocators (musl's, macOS's, mimalloc, jemalloc) return free pages on their own.
+#[cfg(not(all(
+    target_os = "linux",
+    target_env = "gnu",
+    not(any(feature = "mimalloc", feature = "jemalloc"))
+)))]
 fn trim() {}
