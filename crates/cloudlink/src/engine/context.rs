@@ -14,6 +14,7 @@ use super::metrics::{NoMetrics, ReconcileMetrics};
 use super::objects::Objects;
 use super::ownership::Claims;
 use super::readings::Readings;
+use super::schedule::InFlight;
 use super::writes::{KubeWrites, ObjectWrites};
 use cloudlink_cloud::SessionKey;
 
@@ -70,6 +71,8 @@ pub struct Context<A: Adapter> {
     pub(super) probes: Readings<SessionKey, A::Observed>,
     /// Which object claimed which cloud resource first, until the resource carries its mark.
     pub(super) claims: Claims,
+    /// Since when each object has been waiting for the cloud (how often it polls).
+    pub(super) in_flight: InFlight,
 }
 
 impl<A: Adapter> Context<A> {
@@ -104,6 +107,7 @@ impl<A: Adapter> Context<A> {
             readings: Readings::new(A::id),
             probes: Readings::new(A::id),
             claims: Claims::default(),
+            in_flight: InFlight::default(),
         }
     }
 
@@ -151,6 +155,7 @@ impl<A: Adapter> Context<A> {
                 .remove(*uid);
             self.claims.release_all(uid);
             self.backoff.forget(uid);
+            self.in_flight.done(uid);
             self.metrics.ready(&kind, uid, None);
         }
     }
@@ -172,6 +177,7 @@ impl<A: Adapter> Context<A> {
                 .cloned(),
         );
         uids.extend(self.claims.claimants());
+        uids.extend(self.in_flight.uids());
         uids.into_iter().collect()
     }
 

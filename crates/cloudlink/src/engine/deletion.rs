@@ -201,6 +201,7 @@ async fn release<A: Adapter>(object: &A::Object, ctx: &Context<A>) -> Result<(),
     ctx.remember_id(&uid, None);
     ctx.remember_create_request(&uid, false);
     ctx.backoff.forget(&uid);
+    ctx.in_flight.done(&uid);
     ctx.metrics.ready(&A::Object::kind(&()), &uid, None);
     Ok(())
 }

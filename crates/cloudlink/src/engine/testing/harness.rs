@@ -120,7 +120,9 @@ impl Harness {
     pub async fn settle(&self, name: &str) -> Action {
         for _ in 0..10 {
             let action = self.reconcile(name).await;
-            let polling = Self::polls_within(&action, POLL);
+            // However long it has waited: the longest in-flight period.
+            let longest = crate::engine::schedule::in_flight_period(POLL, Duration::MAX);
+            let polling = Self::polls_within(&action, longest);
             if !polling || !self.exists(name) {
                 return action;
             }
