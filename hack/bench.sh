@@ -23,6 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+asked_allocators=${BENCH_ALLOCATORS:-}
 # The memory figures compare allocators: builds of the operator with mimalloc and with jemalloc are
 # kept beside the default one (BENCH_ALLOCATORS=none skips them; the default build always runs).
 if [[ ${BENCH_MEMORY:-} != none && -z ${BENCH_ALLOCATORS:-} ]]; then
@@ -51,7 +52,7 @@ elapsed=$(( $(date +%s) - started ))
   echo "Reproduce with:"
   echo
   echo '```'
-  echo "BENCH_LATENCY_MS=${BENCH_LATENCY_MS:-20} BENCH_SIZES=${BENCH_SIZES:-100,1000} BENCH_MEMORY=${BENCH_MEMORY:-1000,10000} BENCH_UNRELATED_SECRETS=${BENCH_UNRELATED_SECRETS:-1000} BENCH_SHARDS=${BENCH_SHARDS:-10000} BENCH_SAMPLES=${BENCH_SAMPLES:-50} hack/bench.sh"
+  echo "${asked_allocators:+BENCH_ALLOCATORS=$asked_allocators }BENCH_LATENCY_MS=${BENCH_LATENCY_MS:-20} BENCH_SIZES=${BENCH_SIZES:-100,1000} BENCH_MEMORY=${BENCH_MEMORY:-1000,10000} BENCH_UNRELATED_SECRETS=${BENCH_UNRELATED_SECRETS:-1000} BENCH_SHARDS=${BENCH_SHARDS:-10000} BENCH_SAMPLES=${BENCH_SAMPLES:-50} hack/bench.sh"
   echo '```'
   echo
   echo "What is measured (crates/cloudlink/benches/operator/): N TenantConnectionRequests and N Cloudpipes are created at"
