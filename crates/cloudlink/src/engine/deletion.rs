@@ -16,7 +16,7 @@ use super::failure::Failure;
 use super::outcome::{Phase, Reason};
 use super::ownership::Owner;
 use super::reconcile::{Listing, reading};
-use super::schedule::{IN_FLIGHT_POLL, next_action};
+use super::schedule::{IN_FLIGHT_POLL, in_flight_reading_age, next_action};
 use super::status;
 use super::writes::ObjectWrites;
 use crate::api::common::{ManagementPolicy, OnDelete};
@@ -153,7 +153,7 @@ async fn delete_in_cloud<A: Adapter>(
             &cloud,
             session.key(),
             &id,
-            IN_FLIGHT_POLL / 2,
+            in_flight_reading_age(),
         )
         .await?
         {

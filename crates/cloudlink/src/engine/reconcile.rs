@@ -24,7 +24,7 @@ use super::finalizers::FINALIZER;
 use super::outcome::{Phase, Reason};
 use super::pause;
 use super::readings::Seen;
-use super::schedule::{IN_FLIGHT_POLL, next_action, resync_period};
+use super::schedule::{in_flight_reading_age, next_action, resync_period};
 use super::status;
 use crate::api::common::condition::EXPORTED;
 use crate::api::common::condition::READY;
@@ -418,7 +418,7 @@ async fn read<A: Adapter>(
     } else {
         // Polls come at the in-flight ticks: the first poll of a tick takes the reading, the
         // others of the same tick share it.
-        Some(IN_FLIGHT_POLL / 2)
+        Some(in_flight_reading_age())
     };
     let Some(max_age) = max_age else {
         tracing::debug!(%id, "new spec or asked for; reading it on its own");

@@ -139,6 +139,16 @@ fn until_next_tick(period: Duration, spread: Duration) -> Duration {
     wait + spread.min(period / 10).mul_f64(rand::random::<f64>())
 }
 
+/// How old a reading an in-flight poll accepts: one taken since the current in-flight tick began.
+/// The first poll of a tick takes a new reading and every later poll of the tick shares it, also
+/// the polls that a busy tick delays past their due time (a fixed age would make them read
+/// again), so the cloud sees one LIST per tick however many objects are due.
+pub(super) fn in_flight_reading_age() -> Duration {
+    let tick_ms = IN_FLIGHT_POLL.as_millis().max(1);
+    let into_tick = tick_clock().as_micros() % (tick_ms * 1000);
+    Duration::from_micros(u64::try_from(into_tick).unwrap_or(u64::MAX))
+}
+
 /// The time on which ticks fall: tokio's clock (the one requeues are counted on, which the engine's
 /// tests pause and move on), from a point an hour before the process first asked, so that every
 /// object of the process counts from the same point.
@@ -186,6 +196,20 @@ mod tests {
         let poll = Duration::from_secs(30);
         assert_eq!(in_flight_period(poll, Duration::ZERO), poll);
         assert_eq!(in_flight_period(poll, Duration::from_secs(3600)), poll);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_in_flight_reading_is_good_for_the_rest_of_its_tick() {
+        // Ticks are counted in whole milliseconds: a tick's start is within one of them.
+        let about = |age: Duration, expected: u32| age.abs_diff(MS * expected) < MS;
+        // At a tick's start, only a reading taken now will do.
+        tokio::time::sleep(until_next_tick(IN_FLIGHT_POLL, Duration::ZERO)).await;
+        assert!(about(in_flight_reading_age(), 0));
+        tokio::time::advance(MS * 180).await;
+        assert!(about(in_flight_reading_age(), 180));
+        // The next tick asks for a new one.
+        tokio::time::advance(MS * 100).await;
+        assert!(about(in_flight_reading_age(), 30));
     }
 
     #[tokio::test(start_paused = true)]
