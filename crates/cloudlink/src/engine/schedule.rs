@@ -13,8 +13,8 @@ use super::outcome::{Phase, Reason};
 
 /// How far resyncs due at one tick are spread.
 const TICK_SPREAD: Duration = Duration::from_secs(5);
-/// How far the polls due at one tick are spread: less than the age of a reading they may share
-/// (half an in-flight tick), so that one reading serves the whole tick.
+/// How far the polls due at one tick are spread (at most a tenth of the period): they share the
+/// reading the tick's first poll takes ([`in_flight_reading_age`]).
 const POLL_SPREAD: Duration = Duration::from_millis(100);
 
 /// How often an object that has just begun to wait for the cloud (a server building, a request
