@@ -79,10 +79,12 @@ impl Bench {
         let mut operator = self.start_operator(Some(&ns.name), &format!("{RESYNC_SECONDS}s"));
         self.wait_ready(&operator).await;
         let before = self.cloud.counters().await;
-        let watch = Progress::watch(self.client.clone(), &ns.name, 2 * n).await;
+        let watch = Progress::watch(self.client.clone(), &ns.name, 2 * n, Until::Ready).await;
+        let used_before = Usage::now(&self.client).await;
         let started = Instant::now();
         create_objects(&self.client, &ns.name, n, self.concurrency).await;
         let (ids, ready) = watch.await.expect("watch");
+        let usage = Usage::since(&used_before, &self.client).await;
         let (ids, ready) = (ids - started, ready - started);
         let create_calls = delta(&before, &self.cloud.counters().await);
 
@@ -151,6 +153,7 @@ impl Bench {
             steady_ticks,
             deleted,
             delete_calls,
+            usage,
         }
     }
 
@@ -159,7 +162,7 @@ impl Bench {
     /// floor (`safe`) adds what a crash-safe protocol cannot do without: one write recording the
     /// intent before the POST (a metadata patch, as cloudlink's finalizer is), so that a crash
     /// after the cloud's create leaves a trace.
-    pub(crate) async fn floor_run(&self, n: usize, safe: bool) -> Duration {
+    pub(crate) async fn floor_run(&self, n: usize, safe: bool) -> (Duration, Usage) {
         self.cloud.reset().await;
         let kind = if safe { "safe-floor" } else { "floor" };
         let ns = TestNamespace::new(&format!("bench-{kind}-{n}"));
@@ -167,6 +170,10 @@ impl Bench {
             CloudSession::from_clouds_yaml(&self.cloud.clouds_yaml(&ADMIN), "emulator", None)
                 .expect("session");
         session.project_id().await.expect("token"); // the operator, too, starts with a token
+        // Timed as the operator's run is, by a watch seeing every id: the watch costs the API
+        // server work too (every write is sent to it), and that work must weigh on both sides.
+        let watch = Progress::watch(self.client.clone(), &ns.name, 2 * n, Until::Ids).await;
+        let used_before = Usage::now(&self.client).await;
         let started = Instant::now();
         let names = create_objects(&self.client, &ns.name, n, self.concurrency).await;
         let requests: Api<TenantConnectionRequest> = Api::namespaced(self.client.clone(), &ns.name);
@@ -221,62 +228,11 @@ impl Bench {
             .buffer_unordered(self.concurrency)
             .collect::<Vec<_>>()
             .await;
-        started.elapsed()
-    }
-
-    /// Single objects, one after the other: create → the watch shows status.id, and create →
-    /// Ready. Returns both sets of samples, sorted, and the cloud calls on the id's path per sample.
-    pub(crate) async fn latency(&self, samples: usize) -> (Vec<Duration>, Vec<Duration>, f64) {
-        self.cloud.reset().await;
-        let ns = TestNamespace::new("bench-latency");
-        self.secret(&ns.name);
-        // The API server's first create of a kind after the CRD is installed answers in about
-        // 2 s (measured: the create call itself, with no operator running); a cluster in use has
-        // long paid it. One request made and deleted before the operator starts pays it here.
-        let api: Api<TenantConnectionRequest> = Api::namespaced(self.client.clone(), &ns.name);
-        api.create(&PostParams::default(), &request_object("warm-up"))
-            .await
-            .expect("warm-up create");
-        api.delete("warm-up", &Default::default())
-            .await
-            .expect("warm-up delete");
-        let mut operator = self.start_operator(Some(&ns.name), "10m");
-        self.wait_ready(&operator).await;
-        let (mut times, mut ready_times) = (Vec::new(), Vec::new());
-        let before = self.cloud.counters().await;
-        for i in 0..samples {
-            let name = format!("single-{i}");
-            let watch = Progress::watch_kind::<TenantConnectionRequest>(
-                self.client.clone(),
-                &ns.name,
-                Some(&name),
-                1,
-            )
-            .await;
-            let object = request_object(&name);
-            // A user applies at any moment, not just after the operator's last poll: each sample
-            // starts at a random point of the operator's in-flight tick, or the samples would all
-            // fall at the same point of it and measure that point only.
-            tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % 500)).await;
-            let started = Instant::now();
-            api.create(&PostParams::default(), &object)
-                .await
-                .expect("create");
-            // The watch ends once the object is Ready as well, so that its polls do not overlap the
-            // next sample.
-            let (id_seen, ready_seen) = watch.await.expect("watch");
-            times.push(id_seen - started);
-            ready_times.push(ready_seen - started);
-        }
-        let after = self.cloud.counters().await;
-        operator.terminate();
-        // Cloud calls before the id is known: the POST (a first create needs no lookup; the
-        // LISTs that follow are the polls until Ready).
-        let calls = delta(&before, &after);
-        let on_path = calls.get("ecl.tcr.create").copied().unwrap_or(0) as f64 / samples as f64;
-        times.sort();
-        ready_times.sort();
-        (times, ready_times, on_path)
+        let (ids, _) = watch.await.expect("watch");
+        (
+            ids - started,
+            Usage::since(&used_before, &self.client).await,
+        )
     }
 
     /// Memory of one build of the operator idle, then with each count of Ready requests: VmRSS
@@ -302,6 +258,7 @@ impl Bench {
                 &ns.name,
                 None,
                 count,
+                Until::Ready,
             )
             .await;
             let api: Api<TenantConnectionRequest> = Api::namespaced(self.client.clone(), &ns.name);

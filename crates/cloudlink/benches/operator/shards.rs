@@ -53,9 +53,14 @@ impl Bench {
             .buffer_unordered(self.concurrency)
             .collect::<Vec<_>>()
             .await;
-        let watch =
-            Progress::watch_kind::<TenantConnectionRequest>(self.client.clone(), &ns.name, None, n)
-                .await;
+        let watch = Progress::watch_kind::<TenantConnectionRequest>(
+            self.client.clone(),
+            &ns.name,
+            None,
+            n,
+            Until::Ready,
+        )
+        .await;
         let started = Instant::now();
         let mut operators: Vec<Operator> = replicas
             .iter()

@@ -35,6 +35,7 @@ impl Bench {
             &ns.name,
             None,
             UNRELATED_RUN_OBJECTS,
+            Until::Ready,
         )
         .await;
         let api: Api<TenantConnectionRequest> = Api::namespaced(self.client.clone(), &ns.name);
