@@ -19,6 +19,7 @@ use super::conditions::Desired;
 use super::objects::Objects;
 use super::outcome::{Phase, Reason};
 pub use super::ownership::Owner;
+use super::readings::Previous;
 use crate::api::common::{ManagementSpec, ResourceStatus};
 use cloudlink_cloud::CloudError;
 
@@ -148,7 +149,7 @@ pub trait Adapter: Send + Sync + 'static {
     async fn list(
         &self,
         cloud: &Self::Cloud,
-        previous: &[Self::Observed],
+        previous: &Previous<Self::Observed>,
     ) -> Result<Vec<Self::Observed>, AdapterError>;
 
     /// Reads every resource these credentials can see with only what a deletion needs (see
@@ -157,7 +158,7 @@ pub trait Adapter: Send + Sync + 'static {
     async fn probe_list(
         &self,
         cloud: &Self::Cloud,
-        previous: &[Self::Observed],
+        previous: &Previous<Self::Observed>,
     ) -> Result<Vec<Self::Observed>, AdapterError> {
         self.list(cloud, previous).await
     }

@@ -34,6 +34,30 @@ struct Reading<O> {
     outcome: Result<Arc<HashMap<String, O>>, AdapterError>,
 }
 
+/// The last reading's resources, handed to the lister of the next one for what they can teach
+/// (see `Adapter::list`). Shared, not copied: a reading holds a whole listing.
+pub struct Previous<O>(Option<Arc<HashMap<String, O>>>);
+
+impl<O> Previous<O> {
+    pub fn iter(&self) -> impl Iterator<Item = &O> {
+        self.0.iter().flat_map(|resources| resources.values())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |resources| resources.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<O> Default for Previous<O> {
+    fn default() -> Self {
+        Previous(None)
+    }
+}
+
 /// What a reading says of one id.
 #[derive(Debug)]
 pub enum Seen<O> {
@@ -69,7 +93,7 @@ impl<K: Clone + Eq + Hash, O: Clone> Readings<K, O> {
         list: F,
     ) -> Result<Seen<O>, AdapterError>
     where
-        F: FnOnce(Vec<O>) -> Fut,
+        F: FnOnce(Previous<O>) -> Fut,
         Fut: Future<Output = Result<Vec<O>, AdapterError>>,
     {
         let (resources, started) = self.reading(credential, max_age, list).await?;
@@ -92,7 +116,7 @@ impl<K: Clone + Eq + Hash, O: Clone> Readings<K, O> {
         list: F,
     ) -> Result<Vec<O>, AdapterError>
     where
-        F: FnOnce(Vec<O>) -> Fut,
+        F: FnOnce(Previous<O>) -> Fut,
         Fut: Future<Output = Result<Vec<O>, AdapterError>>,
     {
         let (resources, started) = self.reading(credential, max_age, list).await?;
@@ -111,7 +135,7 @@ impl<K: Clone + Eq + Hash, O: Clone> Readings<K, O> {
         list: F,
     ) -> Result<(Arc<HashMap<String, O>>, Instant), AdapterError>
     where
-        F: FnOnce(Vec<O>) -> Fut,
+        F: FnOnce(Previous<O>) -> Fut,
         Fut: Future<Output = Result<Vec<O>, AdapterError>>,
     {
         let max_age = max_age.min(LONGEST_AGE);
@@ -123,9 +147,9 @@ impl<K: Clone + Eq + Hash, O: Clone> Readings<K, O> {
                 || (reading.started.elapsed() <= max_age && reading.outcome.is_ok())
         };
         if !slot.as_ref().is_some_and(usable) {
-            let previous = match slot.as_ref().map(|r| &r.outcome) {
-                Some(Ok(resources)) => resources.values().cloned().collect(),
-                _ => Vec::new(),
+            let previous = match slot.take().map(|r| r.outcome) {
+                Some(Ok(resources)) => Previous(Some(resources)),
+                _ => Previous(None),
             };
             let started = Instant::now();
             let outcome = list(previous).await.map(|resources| {

@@ -13,6 +13,7 @@ use super::journal::Journal;
 use super::widget::{Widget, WidgetView};
 use crate::engine::adapter::{Adapter, AdapterError, Assessment, CloudDeletion, Created, Owner};
 use crate::engine::outcome::{Phase, Reason};
+use crate::engine::readings::Previous;
 use cloudlink_cloud::{CloudError, CloudSession};
 
 /// How often the adapter asks the engine to look again at a widget on its way.
@@ -259,7 +260,11 @@ impl Adapter for FakeAdapter {
         self.call("get", id, |cloud, _| cloud.read(id))
     }
 
-    async fn list(&self, _: &(), _: &[CloudWidget]) -> Result<Vec<CloudWidget>, AdapterError> {
+    async fn list(
+        &self,
+        _: &(),
+        _: &Previous<CloudWidget>,
+    ) -> Result<Vec<CloudWidget>, AdapterError> {
         self.call("list", "", |cloud, _| {
             let ids: Vec<String> = cloud.widgets.keys().cloned().collect();
             ids.iter().filter_map(|id| cloud.read(id)).collect()

@@ -14,6 +14,7 @@ use crate::api::cloudpipe::CloudpipeResourceStatus;
 use crate::api::common::{ManagementSpec, ResourceStatus};
 use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, ManagedObject, Owner};
 use crate::engine::outcome::{Phase, Reason};
+use crate::engine::readings::Previous;
 use cloudlink_cloud::nova::{self, CloudpipeApi, Server, ServerFilter};
 use cloudlink_cloud::{CloudError, CloudSession, NovaClient};
 
@@ -104,7 +105,7 @@ impl Adapter for CloudpipeAdapter {
     async fn list(
         &self,
         nova: &Self::Cloud,
-        previous: &[ObservedCloudpipe],
+        previous: &Previous<ObservedCloudpipe>,
     ) -> Result<Vec<ObservedCloudpipe>, AdapterError> {
         let entries = nova.list_cloudpipes().await?;
         let Some(first) = entries.first() else {

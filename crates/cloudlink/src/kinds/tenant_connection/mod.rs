@@ -26,6 +26,7 @@ use crate::api::tenant_connection_request::OWNER_TAG;
 use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, ManagedObject, Owner};
 use crate::engine::objects::Objects;
 use crate::engine::outcome::Reason;
+use crate::engine::readings::Previous;
 use cloudlink_cloud::connections::{
     ConnectionApi, ConnectionClient, CreateTenantConnection, TenantConnectionRecord,
     UpdateTenantConnection,
@@ -137,7 +138,7 @@ impl Adapter for TenantConnectionAdapter {
     async fn list(
         &self,
         cloud: &ConnectionClients,
-        _: &[TenantConnectionRecord],
+        _: &Previous<TenantConnectionRecord>,
     ) -> Result<Vec<TenantConnectionRecord>, AdapterError> {
         Ok(cloud.connections.list_connections().await?)
     }

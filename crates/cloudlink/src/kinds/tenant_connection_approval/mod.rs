@@ -28,6 +28,7 @@ use crate::engine::adapter::{
 };
 use crate::engine::objects::Objects;
 use crate::engine::outcome::Reason;
+use crate::engine::readings::Previous;
 use cloudlink_cloud::ecl::{TenantConnectionRequestFilter, TenantConnectionRequestRecord};
 use cloudlink_cloud::{
     ApprovalDecision, ApprovalFilter, ApprovalRequest, CloudSession, EclClient, SssClient,
@@ -132,7 +133,7 @@ impl Adapter for TenantConnectionApprovalAdapter {
     async fn list(
         &self,
         cloud: &RequestClients,
-        _: &[ObservedApproval],
+        _: &Previous<ObservedApproval>,
     ) -> Result<Vec<ObservedApproval>, AdapterError> {
         let filter = ApprovalFilter {
             service: Some("provider-connectivity".into()),

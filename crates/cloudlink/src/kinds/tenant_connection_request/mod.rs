@@ -18,6 +18,7 @@ use crate::api::common::{ManagementSpec, ResourceStatus};
 use crate::api::tenant_connection_request::{OWNER_TAG, TenantConnectionRequestResourceStatus};
 use crate::engine::adapter::{Adapter, AdapterError, Assessment, Created, ManagedObject, Owner};
 use crate::engine::outcome::Reason;
+use crate::engine::readings::Previous;
 use cloudlink_cloud::ecl::{
     self, CreateTenantConnectionRequest, TenantConnectionApi, TenantConnectionRequestFilter,
     UpdateTenantConnectionRequest,
@@ -115,7 +116,7 @@ impl Adapter for TenantConnectionRequestAdapter {
     async fn list(
         &self,
         cloud: &RequestClients,
-        _: &[ObservedRequest],
+        _: &Previous<ObservedRequest>,
     ) -> Result<Vec<ObservedRequest>, AdapterError> {
         let requests = cloud
             .requests
@@ -260,7 +261,7 @@ impl Adapter for TenantConnectionRequestAdapter {
     async fn probe_list(
         &self,
         cloud: &RequestClients,
-        _: &[ObservedRequest],
+        _: &Previous<ObservedRequest>,
     ) -> Result<Vec<ObservedRequest>, AdapterError> {
         Ok(cloud
             .requests
