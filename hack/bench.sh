@@ -61,7 +61,10 @@ elapsed=$(( $(date +%s) - started ))
   echo "and does only the unavoidable work per object: one cloud POST and one status patch, at the same"
   echo "concurrency, through the same client library. That floor is not crash-safe; the safe floor adds the one"
   echo "write a crash-safe protocol needs before the POST (a metadata patch recording the intent, as cloudlink's"
-  echo "finalizer does). The operator runs with \`--cloud-rate 1000\` (the"
+  echo "finalizer does). Both floors are timed by the same watch as the operator. Each throughput run also"
+  echo "reports the CPU time of every process and the API server's requests (its \`apiserver_request_total\`);"
+  echo "the latency phase also times the latency floor, a bare client on the operator's create path."
+  echo "The operator runs with \`--cloud-rate 1000\` (the"
   echo "default 20 calls/s protects a real cloud and would measure the limiter, not the engine)."
   echo
   cat "$WORK/figures.md"
