@@ -250,17 +250,21 @@ async fn main() {
     if !memory.is_empty() {
         println!("\n## Memory by allocator (operator RSS, Ready requests)\n");
         println!(
-            "Steady is VmRSS 10 s after the last request is Ready; peak is VmHWM, the highest so far.\n"
+            "Steady is VmRSS 10 s after the last request is Ready; peak is VmHWM, the highest so far;"
         );
-        println!("| build | objects | steady RSS (VmRSS) | peak (VmHWM) |");
-        println!("|---|---:|---:|---:|");
+        println!(
+            "idle is VmRSS 75 s after the last Ready, once the engine has let its last reading go.\n"
+        );
+        println!("| build | objects | steady RSS (VmRSS) | peak (VmHWM) | idle RSS (VmRSS) |");
+        println!("|---|---:|---:|---:|---:|");
         for (name, binary) in &builds {
             for figures in bench.memory(binary.clone(), &memory).await {
                 println!(
-                    "| {name} | {} | {:.1} MiB | {:.1} MiB |",
+                    "| {name} | {} | {:.1} MiB | {:.1} MiB | {:.1} MiB |",
                     figures.objects,
                     mib(figures.steady),
-                    mib(figures.peak)
+                    mib(figures.peak),
+                    mib(figures.idle)
                 );
             }
         }

@@ -237,7 +237,7 @@ impl Bench {
 
     /// Memory of one build of the operator idle, then with each count of Ready requests: VmRSS
     /// after settling (two of glibc's trim periods, so each allocator has returned what it
-    /// returns) and VmHWM, the peak so far.
+    /// returns), VmHWM, the peak so far, and VmRSS once the last reading is let go.
     pub(crate) async fn memory(&self, binary: String, counts: &[usize]) -> Vec<MemoryFigures> {
         self.cloud.reset().await;
         let ns = TestNamespace::new("bench-memory");
@@ -248,6 +248,7 @@ impl Bench {
             objects,
             steady: rss(operator.pid()),
             peak: peak_rss(operator.pid()),
+            idle: rss(operator.pid()),
         };
         tokio::time::sleep(MEMORY_SETTLE).await; // a figure for the idle process, not a test
         let mut figures = vec![figures_now(0, &operator)];
@@ -277,7 +278,10 @@ impl Bench {
             made = count;
             watch.await.expect("watch");
             tokio::time::sleep(MEMORY_SETTLE).await;
-            figures.push(figures_now(count, &operator));
+            let mut now = figures_now(count, &operator);
+            tokio::time::sleep(MEMORY_IDLE - MEMORY_SETTLE).await;
+            now.idle = rss(operator.pid());
+            figures.push(now);
         }
         operator.terminate();
         figures
@@ -287,8 +291,15 @@ impl Bench {
 /// How long the memory figures wait before reading VmRSS: two periods of the trim timer.
 const MEMORY_SETTLE: Duration = Duration::from_secs(10);
 
+/// When the idle figure is read, after the last request is Ready: the engine lets a reading go
+/// a minute after it was taken (`engine/readings.rs`), and the trim timer returns its pages
+/// within 5 s.
+const MEMORY_IDLE: Duration = Duration::from_secs(75);
+
 pub(crate) struct MemoryFigures {
     pub(crate) objects: usize,
     pub(crate) steady: u64,
     pub(crate) peak: u64,
+    /// VmRSS at [`MEMORY_IDLE`]; the same as `steady` with no objects.
+    pub(crate) idle: u64,
 }
