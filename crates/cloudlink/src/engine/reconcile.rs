@@ -50,9 +50,17 @@ pub async fn reconcile<A: Adapter>(
     );
     let result = reconcile_once(&object, &ctx).instrument(span).await;
     let kind = A::Object::kind(&());
+    // Each outcome and when the object comes back: a quiet log then says which object waits for
+    // what, instead of only that nothing happens.
     match &result {
-        Ok((_, label)) => ctx.metrics.reconciled(&kind, label, started.elapsed()),
-        Err(_) => ctx.metrics.reconciled(&kind, "error", started.elapsed()),
+        Ok((action, label)) => {
+            tracing::debug!(outcome = label, ?action, "reconciled");
+            ctx.metrics.reconciled(&kind, label, started.elapsed())
+        }
+        Err(error) => {
+            tracing::debug!(outcome = "error", %error, "reconciled");
+            ctx.metrics.reconciled(&kind, "error", started.elapsed())
+        }
     }
     result.map(|(action, _)| action)
 }
