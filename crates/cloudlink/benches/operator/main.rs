@@ -340,10 +340,7 @@ fn print_usage(rows: &[(usize, [Usage; 3])]) {
     println!("| N per kind | process | operator | floor | safe floor |");
     println!("|---:|---|---:|---:|---:|");
     for (n, usage) in rows {
-        let mut names: Vec<&String> = usage.iter().flat_map(|u| u.cpu.keys()).collect();
-        names.sort();
-        names.dedup();
-        for name in names {
+        for name in union(usage.iter().map(|u| &u.cpu)) {
             let cells: Vec<String> = usage
                 .iter()
                 .map(|u| format!("{:.1} s", u.cpu.get(name).copied().unwrap_or(0.0)))
@@ -363,9 +360,7 @@ fn print_usage(rows: &[(usize, [Usage; 3])]) {
     println!("| N per kind | verb and resource | operator | floor | safe floor |");
     println!("|---:|---|---:|---:|---:|");
     for (n, usage) in rows {
-        let mut keys: Vec<&String> = usage.iter().flat_map(|u| u.requests.keys()).collect();
-        keys.sort();
-        keys.dedup();
+        let keys = union(usage.iter().map(|u| &u.requests));
         let objects = 2.0 * *n as f64;
         for key in keys {
             let per_object: Vec<f64> = usage
@@ -391,6 +386,12 @@ fn print_usage(rows: &[(usize, [Usage; 3])]) {
             println!("| {n} | {key} | {} |", cells.join(" | "));
         }
     }
+}
+
+/// Every key of any of `maps`, sorted, once.
+fn union<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, f64>>) -> Vec<&'a String> {
+    let keys: std::collections::BTreeSet<&String> = maps.flat_map(|m| m.keys()).collect();
+    keys.into_iter().collect()
 }
 
 /// The `q` quantile of sorted samples (nearest rank).

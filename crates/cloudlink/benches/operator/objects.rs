@@ -62,13 +62,20 @@ pub(crate) async fn warm_up(client: &Client) {
     let ns = TestNamespace::new("bench-warm-up");
     create_objects(client, &ns.name, 1, 1).await;
     // Gone before any operator starts: a cluster-wide one would take them up.
+    delete_objects(&ns.name, true);
+}
+
+/// Deletes every request and cloudpipe of `namespace`; with `wait`, until they are gone.
+pub(crate) fn delete_objects(namespace: &str, wait: bool) {
+    let wait = format!("--wait={wait}");
     kubectl_ok(
         &[
             "delete",
             "-n",
-            &ns.name,
+            namespace,
             "tenantconnectionrequests,cloudpipes",
             "--all",
+            &wait,
         ],
         None,
     );

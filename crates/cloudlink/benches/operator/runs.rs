@@ -113,17 +113,7 @@ impl Bench {
         // Deletion: every object at once; each waits until its cloud resource is gone.
         let before = self.cloud.counters().await;
         let started = Instant::now();
-        kubectl_ok(
-            &[
-                "delete",
-                "-n",
-                &ns.name,
-                "tenantconnectionrequests,cloudpipes",
-                "--all",
-                "--wait=false",
-            ],
-            None,
-        );
+        delete_objects(&ns.name, false);
         let requests: Api<TenantConnectionRequest> = Api::namespaced(self.client.clone(), &ns.name);
         let pipes: Api<Cloudpipe> = Api::namespaced(self.client.clone(), &ns.name);
         eventually(DEADLINE, "every object deleted", || async {
